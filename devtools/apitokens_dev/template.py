@@ -1,0 +1,143 @@
+"""Reads template.yaml, the single source of the table definition, routes and functions, so that
+tests and the local gateway cannot drift from what is deployed."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """SafeLoader that keeps CloudFormation short-form tags (!Ref, !GetAtt, ...) as dicts."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+@functools.cache
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as stream:
+        document: dict[str, Any] = yaml.load(stream, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+    return document
+
+
+def resource(name: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
+    resources: dict[str, Any] = (template or load_template())["Resources"]
+    return dict(resources[name])
+
+
+def table_create_arguments(table_name: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """CreateTable arguments from the TokensTable resource (keys, attributes, billing)."""
+    properties = resource("TokensTable", template)["Properties"]
+    return {
+        "TableName": table_name,
+        "KeySchema": properties["KeySchema"],
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "BillingMode": properties["BillingMode"],
+    }
+
+
+@dataclass(frozen=True)
+class FunctionRoute:
+    function: str  # logical id
+    method: str
+    path: str  # API Gateway resource path, e.g. /accounts/{accountSid}/apiTokens
+    code_uri: Path
+    handler: str  # module.function, relative to code_uri
+
+
+def _code(properties: dict[str, Any]) -> tuple[Path, str]:
+    return PROJECT_ROOT / str(properties["CodeUri"]), str(properties["Handler"])
+
+
+def api_routes(template: dict[str, Any] | None = None) -> list[FunctionRoute]:
+    template = template or load_template()
+    routes = []
+    for logical_id, definition in template["Resources"].items():
+        if definition.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = definition["Properties"]
+        for event in (properties.get("Events") or {}).values():
+            if event.get("Type") != "Api":
+                continue
+            code_uri, handler = _code(properties)
+            routes.append(
+                FunctionRoute(
+                    function=logical_id,
+                    method=str(event["Properties"]["Method"]).upper(),
+                    path=str(event["Properties"]["Path"]),
+                    code_uri=code_uri,
+                    handler=handler,
+                )
+            )
+    return routes
+
+
+def default_authorizer(template: dict[str, Any] | None = None) -> tuple[str, Path, str]:
+    """(logical id, code dir, handler) of the API's default authorizer function."""
+    template = template or load_template()
+    for definition in template["Resources"].values():
+        if definition.get("Type") != "AWS::Serverless::Api":
+            continue
+        auth = definition["Properties"]["Auth"]
+        authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+        logical_id = authorizer["FunctionArn"]["Fn::GetAtt"][0]
+        code_uri, handler = _code(resource(logical_id, template)["Properties"])
+        return logical_id, code_uri, handler
+    raise LookupError("template.yaml declares no AWS::Serverless::Api")
+
+
+def gateway_responses(template: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    template = template or load_template()
+    for definition in template["Resources"].values():
+        if definition.get("Type") == "AWS::Serverless::Api":
+            responses: dict[str, dict[str, Any]] = definition["Properties"].get("GatewayResponses", {})
+            return responses
+    return {}
+
+
+def stage_name(template: dict[str, Any] | None = None) -> str:
+    template = template or load_template()
+    for definition in template["Resources"].values():
+        if definition.get("Type") == "AWS::Serverless::Api":
+            return str(definition["Properties"]["StageName"])
+    raise LookupError("template.yaml declares no AWS::Serverless::Api")
+
+
+def load_handler(code_uri: Path, handler: str) -> Callable[..., Any]:
+    """Imports a function's handler module from its CodeUri as Lambda would, under a module name
+    of its own (every function's module is called app.py), and returns the handler callable.
+    Module-level code (settings, clients) runs now, so call it with the environment in place."""
+    module_file, _, attribute = handler.rpartition(".")
+    path = code_uri / f"{module_file.replace('.', '/')}.py"
+    module_name = f"_apitokens_function_{code_uri.name}_{module_file}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    function: Callable[..., Any] = getattr(module, attribute)
+    return function

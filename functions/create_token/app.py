@@ -1,0 +1,29 @@
+"""POST /accounts/{accountSid}/apiTokens: a new token; its value is in this response only."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from apitokens import service
+from apitokens.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository, settings
+from apitokens.models import CreatedApiToken, CreateTokenRequest
+
+app = create_app()
+tokens = repository()
+
+
+@app.post("/accounts/<account_sid>/apiTokens")
+def create_token(account_sid: str) -> Response[str]:
+    request = parse_body(app, CreateTokenRequest)
+    created = service.create_token(tokens, settings(), principal_of(app), account_sid, request)
+    metrics.add_metric(name="TokensCreated", unit=MetricUnit.Count, value=1)
+    return json_response(201, CreatedApiToken.from_record(created.record, created.secret))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,118 @@
+"""The API Gateway REQUEST authorizer's decision, for API tokens and user JWTs.
+
+API-token path (the hot one): format and checksum offline, then exactly one strongly consistent
+GetItem by the token's SHA-256 digest. It imports neither pydantic nor PyJWT; the JWT path
+loads PyJWT (apitokens.jwt_auth) only when a JWT arrives.
+
+Every refusal of credentials raises Unauthenticated, which the handler turns into API
+Gateway's 401 with one body for all causes (no oracle). Anything else propagates and becomes
+AUTHORIZER_FAILURE (503): the authorizer fails closed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from apitokens import policy, tokens
+from apitokens.errors import DomainError, Unauthenticated
+from apitokens.principal import Principal
+from apitokens.repository import TokenRepository
+from apitokens.settings import Settings
+
+if TYPE_CHECKING:
+    from logging import Logger as StdLogger
+
+REFUSED = "Missing or invalid credentials."
+
+
+class JwtVerifier(Protocol):
+    def principal(self, token: str) -> Principal: ...
+
+
+def _timestamp(seconds: float) -> str:
+    # The format of apitokens.timeutil, without importing datetime on the hot path.
+    whole = int(seconds)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((seconds - whole) * 1000):03d}Z"
+
+
+def bearer_credential(event: Mapping[str, Any]) -> str:
+    """The credential of the one Authorization header, or Unauthenticated."""
+    values = [
+        value
+        for name, value in (event.get("headers") or {}).items()
+        if isinstance(name, str) and name.lower() == "authorization"
+    ]
+    for name, multi in (event.get("multiValueHeaders") or {}).items():
+        if isinstance(name, str) and name.lower() == "authorization" and isinstance(multi, list) and len(multi) > 1:
+            values.extend(multi)  # a repeated header is ambiguous: refused below
+    if len(values) != 1 or not isinstance(values[0], str):
+        raise Unauthenticated(REFUSED)
+    scheme, _, credential = values[0].strip().partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential or " " in credential or len(credential) > 8192:
+        raise Unauthenticated(REFUSED)
+    return credential
+
+
+class Authorizer:
+    def __init__(
+        self,
+        settings: Settings,
+        repository: TokenRepository,
+        jwt_verifier: Callable[[], JwtVerifier] | None = None,
+        clock: Callable[[], float] = time.time,
+        logger: StdLogger | Any = None,
+    ) -> None:
+        self._settings = settings
+        self._repository = repository
+        self._jwt_verifier_factory = jwt_verifier or self._default_jwt_verifier
+        self._jwt_verifier: JwtVerifier | None = None
+        self._clock = clock
+        self._logger = logger
+
+    def _default_jwt_verifier(self) -> JwtVerifier:
+        from apitokens.jwt_auth import JwksVerifier
+
+        return JwksVerifier(self._settings)
+
+    def decide(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """The authorizer response (principalId, IAM policy, context) for a REQUEST event."""
+        credential = bearer_credential(event)
+        if tokens.looks_like_token(credential):
+            principal = self.token_principal(credential)
+        else:
+            if self._jwt_verifier is None:
+                self._jwt_verifier = self._jwt_verifier_factory()
+            principal = self._jwt_verifier.principal(credential)
+        return policy.iam_policy(principal, str(event.get("methodArn", "")))
+
+    def token_principal(self, token: str) -> Principal:
+        # Offline first: the other environment's prefix, a typo or a truncation costs no read.
+        if not tokens.is_well_formed(token, self._settings.token_prefix):
+            raise Unauthenticated(REFUSED)
+        secret_digest = tokens.digest(token)
+        credential = self._repository.find_credential(secret_digest)
+        now_seconds = self._clock()
+        now = _timestamp(now_seconds)
+        if credential is None or not credential.is_active:
+            raise Unauthenticated(REFUSED)
+        if credential.expires_at is not None and credential.expires_at <= now:
+            raise Unauthenticated(REFUSED)
+        cutoff = _timestamp(now_seconds - self._settings.last_used_interval_seconds)
+        if credential.last_used_at is None or credential.last_used_at < cutoff:
+            try:
+                self._repository.touch_last_used(credential, secret_digest, now, cutoff)
+            except DomainError as error:
+                # Bookkeeping only: a throttle or a concurrent touch never fails the request.
+                if self._logger is not None:
+                    self._logger.info("lastUsedAt not written", extra={"reason": error.code})
+        return Principal(
+            type="token",
+            id=credential.token_sid,
+            account_sids=frozenset((credential.account_sid,)),
+            scopes=frozenset(credential.scopes),
+            token_sid=credential.token_sid,
+            expires_at=credential.expires_at,
+        )

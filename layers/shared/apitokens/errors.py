@@ -1,0 +1,77 @@
+"""Domain errors. They carry no HTTP knowledge: http.py maps them to statuses in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """Base of every error the service reports to a caller on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(DomainError):
+    code = "invalid_request"
+
+    def __init__(self, message: str, details: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or []
+
+
+class Unauthenticated(DomainError):
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class InsufficientScope(Forbidden):
+    code = "insufficient_scope"
+
+
+class TokenNotFound(DomainError):
+    code = "not_found"
+
+
+class TokenLimitReached(DomainError):
+    code = "token_limit_reached"
+
+
+class ConcurrentModification(DomainError):
+    """Another write to the same token was in flight; the caller may retry."""
+
+    code = "conflict"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+
+
+class StoreUnavailable(DomainError):
+    """DynamoDB throttled or failed; nothing was changed, the caller may retry."""
+
+    code = "service_unavailable"
+
+    def __init__(
+        self,
+        message: str = "The token store is temporarily unavailable; retry shortly.",
+        retry_after_seconds: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -1,0 +1,205 @@
+"""What every CRUD handler shares: the resolver, its guards, and the one map from domain errors
+to HTTP responses.
+
+A handler file is its Powertools decorator stack plus a route that parses, calls one service
+function and shapes the response; everything else happens here, once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from pydantic import BaseModel, ValidationError
+
+from apitokens import errors, policy
+from apitokens.principal import Principal
+from apitokens.repository import TokenRepository
+from apitokens.settings import Settings, get_settings
+
+MAX_BODY_BYTES = 16 * 1024
+JSON_CONTENT_TYPE = "application/json"
+
+logger = Logger()
+metrics = Metrics()
+
+# The one place a domain error becomes an HTTP status (most specific class first).
+STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
+    (errors.InvalidRequest, 400),
+    (errors.Unauthenticated, 401),
+    (errors.Forbidden, 403),
+    (errors.TokenNotFound, 404),
+    (errors.ConcurrentModification, 409),
+    (errors.TokenLimitReached, 409),
+    (errors.PayloadTooLarge, 413),
+    (errors.UnsupportedMediaType, 415),
+    (errors.StoreUnavailable, 503),
+)
+
+# Responses may carry a secret (create) or account data: never cached by anyone on the way.
+_NO_STORE = {"Cache-Control": "no-store"}
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def json_response(status: int, model: BaseModel, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=JSON_CONTENT_TYPE,
+        body=model.model_dump_json(by_alias=True),
+        headers={**_NO_STORE, **(headers or {})},
+    )
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[errors.FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = [{"field": detail.field, "message": detail.message} for detail in details]
+    return Response(
+        status_code=status,
+        content_type=JSON_CONTENT_TYPE,
+        body=json.dumps({"error": error}),
+        headers={**_NO_STORE, **(headers or {})},
+    )
+
+
+def status_for(error: errors.DomainError) -> int:
+    for error_type, status in STATUS_BY_ERROR:
+        if isinstance(error, error_type):
+            return status
+    return 500
+
+
+def domain_error_response(error: errors.DomainError) -> Response[str]:
+    status = status_for(error)
+    headers = {}
+    if isinstance(error, errors.StoreUnavailable):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+        logger.warning("token store unavailable", extra={"cause": type(error.__cause__).__name__})
+    elif isinstance(error, errors.ConcurrentModification):
+        headers["Retry-After"] = "1"
+    details = error.details if isinstance(error, errors.InvalidRequest) else None
+    return error_response(status, error.code, error.message, details, headers)
+
+
+_FIXED_FIELD_HINT = "cannot be changed; to change scopes, create a new token and delete the old one"
+
+
+def _field_errors(error: ValidationError) -> list[errors.FieldError]:
+    details = []
+    for problem in error.errors(include_input=False, include_url=False):
+        field = ".".join(str(part) for part in problem["loc"]) or "body"
+        if problem["type"] == "extra_forbidden":
+            message = _FIXED_FIELD_HINT if field in ("scopes", "token", "sid") else "is not a field of this request"
+        else:
+            message = problem["msg"]
+        details.append(errors.FieldError(field, message))
+    return details
+
+
+def parse_body(app: APIGatewayRestResolver, model: type[Model]) -> Model:
+    """The request body as `model`; any problem is a 400 that names each offending field."""
+    raw = body_bytes(app)
+    if not raw.strip():
+        raise errors.InvalidRequest("A JSON request body is required.")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        details = _field_errors(error)
+        if any(problem["type"] == "json_invalid" for problem in error.errors()):
+            raise errors.InvalidRequest("The request body is not valid JSON.") from None
+        if any(problem["type"] == "model_type" for problem in error.errors()):
+            raise errors.InvalidRequest("The request body must be a JSON object.") from None
+        fields = ", ".join(detail.field for detail in details)
+        raise errors.InvalidRequest(f"Invalid request body ({fields}).", details) from None
+
+
+def parse_query(app: APIGatewayRestResolver, model: type[Model]) -> Model:
+    event = app.current_event
+    params = {name: values[-1] for name, values in (event.multi_value_query_string_parameters or {}).items() if values}
+    params.update(event.query_string_parameters or {})
+    try:
+        return model.model_validate(params)
+    except ValidationError as error:
+        details = _field_errors(error)
+        raise errors.InvalidRequest(
+            f"Invalid query parameters ({', '.join(detail.field for detail in details)}).", details
+        ) from None
+
+
+def body_bytes(app: APIGatewayRestResolver) -> bytes:
+    event = app.current_event
+    body = event.body or ""
+    if event.is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=True)
+        except binascii.Error:
+            raise errors.InvalidRequest("The request body is not valid base64.") from None
+    return body.encode("utf-8", errors="surrogatepass")
+
+
+def _header(app: APIGatewayRestResolver, name: str) -> str:
+    return str(app.current_event.headers.get(name) or "")
+
+
+def _guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
+    """Runs before every route: who is calling, may they call this route on this account, and
+    is the body acceptable. Defence in depth behind the authorizer's IAM policy."""
+    event = app.current_event
+    principal = Principal.from_context(event.raw_event.get("requestContext", {}).get("authorizer"))
+    account_sid = (event.path_parameters or {}).get("accountSid", "")
+    policy.check_route(principal, event.http_method, event.resource, account_sid)
+    if event.http_method in ("POST", "PUT"):
+        if len(body_bytes(app)) > MAX_BODY_BYTES:
+            raise errors.PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        media_type = _header(app, "content-type").split(";")[0].strip().lower()
+        if media_type != JSON_CONTENT_TYPE:
+            raise errors.UnsupportedMediaType("Send the request body as application/json.")
+    app.append_context(principal=principal)  # type: ignore[no-untyped-call]
+    logger.append_keys(principal_type=principal.type, principal_id=principal.id)
+    return next_middleware(app)
+
+
+def create_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver()
+    app.use(middlewares=[_guard])
+
+    @app.exception_handler(errors.DomainError)  # type: ignore[untyped-decorator]
+    def _domain_error(error: errors.DomainError) -> Response[str]:
+        return domain_error_response(error)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response[str]:
+        return error_response(404, "not_found", "No such route.")
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(error: Exception) -> Response[str]:
+        # Logged with its traceback for operators; the caller gets the envelope, never the trace.
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "An internal error occurred.")
+
+    return app
+
+
+def principal_of(app: APIGatewayRestResolver) -> Principal:
+    principal: Principal = app.context["principal"]
+    return principal
+
+
+def repository() -> TokenRepository:
+    return TokenRepository.from_settings(get_settings())
+
+
+def settings() -> Settings:
+    return get_settings()

@@ -1,0 +1,63 @@
+"""Who is calling: built by the authorizer, passed to handlers as API Gateway authorizer context.
+
+The context carries flat strings only (API Gateway's rule): principalType, principalId,
+accountSids and scopes (space-separated), and tokenSid/expiresAt for API tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from apitokens.errors import Unauthenticated
+
+PrincipalType = Literal["user", "token"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    type: PrincipalType
+    id: str
+    account_sids: frozenset[str]
+    scopes: frozenset[str]
+    token_sid: str | None = None
+    # An API token's own expiry: a token may not create one that outlives it.
+    expires_at: str | None = None
+
+    def may(self, account_sid: str, scope: str) -> bool:
+        return account_sid in self.account_sids and scope in self.scopes
+
+    def to_context(self) -> dict[str, str]:
+        context = {
+            "principalType": self.type,
+            "principalId": self.id,
+            "accountSids": " ".join(sorted(self.account_sids)),
+            "scopes": " ".join(sorted(self.scopes)),
+        }
+        if self.token_sid is not None:
+            context["tokenSid"] = self.token_sid
+        if self.expires_at is not None:
+            context["expiresAt"] = self.expires_at
+        return context
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any] | None) -> Principal:
+        """Reads the authorizer context; anything missing or odd means no principal (401)."""
+        if not context:
+            raise Unauthenticated("Missing or invalid credentials.")
+        principal_type = context.get("principalType")
+        principal_id = context.get("principalId")
+        if principal_type not in ("user", "token") or not isinstance(principal_id, str) or not principal_id:
+            raise Unauthenticated("Missing or invalid credentials.")
+        token_sid = context.get("tokenSid") or None
+        if principal_type == "token" and not token_sid:
+            raise Unauthenticated("Missing or invalid credentials.")
+        return cls(
+            type="user" if principal_type == "user" else "token",
+            id=principal_id,
+            account_sids=frozenset(str(context.get("accountSids") or "").split()),
+            scopes=frozenset(str(context.get("scopes") or "").split()),
+            token_sid=token_sid,
+            expires_at=context.get("expiresAt") or None,
+        )

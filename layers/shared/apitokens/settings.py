@@ -1,0 +1,90 @@
+"""Configuration, read once from the environment.
+
+A frozen dataclass rather than a pydantic-settings model on purpose: the authorizer runs on
+every API request, and its API-token path must not pay pydantic's import time at cold start
+(docs/performance.md). Every environment variable the code reads is named here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+TokenEnvironment = Literal["live", "test"]
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot run with."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name, "").strip() or None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    token_environment: TokenEnvironment = "live"
+    max_tokens_per_account: int = 100
+    dynamodb_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    # lastUsedAt is written at most once per this many seconds per token.
+    last_used_interval_seconds: int = 60
+    # User JWTs
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwks_url: str | None = None
+    jwt_accounts_claim: str = "accounts"
+    jwt_scope_claim: str = "scope"
+    jwt_leeway_seconds: int = 30
+    enable_tracing: bool = False
+
+    @property
+    def token_prefix(self) -> str:
+        return f"at_{self.token_environment}_"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        table_name = env.get("TABLE_NAME", "").strip()
+        if not table_name:
+            raise SettingsError("TABLE_NAME must be set")
+        environment = env.get("TOKEN_ENVIRONMENT", "live").strip() or "live"
+        if environment not in ("live", "test"):
+            raise SettingsError(f"TOKEN_ENVIRONMENT must be 'live' or 'test', got {environment!r}")
+        return cls(
+            table_name=table_name,
+            token_environment="live" if environment == "live" else "test",
+            max_tokens_per_account=_int(env, "MAX_TOKENS_PER_ACCOUNT", 100, 1, 10_000),
+            dynamodb_endpoint_url=_optional(env, "DYNAMODB_ENDPOINT_URL"),
+            aws_region=_optional(env, "AWS_REGION") or _optional(env, "AWS_DEFAULT_REGION") or "us-east-1",
+            last_used_interval_seconds=_int(env, "LAST_USED_INTERVAL_SECONDS", 60, 1, 86_400),
+            jwt_issuer=_optional(env, "JWT_ISSUER"),
+            jwt_audience=_optional(env, "JWT_AUDIENCE"),
+            jwks_url=_optional(env, "JWKS_URL"),
+            jwt_accounts_claim=_optional(env, "JWT_ACCOUNTS_CLAIM") or "accounts",
+            jwt_scope_claim=_optional(env, "JWT_SCOPE_CLAIM") or "scope",
+            jwt_leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 30, 0, 300),
+            enable_tracing=env.get("ENABLE_TRACING", "").strip().lower() == "true",
+        )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return Settings.from_env(os.environ)

@@ -1,0 +1,52 @@
+"""API token values: `at_live_` / `at_test_` + 30 random base62 characters + 6-character checksum.
+
+The secret part carries 178 bits from `secrets`. The checksum is CRC32 of everything before it,
+in base62 (GitHub's scheme): a mistyped or truncated token is refused offline, before any
+database read, and secret scanners can recognise a real token. Only the SHA-256 digest of a
+token is ever stored; a fast hash is right here because the secret has 178 bits of entropy
+(a slow password hash would cost thousands of DynamoDB reads' worth of CPU per request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import zlib
+
+from apitokens import base62
+
+PREFIXES = ("at_live_", "at_test_")
+SECRET_LENGTH = 30
+CHECKSUM_LENGTH = 6
+TOKEN_LENGTH = len("at_live_") + SECRET_LENGTH + CHECKSUM_LENGTH
+_SHAPE = re.compile(rf"at_(?:live|test)_[0-9A-Za-z]{{{SECRET_LENGTH + CHECKSUM_LENGTH}}}")
+
+
+def checksum(body: str) -> str:
+    return base62.encode(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
+
+
+def generate(prefix: str) -> str:
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown token prefix {prefix!r}")
+    body = prefix + base62.random_string(SECRET_LENGTH)
+    return body + checksum(body)
+
+
+def looks_like_token(value: str) -> bool:
+    """True when `value` is meant as an API token (rather than a JWT), valid or not."""
+    return value.startswith("at_")
+
+
+def is_well_formed(value: str, prefix: str) -> bool:
+    """Prefix, length, alphabet and checksum all hold. Constant-time on the checksum."""
+    if not value.startswith(prefix) or _SHAPE.fullmatch(value) is None:
+        return False
+    body, check = value[:-CHECKSUM_LENGTH], value[-CHECKSUM_LENGTH:]
+    return hmac.compare_digest(checksum(body), check)
+
+
+def digest(value: str) -> str:
+    """What is stored instead of the token: its SHA-256, hex."""
+    return hashlib.sha256(value.encode("ascii")).hexdigest()
