@@ -17,7 +17,7 @@ from moto import mock_aws
 from apitokens.principal import Principal
 from apitokens.scopes import ALL_SCOPES
 from apitokens.settings import get_settings
-from apitokens_dev.template import api_routes, default_authorizer, load_handler, table_create_arguments
+from apitokens_dev.template import api_routes, default_authorizer, load_handler, load_module, table_create_arguments
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EVENTS = PROJECT_ROOT / "events"
@@ -155,7 +155,8 @@ class Functions:
             (route.method, route.path): load_handler(route.code_uri, route.handler) for route in api_routes()
         }
         _, code_uri, handler = default_authorizer()
-        self.authorizer = load_handler(code_uri, handler)
+        self.authorizer_module = load_module(code_uri, handler)
+        self.authorizer = getattr(self.authorizer_module, handler.rpartition(".")[2])
 
     def call(self, method: str, resource: str, *args: Any, **kwargs: Any) -> HttpResult:
         event = proxy_event(method, resource, *args, **kwargs)
@@ -187,6 +188,11 @@ class Functions:
 
     def delete(self, sid: str, account: str = ACCOUNT, **kwargs: Any) -> HttpResult:
         return self.call("DELETE", "/accounts/{accountSid}/apiTokens/{apiTokenSid}", account, sid, **kwargs)
+
+    @property
+    def authorizer_instance(self) -> Any:
+        """The authorizer function's module-level Authorizer (its repository, its clock)."""
+        return self.authorizer_module.authorizer
 
     def authorize(self, event: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self.authorizer(event, FakeLambdaContext())

@@ -8,6 +8,7 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -127,11 +128,11 @@ def stage_name(template: dict[str, Any] | None = None) -> str:
     raise LookupError("template.yaml declares no AWS::Serverless::Api")
 
 
-def load_handler(code_uri: Path, handler: str) -> Callable[..., Any]:
+def load_module(code_uri: Path, handler: str) -> ModuleType:
     """Imports a function's handler module from its CodeUri as Lambda would, under a module name
-    of its own (every function's module is called app.py), and returns the handler callable.
-    Module-level code (settings, clients) runs now, so call it with the environment in place."""
-    module_file, _, attribute = handler.rpartition(".")
+    of its own (every function's module is called app.py). Module-level code (settings, clients)
+    runs now, so call it with the environment in place."""
+    module_file = handler.rpartition(".")[0]
     path = code_uri / f"{module_file.replace('.', '/')}.py"
     module_name = f"_apitokens_function_{code_uri.name}_{module_file}"
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -139,5 +140,20 @@ def load_handler(code_uri: Path, handler: str) -> Callable[..., Any]:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    function: Callable[..., Any] = getattr(module, attribute)
+    return module
+
+
+def load_handler(code_uri: Path, handler: str) -> Callable[..., Any]:
+    """The handler callable of a function (see load_module)."""
+    function: Callable[..., Any] = getattr(load_module(code_uri, handler), handler.rpartition(".")[2])
     return function
+
+
+def function_limits(logical_id: str, template: dict[str, Any] | None = None) -> tuple[int, int]:
+    """(MemorySize in MB, Timeout in seconds) of a function, its own values over Globals'."""
+    template = template or load_template()
+    defaults = (template.get("Globals") or {}).get("Function") or {}
+    properties = resource(logical_id, template).get("Properties") or {}
+    memory = properties.get("MemorySize", defaults.get("MemorySize", 128))
+    timeout = properties.get("Timeout", defaults.get("Timeout", 3))
+    return int(memory), int(timeout)

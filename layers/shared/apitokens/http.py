@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import warnings
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
@@ -17,9 +18,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import BaseModel, ValidationError
 
-from apitokens import errors, policy
+from apitokens import errors, ids, policy
 from apitokens.principal import Principal
 from apitokens.repository import TokenRepository
+from apitokens.scopes import route_for
 from apitokens.settings import Settings, get_settings
 
 MAX_BODY_BYTES = 16 * 1024
@@ -27,6 +29,8 @@ JSON_CONTENT_TYPE = "application/json"
 
 logger = Logger()
 metrics = Metrics()
+# A refused request publishes no metric, which is normal here, not worth a warning per request.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 # The one place a domain error becomes an HTTP status (most specific class first).
 STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
@@ -181,6 +185,17 @@ def create_app() -> APIGatewayRestResolver:
 
     @app.not_found
     def _not_found(_: Exception) -> Response[str]:
+        # API Gateway matched this route already (event.resource), so the resolver's miss means
+        # a path parameter holds characters no id may have: a 400 that names it.
+        event = app.current_event
+        if route_for(event.http_method, event.resource) is not None:
+            params = event.path_parameters or {}
+            try:
+                ids.require_account_sid(params.get("accountSid", ""))
+                if "apiTokenSid" in params:
+                    ids.require_token_sid(params["apiTokenSid"])
+            except errors.InvalidRequest as error:
+                return domain_error_response(error)
         return error_response(404, "not_found", "No such route.")
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]

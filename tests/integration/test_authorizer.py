@@ -1,0 +1,337 @@
+"""The REQUEST authorizer on moto: API tokens and JWTs, scopes per route, accounts, revocation."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import jwt
+import pytest
+from botocore.exceptions import ClientError
+
+from apitokens.principal import Principal
+from apitokens.records import TokenRecord
+from apitokens.repository import TokenRepository
+from apitokens.scopes import ALL_SCOPES, ROUTES, Route
+from apitokens.settings import get_settings
+from apitokens.tokens import digest, generate
+from apitokens_dev.iam import is_allowed
+from tests.conftest import ACCOUNT, OTHER_ACCOUNT, Functions, load_event, user
+from tests.jwt_keys import claims, jwks, sign
+
+API = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1"
+SID = "tok_abc123def456ghi789jkl012"
+
+
+def arn(route: Route, account: str = ACCOUNT, sid: str = SID) -> str:
+    path = route.resource.replace("{accountSid}", account).replace("{apiTokenSid}", sid)
+    return f"{API}/{route.method}{path}"
+
+
+def authorizer_event(authorization: str | None, route: Route = ROUTES[0], account: str = ACCOUNT) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("authorizer_api_token"))
+    event["methodArn"] = arn(route, account)
+    event["httpMethod"] = route.method
+    event["resource"] = route.resource
+    if authorization is None:
+        event["headers"].pop("Authorization")
+        event["multiValueHeaders"].pop("Authorization")
+    else:
+        event["headers"]["Authorization"] = authorization
+        event["multiValueHeaders"]["Authorization"] = [authorization]
+    return event
+
+
+@pytest.fixture(autouse=True)
+def jwks_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = jwks()
+    monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", lambda _self: keys)
+
+
+class Calls:
+    """Counts the DynamoDB operations a client makes."""
+
+    def __init__(self, client: Any) -> None:
+        self.operations: list[str] = []
+        client.meta.events.register("before-call.dynamodb.*", self._record)
+
+    def _record(self, model: Any, **_: Any) -> None:
+        self.operations.append(model.name)
+
+
+@pytest.fixture
+def authorizer_calls(functions: Functions) -> Calls:
+    return Calls(functions.authorizer_instance._repository._client)
+
+
+def refused(functions: Functions, event: dict[str, Any]) -> bool:
+    with pytest.raises(Exception, match=r"^Unauthorized$") as raised:
+        functions.authorize(event)
+    return type(raised.value) is Exception
+
+
+def create_token(functions: Functions, scopes: list[str], account: str = ACCOUNT, **body: Any) -> dict[str, Any]:
+    response = functions.create(account, scopes=scopes, principal=user(accounts=(account,)), **body)
+    assert response.status == 201, response.body
+    result: dict[str, Any] = response.body
+    return result
+
+
+@pytest.mark.parametrize("scope", sorted(ALL_SCOPES))
+def test_each_scope_against_each_route(functions: Functions, scope: str) -> None:
+    secret = create_token(functions, [scope])["token"]
+    for route in ROUTES:
+        decision = functions.authorize(authorizer_event(f"Bearer {secret}", route))
+        for other in ROUTES:
+            # Whatever route was asked, the policy opens exactly the routes the scope permits.
+            assert is_allowed(decision["policyDocument"], arn(other)) is (other.scope == scope), (route, other)
+            assert not is_allowed(decision["policyDocument"], arn(other, OTHER_ACCOUNT))
+
+
+def test_token_context_is_flat_strings(functions: Functions) -> None:
+    created = create_token(functions, ["tokens:read", "buckets:read"], expiresAt="2031-01-01T00:00:00.000Z")
+    decision = functions.authorize(authorizer_event(f"Bearer {created['token']}"))
+    assert decision["principalId"] == created["sid"]
+    assert decision["context"] == {
+        "principalType": "token",
+        "principalId": created["sid"],
+        "accountSids": ACCOUNT,
+        "scopes": "buckets:read tokens:read",
+        "tokenSid": created["sid"],
+        "expiresAt": "2031-01-01T00:00:00.000Z",
+    }
+
+
+def test_account_isolation_both_ways(functions: Functions) -> None:
+    token_a = create_token(functions, ["tokens:read"], ACCOUNT)["token"]
+    token_b = create_token(functions, ["tokens:read"], OTHER_ACCOUNT)["token"]
+    for secret, own, foreign in ((token_a, ACCOUNT, OTHER_ACCOUNT), (token_b, OTHER_ACCOUNT, ACCOUNT)):
+        decision = functions.authorize(authorizer_event(f"Bearer {secret}", ROUTES[0], foreign))
+        assert not is_allowed(decision["policyDocument"], arn(ROUTES[0], foreign))
+        assert is_allowed(decision["policyDocument"], arn(ROUTES[0], own))
+    # And the handlers check again, should a policy ever be wrong.
+    outsider = Principal("token", "tok_b", frozenset({OTHER_ACCOUNT}), ALL_SCOPES, token_sid="tok_b")
+    response = functions.list(ACCOUNT, principal=outsider)
+    assert response.status == 403
+    assert response.body["error"]["code"] == "forbidden"
+
+
+def test_handlers_recheck_the_scope_of_the_route(functions: Functions) -> None:
+    reader = Principal("token", "tok_r", frozenset({ACCOUNT}), frozenset({"tokens:read"}), token_sid="tok_r")
+    response = functions.create(principal=reader)
+    assert response.status == 403
+    assert response.body["error"]["code"] == "insufficient_scope"
+    assert "tokens:write" in response.body["error"]["message"]
+
+
+def test_jwt_users_get_their_accounts_and_scopes(functions: Functions) -> None:
+    token = sign(claims(accounts=[ACCOUNT], scope="tokens:read"), "ES256")
+    decision = functions.authorize(authorizer_event(f"Bearer {token}"))
+    assert decision["context"]["principalType"] == "user"
+    assert decision["context"]["principalId"] == "user_42"
+    assert "tokenSid" not in decision["context"]
+    allowed = {route for route in ROUTES if is_allowed(decision["policyDocument"], arn(route))}
+    assert allowed == {route for route in ROUTES if route.scope == "tokens:read"}
+    foreign = functions.authorize(authorizer_event(f"Bearer {token}", ROUTES[0], OTHER_ACCOUNT))
+    assert not is_allowed(foreign["policyDocument"], arn(ROUTES[0], OTHER_ACCOUNT))
+
+
+def test_revocation_by_delete_takes_effect_on_the_next_request(functions: Functions) -> None:
+    created = create_token(functions, ["tokens:read"])
+    event = authorizer_event(f"Bearer {created['token']}")
+    assert functions.authorize(event)["principalId"] == created["sid"]
+    assert functions.delete(created["sid"]).status == 200
+    assert refused(functions, event)
+
+
+def test_deactivation_takes_effect_on_the_next_request_and_reactivation_restores(functions: Functions) -> None:
+    created = create_token(functions, ["tokens:read"])
+    event = authorizer_event(f"Bearer {created['token']}")
+    functions.authorize(event)
+    assert functions.update(created["sid"], {"name": "off", "isActive": False}).status == 200
+    assert refused(functions, event)
+    assert functions.update(created["sid"], {"name": "on", "isActive": True}).status == 200
+    assert functions.authorize(event)["principalId"] == created["sid"]
+
+
+def test_expired_tokens_are_refused(functions: Functions) -> None:
+    # Written past the service's own validation, as if time had passed since creation.
+    secret = generate("at_live_")
+    record = TokenRecord(
+        "tok_0000000000expired00000",
+        ACCOUNT,
+        "old",
+        None,
+        ("tokens:read",),
+        "2020-01-01T00:00:00.000Z",
+        True,
+        "2019-01-01T00:00:00.000Z",
+    )
+    TokenRepository.from_settings(get_settings()).create(record, digest(secret), 100)
+    assert refused(functions, authorizer_event(f"Bearer {secret}"))
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Token at_live_x",
+        "Bearer at_live_x at_live_y",
+        "Bearer at_test_" + "a" * 36,
+        "Bearer not-a-jwt",
+    ],
+)
+def test_missing_or_unreadable_credentials_are_401(functions: Functions, authorization: str | None) -> None:
+    assert refused(functions, authorizer_event(authorization))
+
+
+def test_a_repeated_authorization_header_is_refused(functions: Functions) -> None:
+    secret = create_token(functions, ["tokens:read"])["token"]
+    event = authorizer_event(f"Bearer {secret}")
+    event["multiValueHeaders"]["Authorization"] = [f"Bearer {secret}", "Bearer at_live_other"]
+    assert refused(functions, event)
+
+
+def test_malformed_tokens_are_refused_without_a_database_call(functions: Functions, authorizer_calls: Calls) -> None:
+    secret = create_token(functions, ["tokens:read"])["token"]
+    mutated = secret[:20] + ("A" if secret[20] != "A" else "B") + secret[21:]
+    for value in (mutated, secret[:-1], secret + "0", secret.replace("at_live_", "at_test_"), "at_live_" + "0" * 36):
+        assert refused(functions, authorizer_event(f"Bearer {value}"))
+    assert authorizer_calls.operations == []
+
+
+def test_a_valid_token_costs_exactly_one_get_item(functions: Functions, authorizer_calls: Calls) -> None:
+    secret = create_token(functions, ["tokens:read"])["token"]
+    event = authorizer_event(f"Bearer {secret}")
+    functions.authorize(event)  # first use also records lastUsedAt
+    assert authorizer_calls.operations == ["GetItem", "TransactWriteItems"]
+    authorizer_calls.operations.clear()
+    for _ in range(5):
+        functions.authorize(event)
+    assert authorizer_calls.operations == ["GetItem"] * 5
+
+
+def test_unknown_token_costs_one_read_and_is_refused(functions: Functions, authorizer_calls: Calls) -> None:
+    assert refused(functions, authorizer_event(f"Bearer {generate('at_live_')}"))
+    assert authorizer_calls.operations == ["GetItem"]
+
+
+def test_last_used_at_is_written_at_most_once_a_minute(functions: Functions, authorizer_calls: Calls) -> None:
+    created = create_token(functions, ["tokens:read"])
+    now = [2_000_000_000.0]
+    functions.authorizer_instance._clock = lambda: now[0]
+    event = authorizer_event(f"Bearer {created['token']}")
+    for step in range(0, 180, 5):  # three minutes, a request every five seconds
+        now[0] = 2_000_000_000.0 + step
+        functions.authorize(event)
+    assert authorizer_calls.operations.count("TransactWriteItems") == 3
+    assert functions.get(created["sid"]).body["lastUsedAt"] == "2033-05-18T03:35:30.000Z"
+
+
+def test_last_used_at_failure_never_fails_the_request(functions: Functions, monkeypatch: pytest.MonkeyPatch) -> None:
+    created = create_token(functions, ["tokens:read"])
+    client = functions.authorizer_instance._repository._client
+
+    def throttled(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
+
+    monkeypatch.setattr(client, "transact_write_items", throttled)
+    decision = functions.authorize(authorizer_event(f"Bearer {created['token']}"))
+    assert decision["principalId"] == created["sid"]
+    assert functions.get(created["sid"]).body["lastUsedAt"] is None
+
+
+def test_last_used_at_touch_never_recreates_a_deleted_token(functions: Functions, dynamodb: Any) -> None:
+    created = create_token(functions, ["tokens:read"])
+    repository = TokenRepository.from_settings(get_settings())
+    credential = repository.find_credential(digest(created["token"]))
+    assert credential is not None
+    functions.delete(created["sid"])
+    with pytest.raises(Exception, match="changed by another request"):
+        repository.touch_last_used(
+            credential, digest(created["token"]), "2031-01-01T00:00:00.000Z", "2030-12-31T23:59:00.000Z"
+        )
+    assert [item for item in dynamodb.scan(TableName="apitokens-test")["Items"] if item["SK"]["S"] != "META"] == []
+
+
+@pytest.mark.parametrize(
+    "code", ["ProvisionedThroughputExceededException", "InternalServerError", "AccessDeniedException"]
+)
+def test_dynamodb_failure_fails_closed(functions: Functions, monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    secret = create_token(functions, ["tokens:read"])["token"]
+
+    def failing(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": code, "Message": "boom"}}, "GetItem")
+
+    monkeypatch.setattr(functions.authorizer_instance._repository._client, "get_item", failing)
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - any exception but "Unauthorized" is AUTHORIZER_FAILURE
+        functions.authorize(authorizer_event(f"Bearer {secret}"))
+    assert str(raised.value) != "Unauthorized"
+
+
+def test_jwks_outage_fails_closed(functions: Functions, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(self: Any) -> Any:
+        raise jwt.PyJWKClientConnectionError("connection refused")
+
+    monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", unreachable)
+    with pytest.raises(jwt.PyJWKClientConnectionError):
+        functions.authorize(authorizer_event(f"Bearer {sign()}"))
+
+
+def test_a_token_cannot_grant_more_scopes_than_it_holds(functions: Functions) -> None:
+    parent = Principal(
+        "token", "tok_p", frozenset({ACCOUNT}), frozenset({"tokens:write", "buckets:read"}), token_sid="tok_p"
+    )
+    escalating = functions.create(scopes=["buckets:read", "buckets:write"], principal=parent)
+    assert escalating.status == 403
+    assert escalating.body["error"]["code"] == "insufficient_scope"
+    assert "buckets:write" in escalating.body["error"]["message"]
+    assert functions.create(scopes=["buckets:read"], principal=parent).status == 201
+
+
+def test_a_token_cannot_create_one_that_outlives_it(functions: Functions) -> None:
+    parent = Principal(
+        "token",
+        "tok_p",
+        frozenset({ACCOUNT}),
+        frozenset({"tokens:write"}),
+        token_sid="tok_p",
+        expires_at="2031-01-01T00:00:00.000Z",
+    )
+    for body in ({}, {"expiresAt": "2031-01-01T00:00:00.001Z"}):
+        response = functions.create(scopes=["tokens:write"], principal=parent, **body)
+        assert response.status == 403, body
+    assert (
+        functions.create(scopes=["tokens:write"], principal=parent, expiresAt="2031-01-01T00:00:00.000Z").status == 201
+    )
+
+
+def test_secrets_never_reach_the_logs(
+    functions: Functions, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG", logger="apitokens")  # our own logs at their most verbose
+    created = create_token(functions, ["tokens:read", "tokens:write", "tokens:delete"])
+    secret = created["token"]
+    event = authorizer_event(f"Bearer {secret}")
+    decision = functions.authorize(event)
+    context = decision["context"]
+    functions.get(created["sid"], context=context)
+    functions.update(created["sid"], {"name": "x", "isActive": True}, context=context)
+    functions.delete(created["sid"], context=context)
+    refused(functions, event)
+    refused(functions, authorizer_event(f"Bearer {sign()}x"))
+    output = capsys.readouterr()
+    # Every attribute of every record (extras included), and whatever was printed (metrics).
+    records = json.dumps([record.__dict__ for record in caplog.records], default=str)
+    logs = records + output.out + output.err
+    assert "credentials accepted" in records  # the logs were captured at all
+    assert "TokensDeleted" in output.out
+    assert secret not in logs
+    assert secret[8:] not in logs
+    assert "Authorization" not in logs
+    assert "Bearer" not in logs

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from apitokens.models import ApiToken, CreateTokenRequest, UpdateTokenRequest
+from apitokens.records import TokenRecord
+from apitokens.settings import Settings, SettingsError
+from apitokens.timeutil import format_timestamp, parse_timestamp
+
+
+def test_settings_read_every_variable() -> None:
+    settings = Settings.from_env(
+        {
+            "TABLE_NAME": "t",
+            "TOKEN_ENVIRONMENT": "test",
+            "MAX_TOKENS_PER_ACCOUNT": "7",
+            "JWT_ACCOUNTS_CLAIM": "https://example.com/accounts",
+            "DYNAMODB_ENDPOINT_URL": "http://127.0.0.1:8000",
+        }
+    )
+    assert settings.token_prefix == "at_test_"
+    assert settings.max_tokens_per_account == 7
+    assert settings.jwt_accounts_claim == "https://example.com/accounts"
+    assert settings.dynamodb_endpoint_url == "http://127.0.0.1:8000"
+    assert Settings.from_env({"TABLE_NAME": "t"}).token_prefix == "at_live_"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "TABLE_NAME"),
+        ({"TABLE_NAME": "t", "TOKEN_ENVIRONMENT": "prod"}, "TOKEN_ENVIRONMENT"),
+        ({"TABLE_NAME": "t", "MAX_TOKENS_PER_ACCOUNT": "lots"}, "MAX_TOKENS_PER_ACCOUNT"),
+        ({"TABLE_NAME": "t", "MAX_TOKENS_PER_ACCOUNT": "0"}, "between"),
+    ],
+)
+def test_bad_settings_fail_loudly(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_timestamps_have_milliseconds_and_z() -> None:
+    moment = datetime(2023, 12, 1, 14, 30, 0, 123456, tzinfo=UTC)
+    assert format_timestamp(moment) == "2023-12-01T14:30:00.123Z"
+    assert parse_timestamp("2023-12-01T14:30:00.123Z") == moment.replace(microsecond=123000)
+
+
+def test_request_models_forbid_unknown_fields_and_are_strict() -> None:
+    with pytest.raises(ValidationError, match="extra"):
+        CreateTokenRequest.model_validate_json('{"name": "n", "scopes": ["tokens:read"], "admin": true}')
+    with pytest.raises(ValidationError):
+        UpdateTokenRequest.model_validate_json('{"name": "n", "isActive": 1}')
+    with pytest.raises(ValidationError):
+        CreateTokenRequest.model_validate_json('{"name": "n", "scopes": ["tokens:read"], "expires_at": null}')
+
+
+def test_request_models_read_camel_case() -> None:
+    request = CreateTokenRequest.model_validate_json(
+        '{"name": "n", "scopes": ["tokens:read"], "expiresAt": "2031-01-01T00:00:00.000+02:00"}'
+    )
+    assert request.expires_at is not None
+    assert format_timestamp(request.expires_at) == "2030-12-31T22:00:00.000Z"
+
+
+def test_token_model_writes_camel_case_in_seed_order() -> None:
+    record = TokenRecord("tok_1", "acc_1", "n", None, ("tokens:read",), None, True, "2023-12-01T10:30:00.000Z")
+    assert ApiToken.from_record(record).model_dump_json() == (
+        '{"sid":"tok_1","accountSid":"acc_1","name":"n","description":null,"scopes":["tokens:read"],'
+        '"lastUsedAt":null,"expiresAt":null,"isActive":true,"createdAt":"2023-12-01T10:30:00.000Z"}'
+    )
