@@ -1,4 +1,7 @@
-"""POST /accounts/{accountSid}/apiTokens: a new token; its value is in this response only."""
+"""POST /accounts/{accountSid}/apiTokens: a new token; its value is in this response only.
+
+With an Idempotency-Key header a retry creates nothing new (apitokens.idempotency).
+"""
 
 from typing import Any
 
@@ -7,20 +10,23 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from apitokens import service
 from apitokens.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository, settings
-from apitokens.models import CreatedApiToken, CreateTokenRequest
+from apitokens.idempotency import HEADER, IdempotentCreate
+from apitokens.models import ApiToken, CreatedApiToken, CreateTokenRequest
 
 app = create_app()
-tokens = repository()
+creator = IdempotentCreate(repository(), settings())
 
 
 @app.post("/accounts/<account_sid>/apiTokens")
 def create_token(account_sid: str) -> Response[str]:
     request = parse_body(app, CreateTokenRequest)
-    created = service.create_token(tokens, settings(), principal_of(app), account_sid, request)
+    key = app.current_event.headers.get(HEADER)
+    outcome = creator.create(principal_of(app), account_sid, request, key, app.lambda_context)
+    if outcome.secret is None:
+        return json_response(200, ApiToken.from_record(outcome.record), {"Idempotent-Replayed": "true"})
     metrics.add_metric(name="TokensCreated", unit=MetricUnit.Count, value=1)
-    return json_response(201, CreatedApiToken.from_record(created.record, created.secret))
+    return json_response(201, CreatedApiToken.from_record(outcome.record, outcome.secret))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

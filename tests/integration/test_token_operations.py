@@ -312,13 +312,12 @@ def test_a_27_character_account_sid_is_accepted(functions: Functions) -> None:
     assert created.body["accountSid"] == account
 
 
-def test_per_account_limit_is_enforced_and_freed_by_delete(
-    functions: Functions, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_per_account_limit_is_enforced_and_freed_by_delete(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from apitokens.settings import get_settings
 
     monkeypatch.setenv("MAX_TOKENS_PER_ACCOUNT", "3")
     get_settings.cache_clear()
+    functions = Functions()  # settings are read once, when a function loads
     sids = [functions.create(name=f"t{i}").body["sid"] for i in range(3)]
     refused = functions.create(name="one too many")
     assert refused.status == 409

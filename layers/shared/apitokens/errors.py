@@ -55,6 +55,16 @@ class ConcurrentModification(DomainError):
     code = "conflict"
 
 
+class RequestInProgress(ConcurrentModification):
+    """A request with the same idempotency key has not finished yet."""
+
+    code = "request_in_progress"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 

@@ -40,6 +40,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.TokenNotFound, 404),
     (errors.ConcurrentModification, 409),
     (errors.TokenLimitReached, 409),
+    (errors.IdempotencyKeyReused, 422),
     (errors.PayloadTooLarge, 413),
     (errors.UnsupportedMediaType, 415),
     (errors.StoreUnavailable, 503),

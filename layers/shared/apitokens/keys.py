@@ -12,6 +12,9 @@ from __future__ import annotations
 TOKEN_SK_PREFIX = "TOKEN#"
 ACCOUNT_META_SK = "META"
 SECRET_SK = "SECRET"
+# Powertools idempotency keeps its records under one partition key; at most one record per
+# retried create, so one partition's 1,000 writes a second are far beyond what creates need.
+IDEMPOTENCY_PK = "IDEMPOTENCY"
 
 
 def account_pk(account_sid: str) -> str:

@@ -19,6 +19,7 @@ from apitokens.records import Credential, TokenPage, TokenRecord
 from apitokens.settings import Settings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from mypy_boto3_dynamodb import DynamoDBClient
 
 Item = Mapping[str, Any]
@@ -133,6 +134,18 @@ class TokenRepository:
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenRepository:
         return cls(create_client(settings), settings.table_name)
+
+    def idempotency_store(self, partition_key: str) -> DynamoDBPersistenceLayer:
+        """Powertools' idempotency persistence on this table and client."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(
+            table_name=self._table,
+            key_attr="PK",
+            sort_key_attr="SK",
+            static_pk_value=partition_key,
+            boto3_client=self._client,
+        )
 
     # -- the hot path: one GetItem by the secret's digest ------------------------------------
 

@@ -1,0 +1,120 @@
+"""Safe retries of create: an `Idempotency-Key` header makes a repeated POST create nothing new.
+
+Built on Powertools idempotency, with its records in the tokens table (keys.py). The key is
+scoped to the calling principal and the account, so two callers can never collide. The record
+holds the created token object and never its secret, so a replay answers 200 with the token
+object (no `token` field) and `Idempotent-Replayed: true`; the secret was shown once, to the
+first response. The same key with a different body is a 422; a retry while the first request
+is still running is a 409 with Retry-After. Records expire after 24 hours.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    BaseError as IdempotencyError,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from apitokens import keys, service
+from apitokens.errors import IdempotencyKeyReused, InvalidRequest, RequestInProgress, StoreUnavailable
+from apitokens.models import CreateTokenRequest
+from apitokens.principal import Principal
+from apitokens.records import TokenRecord
+from apitokens.repository import TokenRepository
+from apitokens.settings import Settings
+
+HEADER = "Idempotency-Key"
+RECORD_LIFETIME_SECONDS = 24 * 60 * 60
+_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+
+# The work of the current request, handed to the decorated function (which only receives the
+# data it hashes) without a global: each request runs in its own context.
+_work: contextvars.ContextVar[Callable[[], dict[str, Any]]] = contextvars.ContextVar("idempotent_create")
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOutcome:
+    record: TokenRecord
+    # None on a replay: the secret is never stored, not even in the idempotency record.
+    secret: str | None
+
+    @property
+    def replayed(self) -> bool:
+        return self.secret is None
+
+
+def _perform(request: dict[str, Any]) -> dict[str, Any]:
+    return _work.get()()
+
+
+class IdempotentCreate:
+    def __init__(self, repository: TokenRepository, settings: Settings) -> None:
+        self._repository = repository
+        self._settings = settings
+        self._config = IdempotencyConfig(
+            event_key_jmespath="key",
+            payload_validation_jmespath="body",
+            expires_after_seconds=RECORD_LIFETIME_SECONDS,
+            raise_on_no_idempotency_key=True,
+        )
+        self._create_once = idempotent_function(
+            _perform,
+            data_keyword_argument="request",
+            persistence_store=repository.idempotency_store(keys.IDEMPOTENCY_PK),
+            config=self._config,
+            key_prefix="create_token",
+        )
+
+    def create(
+        self,
+        principal: Principal,
+        account_sid: str,
+        request: CreateTokenRequest,
+        idempotency_key: str | None,
+        lambda_context: LambdaContext | None = None,
+    ) -> CreateOutcome:
+        if idempotency_key is None:
+            created = service.create_token(self._repository, self._settings, principal, account_sid, request)
+            return CreateOutcome(created.record, created.secret)
+        if _KEY_PATTERN.fullmatch(idempotency_key) is None:
+            raise InvalidRequest(f"{HEADER} must be 1 to 255 printable ASCII characters without spaces.")
+        if lambda_context is not None:
+            # Lets an in-progress record expire with the invocation should the function time out.
+            self._config.register_lambda_context(lambda_context)
+        secrets: list[str] = []
+
+        def work() -> dict[str, Any]:
+            created = service.create_token(self._repository, self._settings, principal, account_sid, request)
+            secrets.append(created.secret)
+            return asdict(created.record)
+
+        data = {
+            "key": f"{principal.type}:{principal.id}:{account_sid}:{idempotency_key}",
+            "body": request.model_dump(mode="json", by_alias=True),
+        }
+        token = _work.set(work)
+        try:
+            stored = self._create_once(request=data)
+        except IdempotencyValidationError:
+            raise IdempotencyKeyReused(
+                f"This {HEADER} was already used with a different request body; use a new key."
+            ) from None
+        except IdempotencyAlreadyInProgressError:
+            raise RequestInProgress(f"A request with this {HEADER} is still in progress; retry shortly.") from None
+        except IdempotencyError as error:
+            raise StoreUnavailable() from error
+        finally:
+            _work.reset(token)
+        record = TokenRecord(**{**stored, "scopes": tuple(stored["scopes"])})
+        return CreateOutcome(record, secrets[0] if secrets else None)
