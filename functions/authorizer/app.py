@@ -14,9 +14,11 @@ from apitokens.authorizer import Authorizer
 from apitokens.errors import Unauthenticated
 from apitokens.repository import TokenRepository
 from apitokens.settings import get_settings
+from apitokens.tracing import enable_if_configured
 
 logger = Logger()
 settings = get_settings()
+enable_if_configured(settings)
 authorizer = Authorizer(settings, TokenRepository.from_settings(settings), logger=logger)
 
 

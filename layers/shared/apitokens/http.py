@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import BaseModel, ValidationError
 
-from apitokens import errors, ids, policy
+from apitokens import errors, ids, policy, tracing
 from apitokens.principal import Principal
 from apitokens.repository import TokenRepository
 from apitokens.scopes import route_for
@@ -177,6 +177,7 @@ def _guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Resp
 
 
 def create_app() -> APIGatewayRestResolver:
+    tracing.enable_if_configured(get_settings())
     app = APIGatewayRestResolver()
     app.use(middlewares=[_guard])
 
