@@ -171,10 +171,8 @@ class Functions:
         return HttpResult(response["statusCode"], body, headers)
 
     # Shorthands for the five operations.
-    def create(self, account: str = ACCOUNT, **body: Any) -> HttpResult:
+    def create(self, account: str = ACCOUNT, principal: Principal | None = None, **body: Any) -> HttpResult:
         payload = {"name": "CI token", "scopes": ["tokens:read"], **body}
-        principal = body.pop("principal", None)
-        payload.pop("principal", None)
         return self.call("POST", "/accounts/{accountSid}/apiTokens", account, body=payload, principal=principal)
 
     def get(self, sid: str, account: str = ACCOUNT, **kwargs: Any) -> HttpResult:

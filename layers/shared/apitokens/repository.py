@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from apitokens import keys
-from apitokens.errors import ConcurrentModification, StoreUnavailable, TokenLimitReached, TokenNotFound
+from apitokens.errors import ConcurrentModification, DomainError, StoreUnavailable, TokenLimitReached, TokenNotFound
 from apitokens.records import Credential, TokenPage, TokenRecord
 from apitokens.settings import Settings
 
@@ -98,6 +99,10 @@ def _record_from_item(item: Item) -> TokenRecord:
     )
 
 
+def _not_found(account_sid: str, token_sid: str) -> TokenNotFound:
+    return TokenNotFound(f"No API token {token_sid} in account {account_sid}.")
+
+
 def _cancellation_codes(error: BaseException) -> list[str]:
     response = getattr(error, "response", {})
     return [str(reason.get("Code", "None")) for reason in response.get("CancellationReasons", [])]
@@ -135,6 +140,21 @@ class TokenRepository:
     def from_settings(cls, settings: Settings) -> TokenRepository:
         return cls(create_client(settings), settings.table_name)
 
+    def _transact(self, items: list[dict[str, Any]], first_failed: DomainError | None = None) -> None:
+        """One TransactWriteItems. If the first item's condition failed and `first_failed` is
+        given, raises that (the first item is always the one whose state decides: the token, or
+        the account's count); any other cancellation is a ConcurrentModification."""
+        on_table = [{kind: {**request, "TableName": self._table} for kind, request in item.items()} for item in items]
+        try:
+            with _driver_errors():
+                self._client.transact_write_items(TransactItems=on_table)  # type: ignore[arg-type]
+        except ConcurrentModification as error:
+            if first_failed is not None and _cancellation_codes(error.__cause__ or error)[:1] == [
+                "ConditionalCheckFailed"
+            ]:
+                raise first_failed from error
+            raise
+
     def idempotency_store(self, partition_key: str) -> DynamoDBPersistenceLayer:
         """Powertools' idempotency persistence on this table and client."""
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -170,30 +190,27 @@ class TokenRepository:
         """Sets lastUsedAt on both items unless it is newer than `cutoff` (at most once per
         interval across all authorizer instances). Never recreates a deleted token: both updates
         require their item to exist. Raises ConcurrentModification when the condition fails."""
-        with _driver_errors():
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": keys.secret_key(secret_digest),
-                            "UpdateExpression": "SET lastUsedAt = :now",
-                            "ConditionExpression": "attribute_exists(PK) AND "
-                            "(attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)",
-                            "ExpressionAttributeValues": {":now": {"S": now}, ":cutoff": {"S": cutoff}},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": keys.token_key(credential.account_sid, credential.token_sid),
-                            "UpdateExpression": "SET lastUsedAt = :now",
-                            "ConditionExpression": "attribute_exists(PK)",
-                            "ExpressionAttributeValues": {":now": {"S": now}},
-                        }
-                    },
-                ]
-            )
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "Key": keys.secret_key(secret_digest),
+                        "UpdateExpression": "SET lastUsedAt = :now",
+                        "ConditionExpression": "attribute_exists(PK) AND "
+                        "(attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)",
+                        "ExpressionAttributeValues": {":now": {"S": now}, ":cutoff": {"S": cutoff}},
+                    }
+                },
+                {
+                    "Update": {
+                        "Key": keys.token_key(credential.account_sid, credential.token_sid),
+                        "UpdateExpression": "SET lastUsedAt = :now",
+                        "ConditionExpression": "attribute_exists(PK)",
+                        "ExpressionAttributeValues": {":now": {"S": now}},
+                    }
+                },
+            ]
+        )
 
     # -- token operations ----------------------------------------------------------------------
 
@@ -223,46 +240,29 @@ class TokenRepository:
             "expiresAt": token_item["expiresAt"],
             "isActive": {"BOOL": record.is_active},
         }
-        try:
-            with _driver_errors():
-                self._client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Update": {
-                                "TableName": self._table,
-                                "Key": keys.account_meta_key(record.account_sid),
-                                "UpdateExpression": "SET tokenCount = if_not_exists(tokenCount, :zero) + :one",
-                                "ConditionExpression": "attribute_not_exists(tokenCount) OR tokenCount < :limit",
-                                "ExpressionAttributeValues": {
-                                    ":zero": {"N": "0"},
-                                    ":one": {"N": "1"},
-                                    ":limit": {"N": str(max_tokens)},
-                                },
-                            }
+        limit_reached = TokenLimitReached(
+            f"This account already has {max_tokens} API tokens, the most it may hold; "
+            "delete one before creating another."
+        )
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "Key": keys.account_meta_key(record.account_sid),
+                        "UpdateExpression": "SET tokenCount = if_not_exists(tokenCount, :zero) + :one",
+                        "ConditionExpression": "attribute_not_exists(tokenCount) OR tokenCount < :limit",
+                        "ExpressionAttributeValues": {
+                            ":zero": {"N": "0"},
+                            ":one": {"N": "1"},
+                            ":limit": {"N": str(max_tokens)},
                         },
-                        {
-                            "Put": {
-                                "TableName": self._table,
-                                "Item": token_item,
-                                "ConditionExpression": "attribute_not_exists(PK)",
-                            }
-                        },
-                        {
-                            "Put": {
-                                "TableName": self._table,
-                                "Item": lookup_item,
-                                "ConditionExpression": "attribute_not_exists(PK)",
-                            }
-                        },
-                    ]
-                )
-        except ConcurrentModification as error:
-            if _cancellation_codes(error.__cause__ or error)[:1] == ["ConditionalCheckFailed"]:
-                raise TokenLimitReached(
-                    f"This account already has {max_tokens} API tokens, the most it may hold; "
-                    "delete one before creating another."
-                ) from error
-            raise
+                    }
+                },
+                {"Put": {"Item": token_item, "ConditionExpression": "attribute_not_exists(PK)"}},
+                {"Put": {"Item": lookup_item, "ConditionExpression": "attribute_not_exists(PK)"}},
+            ],
+            first_failed=limit_reached,
+        )
 
     def _get_item(self, account_sid: str, token_sid: str, projection: bool) -> Item:
         request: dict[str, Any] = {
@@ -277,7 +277,7 @@ class TokenRepository:
             response = self._client.get_item(**request)
         item = response.get("Item")
         if item is None:
-            raise TokenNotFound(f"No API token {token_sid} in account {account_sid}.")
+            raise _not_found(account_sid, token_sid)
         return item
 
     def get(self, account_sid: str, token_sid: str) -> TokenRecord:
@@ -340,82 +340,58 @@ class TokenRepository:
         if replace_description:
             assignments.append("description = :description")
             values[":description"] = _string(description)
-        try:
-            with _driver_errors():
-                self._client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Update": {
-                                "TableName": self._table,
-                                "Key": keys.token_key(account_sid, token_sid),
-                                "UpdateExpression": "SET " + ", ".join(assignments),
-                                # The same token, not one deleted and re-created meanwhile.
-                                "ConditionExpression": "attribute_exists(PK) AND secretDigest = :digest",
-                                "ExpressionAttributeNames": {"#name": "name"},
-                                "ExpressionAttributeValues": values,
-                            }
-                        },
-                        {
-                            "Update": {
-                                "TableName": self._table,
-                                "Key": keys.secret_key(secret_digest),
-                                "UpdateExpression": "SET isActive = :active",
-                                "ConditionExpression": "attribute_exists(PK)",
-                                "ExpressionAttributeValues": {":active": {"BOOL": is_active}},
-                            }
-                        },
-                    ]
-                )
-        except ConcurrentModification as error:
-            self._raise_not_found_if_gone(error, account_sid, token_sid)
-            raise
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "Key": keys.token_key(account_sid, token_sid),
+                        "UpdateExpression": "SET " + ", ".join(assignments),
+                        # The same token, not one deleted and re-created meanwhile.
+                        "ConditionExpression": "attribute_exists(PK) AND secretDigest = :digest",
+                        "ExpressionAttributeNames": {"#name": "name"},
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                {
+                    "Update": {
+                        "Key": keys.secret_key(secret_digest),
+                        "UpdateExpression": "SET isActive = :active",
+                        "ConditionExpression": "attribute_exists(PK)",
+                        "ExpressionAttributeValues": {":active": {"BOOL": is_active}},
+                    }
+                },
+            ],
+            first_failed=_not_found(account_sid, token_sid),
+        )
         current = _record_from_item(item)
-        return TokenRecord(
-            sid=current.sid,
-            account_sid=current.account_sid,
+        return replace(
+            current,
             name=name,
-            description=description if replace_description else current.description,
-            scopes=current.scopes,
-            expires_at=current.expires_at,
             is_active=is_active,
-            created_at=current.created_at,
-            last_used_at=current.last_used_at,
+            description=description if replace_description else current.description,
         )
 
     def delete(self, account_sid: str, token_sid: str) -> None:
         """Deletes the token and its lookup item together and gives the account its slot back."""
         item = self._get_item(account_sid, token_sid, projection=False)
         secret_digest = item["secretDigest"]["S"]
-        try:
-            with _driver_errors():
-                self._client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Delete": {
-                                "TableName": self._table,
-                                "Key": keys.token_key(account_sid, token_sid),
-                                "ConditionExpression": "attribute_exists(PK) AND secretDigest = :digest",
-                                "ExpressionAttributeValues": {":digest": {"S": secret_digest}},
-                            }
-                        },
-                        {"Delete": {"TableName": self._table, "Key": keys.secret_key(secret_digest)}},
-                        {
-                            "Update": {
-                                "TableName": self._table,
-                                "Key": keys.account_meta_key(account_sid),
-                                "UpdateExpression": "ADD tokenCount :minus_one",
-                                "ExpressionAttributeValues": {":minus_one": {"N": "-1"}},
-                            }
-                        },
-                    ]
-                )
-        except ConcurrentModification as error:
-            self._raise_not_found_if_gone(error, account_sid, token_sid)
-            raise
-
-    @staticmethod
-    def _raise_not_found_if_gone(error: ConcurrentModification, account_sid: str, token_sid: str) -> None:
-        # The token item's condition is the first of the transaction: if it failed, the token
-        # was deleted (or replaced) between our read and our write.
-        if _cancellation_codes(error.__cause__ or error)[:1] == ["ConditionalCheckFailed"]:
-            raise TokenNotFound(f"No API token {token_sid} in account {account_sid}.") from error
+        self._transact(
+            [
+                {
+                    "Delete": {
+                        "Key": keys.token_key(account_sid, token_sid),
+                        "ConditionExpression": "attribute_exists(PK) AND secretDigest = :digest",
+                        "ExpressionAttributeValues": {":digest": {"S": secret_digest}},
+                    }
+                },
+                {"Delete": {"Key": keys.secret_key(secret_digest)}},
+                {
+                    "Update": {
+                        "Key": keys.account_meta_key(account_sid),
+                        "UpdateExpression": "ADD tokenCount :minus_one",
+                        "ExpressionAttributeValues": {":minus_one": {"N": "-1"}},
+                    }
+                },
+            ],
+            first_failed=_not_found(account_sid, token_sid),
+        )
