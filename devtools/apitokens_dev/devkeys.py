@@ -1,0 +1,115 @@
+"""The development identity provider: one ES256 signing key kept in `.apitokens/`, its JWKS, and
+user JWTs signed with it.
+
+`apitokens serve` publishes the JWKS and points the real authorizer (apitokens.jwt_auth, through
+PyJWKClient) at it, so a JWT from `apitokens dev-jwt` run in the same directory is verified by
+exactly the code that verifies identity-provider JWTs in AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+STATE_DIR = Path(".apitokens")
+KEY_FILE = "dev-signing-key.pem"
+ALGORITHM = "ES256"
+# Fixed rather than derived from the server's address, so a JWT minted by `dev-jwt` is accepted
+# by `serve` whichever host and port either was given.
+ISSUER = "apitokens-local"
+AUDIENCE = "apitokens"
+ACCOUNTS_CLAIM = "accounts"
+DEFAULT_SUBJECT = "user_dev"
+DEFAULT_EXPIRES_IN = 12 * 3600
+EXAMPLE_ACCOUNT = "acc_abc123def456ghi789jkl012"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _private_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise TypeError("the development signing key is not an EC P-256 key; delete it to make a new one")
+    return key
+
+
+def load_or_create_key(state_dir: Path = STATE_DIR) -> ec.EllipticCurvePrivateKey:
+    """The signing key of `state_dir`, made on first use (directory 0700, key file 0600)."""
+    path = state_dir / KEY_FILE
+    try:
+        return _private_key(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ignore = state_dir / ".gitignore"
+    if not ignore.exists():
+        # Outside this repository (whose .gitignore lists .apitokens/) the key must not be committed either.
+        ignore.write_text("*\n", encoding="utf-8")
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    # Written in full to a private temporary file, then linked into place: a `serve` and a
+    # `dev-jwt` started together can neither read a half-written key nor end up with two keys.
+    descriptor, temporary = tempfile.mkstemp(dir=state_dir, prefix=".key-")  # mkstemp makes it 0600
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(pem)
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temporary)
+    return _private_key(path.read_bytes())
+
+
+def public_jwk(key: ec.EllipticCurvePrivateKey) -> dict[str, str]:
+    """The public key as a JWK with kid = its RFC 7638 thumbprint."""
+    fields: dict[str, Any] = ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    members = {name: str(fields[name]) for name in ("crv", "kty", "x", "y")}
+    thumbprint = hashlib.sha256(json.dumps(members, sort_keys=True, separators=(",", ":")).encode("ascii"))
+    return {**members, "kid": _b64url(thumbprint.digest()), "use": "sig", "alg": ALGORITHM}
+
+
+def jwks(key: ec.EllipticCurvePrivateKey) -> dict[str, list[dict[str, str]]]:
+    return {"keys": [public_jwk(key)]}
+
+
+def mint_jwt(
+    key: ec.EllipticCurvePrivateKey,
+    accounts: Iterable[str],
+    *,
+    scope: str | None = None,
+    subject: str = DEFAULT_SUBJECT,
+    expires_in: int = DEFAULT_EXPIRES_IN,
+    now: float | None = None,
+) -> str:
+    """A user JWT as an identity provider would issue it: `accounts` lists the accounts the user
+    may act on; without `scope` the user has every scope on them."""
+    issued_at = int(time.time() if now is None else now)
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": subject,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": issued_at + expires_in,
+        "jti": secrets.token_hex(8),
+        ACCOUNTS_CLAIM: list(accounts),
+    }
+    if scope is not None:
+        claims["scope"] = scope
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": public_jwk(key)["kid"], "typ": "JWT"})

@@ -1,0 +1,330 @@
+"""The OpenAPI 3.1 document of the API, generated rather than written: paths and methods from
+template.yaml, each route's scope from apitokens.scopes.ROUTES, bodies from the pydantic models
+the handlers validate and serialise with. Served by `apitokens serve` at /v1/openapi.json and
+printed by `apitokens openapi`.
+
+OpenAPI 3.1 because pydantic emits JSON Schema 2020-12 (nullable fields are anyOf [..., null]).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from apitokens import idempotency, ids, scopes
+from apitokens.models import (
+    ApiToken,
+    ApiTokenList,
+    CreatedApiToken,
+    CreateTokenRequest,
+    DeletedApiToken,
+    ErrorEnvelope,
+    UpdateTokenRequest,
+)
+from apitokens_dev import template
+
+DEFAULT_SERVER_URL = "http://127.0.0.1:3000/v1"
+REF = "#/components/schemas/{model}"
+SECURITY_SCHEME = "bearerAuth"
+
+
+@dataclass(frozen=True)
+class _Operation:
+    operation_id: str
+    summary: str
+    description: str
+    status: int
+    response: type[BaseModel]
+    request: type[BaseModel] | None = None
+    paginated: bool = False
+    # Accepts an Idempotency-Key (apitokens.idempotency): a replay answers 200 without the secret.
+    idempotent: bool = False
+
+
+# What a route means to a reader; which routes exist is template.yaml's business. A template
+# route missing here fails the build of the document instead of being left undocumented.
+_OPERATIONS: dict[tuple[str, str], _Operation] = {
+    ("GET", scopes.TOKENS): _Operation(
+        "listApiTokens",
+        "List API tokens",
+        "Retrieve all API tokens associated with an account, newest first.",
+        200,
+        ApiTokenList,
+        paginated=True,
+    ),
+    ("POST", scopes.TOKENS): _Operation(
+        "createApiToken",
+        "Create API token",
+        "Create a new API token for programmatic access. The token value is only returned once, "
+        "in this response: store it securely, it cannot be retrieved again.",
+        201,
+        CreatedApiToken,
+        request=CreateTokenRequest,
+        idempotent=True,
+    ),
+    ("GET", scopes.TOKEN): _Operation(
+        "getApiToken",
+        "Get API token",
+        "Retrieve details of a specific API token (never its value).",
+        200,
+        ApiToken,
+    ),
+    ("PUT", scopes.TOKEN): _Operation(
+        "updateApiToken",
+        "Update API token",
+        "Update an existing API token's name, description and isActive. The token value and its "
+        "scopes cannot be changed: to change scopes, create a new token and delete the old one.",
+        200,
+        ApiToken,
+        request=UpdateTokenRequest,
+    ),
+    ("DELETE", scopes.TOKEN): _Operation(
+        "deleteApiToken",
+        "Delete API token",
+        "Delete an API token, immediately revoking access. This action is irreversible.",
+        200,
+        DeletedApiToken,
+    ),
+}
+
+_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("BadRequest", "The request is invalid (body, path or query parameters); details name each field."),
+    401: ("Unauthorized", "Missing or invalid credentials."),
+    403: ("Forbidden", "The credentials do not grant this route (scope) on this account."),
+    404: ("NotFound", "No such API token, or no such route."),
+    409: (
+        "Conflict",
+        "The account's token limit is reached, the token changed concurrently, or a request with the same "
+        "Idempotency-Key is still in progress.",
+    ),
+    413: ("PayloadTooLarge", "The request body is too large."),
+    415: ("UnsupportedMediaType", "The request body is not application/json."),
+    422: ("IdempotencyKeyReused", "The Idempotency-Key was already used with a different request body."),
+    503: ("ServiceUnavailable", "The token store or the authorizer is temporarily unavailable; retry."),
+}
+_COMMON_ERRORS = (400, 401, 403, 404, 503)
+_WRITE_ERRORS = (409, 413, 415)
+
+# The C0/C1 control characters that the models' validators refuse. They also refuse format,
+# surrogate, private-use and unassigned code points, which no portable JSON Schema pattern can
+# name (ECMA-262 without the u flag has no \p{...}); those remain a documented 400.
+_CONTROLS = r"\x00-\x1F\x7F-\x9F"
+_NAME_PATTERN = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"
+_DESCRIPTION_PATTERN = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+_TIMESTAMP_FIELDS = ("createdAt", "expiresAt", "lastUsedAt")
+_RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    ApiToken,
+    CreatedApiToken,
+    ApiTokenList,
+    DeletedApiToken,
+    ErrorEnvelope,
+)
+_REQUEST_MODELS: tuple[type[BaseModel], ...] = (CreateTokenRequest, UpdateTokenRequest)
+
+
+def _pattern(compiled: Any) -> str:
+    return f"^{compiled.pattern}$"
+
+
+def _schemas() -> dict[str, Any]:
+    inputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "validation") for model in _REQUEST_MODELS]
+    outputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "serialization") for model in _RESPONSE_MODELS]
+    _, top = models_json_schema([*inputs, *outputs], by_alias=True, ref_template=REF)
+    definitions: dict[str, Any] = top["$defs"]
+    for schema in definitions.values():
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)  # pydantic's "Accountsid" and the like add nothing
+    for model in _RESPONSE_MODELS:
+        # Responses are serialised in full (no exclude_none/unset): every field is always there.
+        schema = definitions[model.__name__]
+        schema["required"] = list(schema["properties"])
+    _refine(definitions)
+    return definitions
+
+
+def _refine(definitions: dict[str, Any]) -> None:
+    """What the models' validators check but pydantic cannot express in JSON Schema."""
+    create = definitions["CreateTokenRequest"]["properties"]
+    create["scopes"]["items"] = {"type": "string", "enum": sorted(scopes.ALL_SCOPES)}
+    create["scopes"]["uniqueItems"] = True
+    for model in ("CreateTokenRequest", "UpdateTokenRequest"):
+        properties = definitions[model]["properties"]
+        properties["name"]["pattern"] = _NAME_PATTERN
+        properties["name"]["description"] = "Not blank; no control, format, private-use or unassigned characters."
+        for branch in properties["description"]["anyOf"]:
+            if branch.get("type") == "string":
+                branch["pattern"] = _DESCRIPTION_PATTERN
+        properties["description"]["description"] = "Like name, but newlines and tabs are allowed."
+    create["expiresAt"]["description"] = "In the future, with a time zone; null or absent for no expiration."
+    for model in ("ApiToken", "CreatedApiToken"):
+        properties = definitions[model]["properties"]
+        properties["sid"]["pattern"] = _pattern(ids.TOKEN_SID_PATTERN)
+        properties["accountSid"]["pattern"] = _pattern(ids.ACCOUNT_SID_PATTERN)
+        for name in _TIMESTAMP_FIELDS:
+            if name not in properties:
+                continue
+            prop = properties[name]
+            for branch in prop.get("anyOf", [prop]):
+                if branch.get("type") == "string":
+                    branch["format"] = "date-time"
+    definitions["CreatedApiToken"]["properties"]["token"]["description"] = (
+        "The token value (at_live_... or at_test_...), returned in this response only."
+    )
+
+
+def _parameters() -> dict[str, Any]:
+    return {
+        "accountSid": {
+            "name": "accountSid",
+            "in": "path",
+            "required": True,
+            "description": "Account identifier: acc_ followed by 24 or 27 alphanumeric characters.",
+            "schema": {"type": "string", "pattern": _pattern(ids.ACCOUNT_SID_PATTERN)},
+            "example": "acc_abc123def456ghi789jkl012",
+        },
+        "apiTokenSid": {
+            "name": "apiTokenSid",
+            "in": "path",
+            "required": True,
+            "description": "API token identifier: tok_ followed by 21 to 24 alphanumeric characters.",
+            "schema": {"type": "string", "pattern": _pattern(ids.TOKEN_SID_PATTERN)},
+            "example": "tok_abc123def456ghi789jkl012",
+        },
+        "limit": {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": "How many tokens to return (1-100, default 20).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+        },
+        "idempotencyKey": {
+            "name": idempotency.HEADER,
+            "in": "header",
+            "required": False,
+            "description": "Makes a retry of this create safe for 24 hours: the same key and body create nothing new "
+            "and answer 200 with the token object, without its value.",
+            "schema": {"type": "string", "pattern": _pattern(idempotency._KEY_PATTERN)},
+        },
+        "startingAfter": {
+            "name": "startingAfter",
+            "in": "query",
+            "required": False,
+            "description": "A token sid: return the tokens after it (the next page).",
+            "schema": {"type": "string", "pattern": _pattern(ids.TOKEN_SID_PATTERN)},
+        },
+    }
+
+
+def _error_responses() -> dict[str, Any]:
+    envelope = {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}}
+    retry_after = {
+        "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}},
+    }
+    responses: dict[str, Any] = {}
+    for status, (name, description) in _ERRORS.items():
+        response: dict[str, Any] = {"description": description, "content": envelope}
+        if status == 401:
+            response["headers"] = {
+                "WWW-Authenticate": {"description": "The expected scheme: Bearer.", "schema": {"type": "string"}}
+            }
+        elif status in (409, 503):
+            response["headers"] = retry_after
+        responses[name] = response
+    return responses
+
+
+def _operation(method: str, path: str, operation: _Operation) -> dict[str, Any]:
+    route = scopes.route_for(method, path)
+    if route is None:
+        raise LookupError(f"apitokens.scopes.ROUTES has no scope for {method} {path}")
+    parameters = [{"$ref": f"#/components/parameters/{name}"} for name in ("accountSid", "apiTokenSid") if name in path]
+    if operation.paginated:
+        parameters += [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/startingAfter"}]
+    statuses = list(_COMMON_ERRORS)
+    if method in ("POST", "PUT"):
+        statuses += _WRITE_ERRORS
+    elif method == "DELETE":
+        statuses.append(409)
+    no_store = {"Cache-Control": {"description": "Always no-store.", "schema": {"type": "string"}}}
+    responses: dict[str, Any] = {
+        str(operation.status): {
+            "description": operation.summary.split(" ", 1)[0] + " succeeded.",
+            "headers": no_store,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=operation.response.__name__)}}},
+        }
+    }
+    if operation.idempotent:
+        parameters.append({"$ref": "#/components/parameters/idempotencyKey"})
+        statuses.append(422)
+        responses["200"] = {
+            "description": "A replay of an earlier request with the same Idempotency-Key: the token object it "
+            "created, without the token value.",
+            "headers": {
+                **no_store,
+                "Idempotent-Replayed": {"description": "Always true.", "schema": {"type": "string", "enum": ["true"]}},
+            },
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=ApiToken.__name__)}}},
+        }
+    for status in sorted(statuses):
+        responses[str(status)] = {"$ref": f"#/components/responses/{_ERRORS[status][0]}"}
+    document: dict[str, Any] = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "description": f"{operation.description}\n\nRequired scope: `{route.scope}`.",
+        "tags": ["API Tokens"],
+        "parameters": parameters,
+        "security": [{SECURITY_SCHEME: []}],
+        "x-required-scope": route.scope,
+        "responses": responses,
+    }
+    if operation.request is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=operation.request.__name__)}}},
+        }
+    return document
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("apitokens")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def build_openapi(server_url: str = DEFAULT_SERVER_URL) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in template.api_routes():
+        operation = _OPERATIONS.get((route.method, route.path))
+        if operation is None:
+            raise LookupError(f"template.yaml route {route.method} {route.path} has no OpenAPI description")
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route.method, route.path, operation)
+    scope_list = "\n".join(f"- `{name}`: {description}" for name, description in scopes.SCOPES.items())
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "apitokens",
+            "version": _version(),
+            "description": "Scoped API tokens for an account.\n\nAvailable scopes:\n" + scope_list,
+        },
+        "servers": [{"url": server_url}],
+        "security": [{SECURITY_SCHEME: []}],
+        "tags": [{"name": "API Tokens"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                SECURITY_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A user JWT from the identity provider, or an API token (at_live_/at_test_).",
+                }
+            },
+            "parameters": _parameters(),
+            "responses": _error_responses(),
+            "schemas": _schemas(),
+        },
+    }
