@@ -109,13 +109,6 @@ _ERRORS: dict[int, tuple[str, str]] = {
 _COMMON_ERRORS = (400, 401, 403, 404, 503)
 _WRITE_ERRORS = (409, 413, 415)
 
-# The C0/C1 control characters that the models' validators refuse. They also refuse format,
-# surrogate, private-use and unassigned code points, which no portable JSON Schema pattern can
-# name (ECMA-262 without the u flag has no \p{...}); those remain a documented 400.
-_CONTROLS = r"\x00-\x1F\x7F-\x9F"
-_NAME_PATTERN = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"
-_DESCRIPTION_PATTERN = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
-_TIMESTAMP_FIELDS = ("createdAt", "expiresAt", "lastUsedAt")
 _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ApiToken,
     CreatedApiToken,
@@ -138,42 +131,7 @@ def _schemas() -> dict[str, Any]:
     for schema in definitions.values():
         for prop in schema.get("properties", {}).values():
             prop.pop("title", None)  # pydantic's "Accountsid" and the like add nothing
-    for model in _RESPONSE_MODELS:
-        # Responses are serialised in full (no exclude_none/unset): every field is always there.
-        schema = definitions[model.__name__]
-        schema["required"] = list(schema["properties"])
-    _refine(definitions)
     return definitions
-
-
-def _refine(definitions: dict[str, Any]) -> None:
-    """What the models' validators check but pydantic cannot express in JSON Schema."""
-    create = definitions["CreateTokenRequest"]["properties"]
-    create["scopes"]["items"] = {"type": "string", "enum": sorted(scopes.ALL_SCOPES)}
-    create["scopes"]["uniqueItems"] = True
-    for model in ("CreateTokenRequest", "UpdateTokenRequest"):
-        properties = definitions[model]["properties"]
-        properties["name"]["pattern"] = _NAME_PATTERN
-        properties["name"]["description"] = "Not blank; no control, format, private-use or unassigned characters."
-        for branch in properties["description"]["anyOf"]:
-            if branch.get("type") == "string":
-                branch["pattern"] = _DESCRIPTION_PATTERN
-        properties["description"]["description"] = "Like name, but newlines and tabs are allowed."
-    create["expiresAt"]["description"] = "In the future, with a time zone; null or absent for no expiration."
-    for model in ("ApiToken", "CreatedApiToken"):
-        properties = definitions[model]["properties"]
-        properties["sid"]["pattern"] = _pattern(ids.TOKEN_SID_PATTERN)
-        properties["accountSid"]["pattern"] = _pattern(ids.ACCOUNT_SID_PATTERN)
-        for name in _TIMESTAMP_FIELDS:
-            if name not in properties:
-                continue
-            prop = properties[name]
-            for branch in prop.get("anyOf", [prop]):
-                if branch.get("type") == "string":
-                    branch["format"] = "date-time"
-    definitions["CreatedApiToken"]["properties"]["token"]["description"] = (
-        "The token value (at_live_... or at_test_...), returned in this response only."
-    )
 
 
 def _parameters() -> dict[str, Any]:
@@ -207,7 +165,7 @@ def _parameters() -> dict[str, Any]:
             "required": False,
             "description": "Makes a retry of this create safe for 24 hours: the same key and body create nothing new "
             "and answer 200 with the token object, without its value.",
-            "schema": {"type": "string", "pattern": _pattern(idempotency._KEY_PATTERN)},
+            "schema": {"type": "string", "pattern": _pattern(idempotency.KEY_PATTERN)},
         },
         "startingAfter": {
             "name": "startingAfter",

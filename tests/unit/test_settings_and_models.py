@@ -71,3 +71,45 @@ def test_token_model_writes_camel_case_in_seed_order() -> None:
         '{"sid":"tok_1","accountSid":"acc_1","name":"n","description":null,"scopes":["tokens:read"],'
         '"lastUsedAt":null,"expiresAt":null,"isActive":true,"createdAt":"2023-12-01T10:30:00.000Z"}'
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Production API Token", "Déploiement 🚀", "名前", "a", "x" * 100, "private use \ue000", "unassigned \U000cb528"],
+)
+def test_names_in_any_script_are_accepted(name: str) -> None:
+    assert CreateTokenRequest(name=name, scopes=["tokens:read"]).name == name
+
+
+@pytest.mark.parametrize(
+    "name", ["", " ", "\t\n", "a\x00b", "bell\x07", "c1\x85", "evil\u202egnp.exe", "zero\u200bwidth", "\ufeffbom"]
+)
+def test_blank_control_and_invisible_names_are_refused(name: str) -> None:
+    with pytest.raises(ValidationError):
+        CreateTokenRequest(name=name, scopes=["tokens:read"])
+
+
+def test_descriptions_may_have_tabs_and_newlines_but_not_other_controls() -> None:
+    assert CreateTokenRequest(name="n", description="line 1\r\n\tline 2", scopes=["tokens:read"]).description
+    with pytest.raises(ValidationError, match="invisible"):
+        CreateTokenRequest(name="n", description="bidi \u2066 isolate", scopes=["tokens:read"])
+
+
+def test_the_published_schema_carries_the_validators_rules() -> None:
+    schema = CreateTokenRequest.model_json_schema(by_alias=True)
+    properties = schema["properties"]
+    assert schema["additionalProperties"] is False
+    assert properties["scopes"]["uniqueItems"] is True
+    assert len(properties["scopes"]["items"]["enum"]) == 19
+    assert properties["name"]["pattern"].startswith("^[^\\x00-\\x1f")
+    assert ApiToken.model_json_schema(mode="serialization")["required"] == [
+        "sid",
+        "accountSid",
+        "name",
+        "description",
+        "scopes",
+        "lastUsedAt",
+        "expiresAt",
+        "isActive",
+        "createdAt",
+    ]

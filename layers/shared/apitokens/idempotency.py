@@ -36,7 +36,7 @@ from apitokens.settings import Settings
 
 HEADER = "Idempotency-Key"
 RECORD_LIFETIME_SECONDS = 24 * 60 * 60
-_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 
 # The work of the current request, handed to the decorated function (which only receives the
 # data it hashes) without a global: each request runs in its own context.
@@ -87,7 +87,7 @@ class IdempotentCreate:
         if idempotency_key is None:
             created = service.create_token(self._repository, self._settings, principal, account_sid, request)
             return CreateOutcome(created.record, created.secret)
-        if _KEY_PATTERN.fullmatch(idempotency_key) is None:
+        if KEY_PATTERN.fullmatch(idempotency_key) is None:
             raise InvalidRequest(f"{HEADER} must be 1 to 255 printable ASCII characters without spaces.")
         if lambda_context is not None:
             # Lets an in-progress record expire with the invocation should the function time out.

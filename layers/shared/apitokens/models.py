@@ -5,35 +5,43 @@ Request bodies forbid unknown fields and are validated strictly (no "true" for t
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from apitokens.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
 from apitokens.records import TokenPage, TokenRecord
 from apitokens.scopes import ALL_SCOPES
 
 NAME_MAX_LENGTH = 100
 DESCRIPTION_MAX_LENGTH = 500
 
-
-def _no_control_characters(value: str, allowed: str = "") -> str:
-    for char in value:
-        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn") and char not in allowed:
-            raise ValueError(f"must not contain control or unassigned characters (found U+{ord(char):04X})")
-    return value
+# Refused in names and descriptions: C0 and C1 control characters, and the invisible ones that
+# can make a name read as another (bidi overrides and isolates, zero-width characters, BOM).
+# The same patterns validate and go into the JSON Schema (escapes that Python's re and
+# ECMA-262 read alike), so the published schema says exactly what is accepted.
+_INVISIBLE = r"\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_CONTROLS = r"\x00-\x1f\x7f-\x9f" + _INVISIBLE
+_CONTROLS_BUT_LAYOUT = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _INVISIBLE  # tab, LF, CR allowed
+NAME_PATTERN = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"
+DESCRIPTION_PATTERN = rf"^[^{_CONTROLS_BUT_LAYOUT}]*$"
+_NAME = re.compile(NAME_PATTERN)
+_DESCRIPTION = re.compile(DESCRIPTION_PATTERN)
 
 
 def _valid_name(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return _no_control_characters(value)
+    if _NAME.match(value) is None:
+        raise ValueError("must contain visible text and no control or invisible formatting characters")
+    return value
 
 
 def _valid_description(value: str) -> str:
-    return _no_control_characters(value, allowed="\n\t")
+    if _DESCRIPTION.match(value) is None:
+        raise ValueError("must not contain control or invisible formatting characters (tab and newlines are fine)")
+    return value
 
 
 def _valid_scopes(value: list[str]) -> list[str]:
@@ -51,10 +59,39 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
-TokenName = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH), AfterValidator(_valid_name)]
-TokenDescription = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(_valid_description)]
-ScopeList = Annotated[list[str], Field(min_length=1, max_length=len(ALL_SCOPES)), AfterValidator(_valid_scopes)]
-Timestamp = Annotated[datetime, AfterValidator(_aware)]
+def _schema(**keywords: Any) -> Any:
+    """JSON Schema keywords that the validators above enforce but pydantic cannot derive."""
+    return Field(json_schema_extra=keywords)
+
+
+TokenName = Annotated[
+    str,
+    Field(min_length=1, max_length=NAME_MAX_LENGTH, description="Not blank; no control or invisible characters."),
+    _schema(pattern=NAME_PATTERN),
+    AfterValidator(_valid_name),
+]
+TokenDescription = Annotated[
+    str,
+    Field(max_length=DESCRIPTION_MAX_LENGTH, description="No control or invisible characters but tab and newlines."),
+    _schema(pattern=DESCRIPTION_PATTERN),
+    AfterValidator(_valid_description),
+]
+Scope = Annotated[str, _schema(enum=sorted(ALL_SCOPES))]
+ScopeList = Annotated[
+    list[Scope],
+    Field(min_length=1, max_length=len(ALL_SCOPES)),
+    _schema(uniqueItems=True),
+    AfterValidator(_valid_scopes),
+]
+Timestamp = Annotated[
+    datetime,
+    Field(description="ISO 8601 with a time zone, in the future; null or absent for no expiration."),
+    AfterValidator(_aware),
+]
+# What responses carry, for the published schema.
+WireTimestamp = Annotated[str, _schema(format="date-time")]
+TokenSid = Annotated[str, _schema(pattern=f"^{TOKEN_SID_PATTERN.pattern}$")]
+AccountSid = Annotated[str, _schema(pattern=f"^{ACCOUNT_SID_PATTERN.pattern}$")]
 
 
 class _Request(BaseModel):
@@ -62,7 +99,13 @@ class _Request(BaseModel):
 
 
 class _Response(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+    # Every field is always serialised, so the schema marks every field required.
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        serialize_by_alias=True,
+        json_schema_serialization_defaults_required=True,
+    )
 
 
 class CreateTokenRequest(_Request):
@@ -81,15 +124,15 @@ class UpdateTokenRequest(_Request):
 
 
 class ApiToken(_Response):
-    sid: str
-    account_sid: str
+    sid: TokenSid
+    account_sid: AccountSid
     name: str
     description: str | None
     scopes: list[str]
-    last_used_at: str | None
-    expires_at: str | None
+    last_used_at: WireTimestamp | None
+    expires_at: WireTimestamp | None
     is_active: bool
-    created_at: str
+    created_at: WireTimestamp
 
     @classmethod
     def from_record(cls, record: TokenRecord) -> ApiToken:
@@ -109,15 +152,15 @@ class ApiToken(_Response):
 class CreatedApiToken(_Response):
     """The creation response, in the seed's field order; the only place `token` ever appears."""
 
-    sid: str
-    token: str
-    account_sid: str
+    sid: TokenSid
+    token: str = Field(description="The token value (at_live_... or at_test_...), returned in this response only.")
+    account_sid: AccountSid
     name: str
     description: str | None
     scopes: list[str]
-    expires_at: str | None
+    expires_at: WireTimestamp | None
     is_active: bool
-    created_at: str
+    created_at: WireTimestamp
 
     @classmethod
     def from_record(cls, record: TokenRecord, token: str) -> CreatedApiToken:
@@ -144,7 +187,7 @@ class ApiTokenList(_Response):
 
 
 class DeletedApiToken(_Response):
-    sid: str
+    sid: TokenSid
     deleted: bool = True
 
 
