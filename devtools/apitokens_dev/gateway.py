@@ -14,6 +14,7 @@ default of 0), no mapping templates beyond a few $context variables, no function
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
 import time
@@ -282,15 +283,49 @@ class LambdaContext:
         return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
 
 
-@dataclass(frozen=True)
 class Function:
-    name: str  # logical id
-    handler: Handler
-    memory_mb: int = 512
-    timeout_seconds: int = 10
+    """One function of the template and its execution environments. As in Lambda, an
+    environment serves one invocation at a time (the handlers keep module state: the resolver's
+    current event, the logger's keys), and when every environment is busy a new one starts: the
+    module loads again, a cold start. So concurrent requests run concurrently, as in AWS."""
+
+    def __init__(
+        self,
+        name: str,
+        load: Callable[[], Handler],
+        memory_mb: int = 512,
+        timeout_seconds: int = 10,
+        max_environments: int = 8,
+    ) -> None:
+        self.name = name  # logical id
+        self.memory_mb = memory_mb
+        self.timeout_seconds = timeout_seconds
+        self._load = load
+        self._idle: list[Handler] = []
+        self._lock = threading.Lock()
+        # Lambda would throttle past its concurrency limit; here a request waits for a free one.
+        self._capacity = threading.BoundedSemaphore(max_environments)
 
     def context(self) -> LambdaContext:
         return LambdaContext(self.name, str(uuid.uuid4()), self.memory_mb, self.timeout_seconds)
+
+    def warm(self) -> None:
+        """Starts one environment ahead of the first request."""
+        handler = self._load()
+        with self._lock:
+            self._idle.append(handler)
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        with self._capacity:
+            with self._lock:
+                handler = self._idle.pop() if self._idle else None
+            if handler is None:
+                handler = self._load()
+            try:
+                return handler(event, self.context())
+            finally:
+                with self._lock:
+                    self._idle.append(handler)
 
 
 class Gateway:
@@ -310,21 +345,16 @@ class Gateway:
         self._authorizer = authorizer
         self.responses = responses
         self.stage = stage
-        # One invocation at a time, as in one Lambda execution environment: the handlers share
-        # module state (the resolver's current event, Powertools' logger keys and metrics).
-        self._invocation = threading.Lock()
 
     @classmethod
     def from_template(cls) -> Gateway:
         """Loads every function of template.yaml: call it with the environment in place."""
-        loaded: dict[tuple[str, str], Handler] = {}
 
         def function(logical_id: str, code_uri: Any, handler: str) -> Function:
-            key = (str(code_uri), handler)
-            if key not in loaded:
-                loaded[key] = template.load_handler(code_uri, handler)
             memory, timeout = template.function_limits(logical_id)
-            return Function(logical_id, loaded[key], memory, timeout)
+            loaded = Function(logical_id, functools.partial(template.load_handler, code_uri, handler), memory, timeout)
+            loaded.warm()  # a broken function fails the server's start, not its first request
+            return loaded
 
         definitions = template.api_routes()
         functions = {item.function: function(item.function, item.code_uri, item.handler) for item in definitions}
@@ -427,8 +457,7 @@ class Gateway:
         return response
 
     def _invoke(self, function: Function, event: dict[str, Any]) -> Any:
-        with self._invocation:
-            return function.handler(event, function.context())
+        return function.invoke(event)
 
 
 def _event_body(raw: bytes) -> tuple[str | None, bool]:

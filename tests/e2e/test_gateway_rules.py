@@ -123,8 +123,10 @@ class Recorder:
 
 
 def gateway(authorizer: Callable[..., Any] = allow_all, handler: Callable[..., Any] = ok) -> Gateway:
-    functions = {name: Function(name, handler) for name in ("List", "Get", "Special")}
-    return Gateway(ROUTES, functions, Function("Authorizer", authorizer), GatewayResponses.from_template(), "v1")
+    functions = {name: Function(name, lambda: handler) for name in ("List", "Get", "Special")}
+    return Gateway(
+        ROUTES, functions, Function("Authorizer", lambda: authorizer), GatewayResponses.from_template(), "v1"
+    )
 
 
 def envelope(response: HttpResponse) -> dict[str, Any]:
@@ -324,3 +326,30 @@ def test_function_environment_is_the_templates_with_default_parameters() -> None
     assert environment["POWERTOOLS_SERVICE_NAME"] == "apitokens"
     assert "TABLE_NAME" not in environment  # a resource's name exists only in a deployed stack
     assert "JWT_ISSUER" not in function_environment("ListTokensFunction")
+
+
+def test_concurrent_invocations_get_their_own_execution_environments() -> None:
+    import threading
+
+    loads: list[int] = []
+    both_running = threading.Barrier(2, timeout=10)
+
+    def load() -> Callable[..., Any]:
+        loads.append(1)
+
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            both_running.wait()  # breaks (and the test fails) unless the two calls overlap
+            return {"ok": True}
+
+        return handler
+
+    function = Function("Concurrent", load)
+    function.warm()
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda: results.append(function.invoke({}))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [{"ok": True}, {"ok": True}]
+    assert len(loads) == 2  # one warm environment, one cold start for the overlapping call
