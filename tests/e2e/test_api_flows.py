@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from apitokens import tokens
-from tests.e2e.conftest import ACCOUNT, OTHER_ACCOUNT, LocalServer, Reply
+from tests.local_server import ACCOUNT, OTHER_ACCOUNT, LocalServer, Reply
 
 pytestmark = pytest.mark.e2e
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     BaseError as IdempotencyError,
@@ -37,6 +38,8 @@ from apitokens.settings import Settings
 HEADER = "Idempotency-Key"
 RECORD_LIFETIME_SECONDS = 24 * 60 * 60
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+
+logger = Logger()
 
 # The work of the current request, handed to the decorated function (which only receives the
 # data it hashes) without a global: each request runs in its own context.
@@ -92,11 +95,11 @@ class IdempotentCreate:
         if lambda_context is not None:
             # Lets an in-progress record expire with the invocation should the function time out.
             self._config.register_lambda_context(lambda_context)
-        secrets: list[str] = []
+        done: list[service.CreatedToken] = []
 
         def work() -> dict[str, Any]:
             created = service.create_token(self._repository, self._settings, principal, account_sid, request)
-            secrets.append(created.secret)
+            done.append(created)
             return asdict(created.record)
 
         data = {
@@ -113,8 +116,15 @@ class IdempotentCreate:
         except IdempotencyAlreadyInProgressError:
             raise RequestInProgress(f"A request with this {HEADER} is still in progress; retry shortly.") from None
         except IdempotencyError as error:
+            if done:
+                # The token exists: only marking the idempotency record completed failed. A 503
+                # now would hide the only copy of the secret and leave an orphan token; answer
+                # with it. A retry with this key gets 409 until the in-progress record expires.
+                logger.warning("idempotency record not completed", extra={"token_sid": done[0].record.sid})
+                return CreateOutcome(done[0].record, done[0].secret)
             raise StoreUnavailable() from error
         finally:
             _work.reset(token)
-        record = TokenRecord(**{**stored, "scopes": tuple(stored["scopes"])})
-        return CreateOutcome(record, secrets[0] if secrets else None)
+        if done:
+            return CreateOutcome(done[0].record, done[0].secret)
+        return CreateOutcome(TokenRecord(**{**stored, "scopes": tuple(stored["scopes"])}), None)
