@@ -10,12 +10,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from apitokens.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository, settings
+from apitokens.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
 from apitokens.idempotency import HEADER, IdempotentCreate
 from apitokens.models import ApiToken, CreatedApiToken, CreateTokenRequest
+from apitokens.settings import get_settings
 
 app = create_app()
-creator = IdempotentCreate(repository(), settings())
+creator = IdempotentCreate(repository(), get_settings())
 
 
 @app.post("/accounts/<account_sid>/apiTokens")

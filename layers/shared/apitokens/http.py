@@ -22,7 +22,7 @@ from apitokens import errors, ids, policy, tracing
 from apitokens.principal import Principal
 from apitokens.repository import TokenRepository
 from apitokens.scopes import route_for
-from apitokens.settings import Settings, get_settings
+from apitokens.settings import get_settings
 
 MAX_BODY_BYTES = 16 * 1024
 JSON_CONTENT_TYPE = "application/json"
@@ -217,6 +217,3 @@ def principal_of(app: APIGatewayRestResolver) -> Principal:
 def repository() -> TokenRepository:
     return TokenRepository.from_settings(get_settings())
 
-
-def settings() -> Settings:
-    return get_settings()
