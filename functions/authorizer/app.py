@@ -7,23 +7,22 @@ Authorization header or a token value.
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from apitokens.authorizer import Authorizer
 from apitokens.errors import Unauthenticated
+from apitokens.jsonlog import JsonLogger
 from apitokens.repository import TokenRepository
 from apitokens.settings import get_settings
 from apitokens.tracing import enable_if_configured
 
-logger = Logger()
 settings = get_settings()
+# Not Powertools' Logger: it would cost every API request about a DynamoDB read (jsonlog.py).
+logger = JsonLogger(settings.service_name, settings.log_level)
 enable_if_configured(settings)
 authorizer = Authorizer(settings, TokenRepository.from_settings(settings), logger=logger)
 
 
-@logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    logger.start_request(getattr(context, "aws_request_id", None), getattr(context, "function_name", None))
     try:
         decision = authorizer.decide(event)
     except Unauthenticated:
@@ -34,6 +33,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise
     logger.info(
         "credentials accepted",
-        extra={"principal_type": decision["context"]["principalType"], "principal_id": decision["principalId"]},
+        principal_type=decision["context"]["principalType"],
+        principal_id=decision["principalId"],
     )
     return decision

@@ -22,7 +22,7 @@ from apitokens.repository import TokenRepository
 from apitokens.settings import Settings
 
 if TYPE_CHECKING:
-    from logging import Logger as StdLogger
+    from apitokens.jsonlog import JsonLogger
 
 REFUSED = "Missing or invalid credentials."
 
@@ -63,7 +63,7 @@ class Authorizer:
         repository: TokenRepository,
         jwt_verifier: Callable[[], JwtVerifier] | None = None,
         clock: Callable[[], float] = time.time,
-        logger: StdLogger | Any = None,
+        logger: JsonLogger | None = None,
     ) -> None:
         self._settings = settings
         self._repository = repository
@@ -107,7 +107,7 @@ class Authorizer:
             except DomainError as error:
                 # Bookkeeping only: a throttle or a concurrent touch never fails the request.
                 if self._logger is not None:
-                    self._logger.info("lastUsedAt not written", extra={"reason": error.code})
+                    self._logger.info("lastUsedAt not written", reason=error.code)
         return Principal(
             type="token",
             id=credential.token_sid,

@@ -216,4 +216,3 @@ def principal_of(app: APIGatewayRestResolver) -> Principal:
 
 def repository() -> TokenRepository:
     return TokenRepository.from_settings(get_settings())
-

@@ -54,6 +54,9 @@ class Settings:
     jwt_scope_claim: str = "scope"
     jwt_leeway_seconds: int = 30
     enable_tracing: bool = False
+    # Read by Powertools itself in the CRUD handlers; by jsonlog in the authorizer.
+    service_name: str = "apitokens"
+    log_level: str = "INFO"
 
     @property
     def token_prefix(self) -> str:
@@ -81,6 +84,8 @@ class Settings:
             jwt_scope_claim=_optional(env, "JWT_SCOPE_CLAIM") or "scope",
             jwt_leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 30, 0, 300),
             enable_tracing=env.get("ENABLE_TRACING", "").strip().lower() == "true",
+            service_name=_optional(env, "POWERTOOLS_SERVICE_NAME") or "apitokens",
+            log_level=(_optional(env, "POWERTOOLS_LOG_LEVEL") or "INFO").upper(),
         )
 
 

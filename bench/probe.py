@@ -1,0 +1,99 @@
+"""Runs in a fresh interpreter: which modules a handler's import loads, and, for the authorizer,
+which it loads after one API-token authorization and after one JWT.
+
+    probe.py OUTPUT.json baseline
+    probe.py OUTPUT.json FUNCTION_DIR LAYER_DIR [INPUT.json]
+
+The module count is taken right after the import, before this script imports anything else, so
+the baseline (boto3 plus one DynamoDB client) and a handler are counted the same way. Results go
+to a file because the handlers' logs own stdout.
+"""
+
+import sys
+
+# The script's own directory (bench/) is not on a Lambda's path; drop it before importing.
+del sys.path[0]
+OUTPUT = sys.argv[1]
+MODE = sys.argv[2]
+
+if MODE == "baseline":
+    import boto3
+
+    boto3.client("dynamodb")
+    app = None
+else:
+    sys.path[0:0] = [MODE, sys.argv[3]]
+    import app  # type: ignore[no-redef,import-not-found]  # the function being measured, found at run time
+AFTER_IMPORT = len(sys.modules)
+IMPORTED = frozenset(sys.modules)
+
+import json  # noqa: E402 - everything below runs after the snapshot on purpose
+from typing import Any  # noqa: E402
+
+WATCHED = ("pydantic", "jwt", "aws_xray_sdk", "aws_lambda_powertools", "cryptography")
+
+
+def present(modules: frozenset[str] | set[str]) -> dict[str, bool]:
+    return {name: name in modules for name in WATCHED}
+
+
+class Context:
+    function_name = "apitokens-bench"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:apitokens-bench"
+    aws_request_id = "5d8f6f2b-0000-4000-8000-000000000000"
+    function_version = "$LATEST"
+    log_group_name = "/aws/lambda/apitokens-bench"
+    log_stream_name = "2030/12/01/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def find_clients(namespace: dict[str, Any]) -> list[Any]:
+    """botocore clients held by the module's own (apitokens) objects, a few attributes deep."""
+    from botocore.client import BaseClient
+
+    found: list[Any] = []
+    seen: set[int] = set()
+    stack = [(value, 0) for value in namespace.values()]
+    while stack:
+        value, depth = stack.pop()
+        if id(value) in seen or depth > 3:
+            continue
+        seen.add(id(value))
+        if isinstance(value, BaseClient):
+            found.append(value)
+        elif type(value).__module__.startswith("apitokens"):
+            attributes = getattr(value, "__dict__", {})
+            slots = [getattr(value, slot) for slot in getattr(type(value), "__slots__", ()) if hasattr(value, slot)]
+            stack.extend((child, depth + 1) for child in [*attributes.values(), *slots])
+    return found
+
+
+result: dict[str, Any] = {"modules_after_import": AFTER_IMPORT, "after_import": present(IMPORTED)}
+if app is not None and len(sys.argv) > 4:
+    from botocore.stub import Stubber
+
+    with open(sys.argv[4], encoding="utf-8") as stream:
+        given = json.load(stream)
+    clients = find_clients(vars(app))
+    result["clients"] = len(clients)
+    stubber = Stubber(clients[0])
+    # No lastUsedAt on the item: this authorization also takes the touch (TransactWriteItems).
+    stubber.add_response("get_item", {"Item": given["lookup_item"]})
+    stubber.add_response("transact_write_items", {})
+    stubber.activate()
+    decision = app.handler(given["token_event"], Context())
+    stubber.assert_no_pending_responses()
+    result["token_decision"] = decision["policyDocument"]["Statement"][0]["Effect"]
+    result["after_token"] = present(set(sys.modules))
+    try:
+        app.handler(given["jwt_event"], Context())
+        result["jwt_outcome"] = "allowed"
+    except Exception as error:  # API Gateway's contract: a refusal is an exception
+        result["jwt_outcome"] = str(error)
+    result["after_jwt"] = present(set(sys.modules))
+
+with open(OUTPUT, "w", encoding="utf-8") as stream:
+    json.dump(result, stream)

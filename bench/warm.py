@@ -1,0 +1,437 @@
+"""Warm invocations: a handler called again and again with DynamoDB answered by botocore's
+Stubber, side by side with one stubbed GetItem on the same client.
+
+Runs as its own interpreter (`python bench/warm.py OUTPUT.json`, started by run.py), so the heap
+holds the handlers and little else, as in a Lambda worker; what setup leaves behind (moto) is
+frozen out of the garbage collector's way before anything is timed.
+
+What each handler sends to DynamoDB is not assumed: it is recorded once against moto (real
+semantics, a real table from template.yaml), and exactly those responses are queued on the
+Stubber before every batch, outside the timed loop. Batches of the candidate and of the
+baseline alternate; a figure is the median over batches of the time per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import functools
+import gc
+import hashlib
+import inspect
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from common import AUTHORIZER, EVENTS, TABLE_NAME, CountingSink, FakeLambdaContext, lambda_environment, median
+
+Response = tuple[str, dict[str, Any]]  # (botocore method name, parsed response)
+Call = tuple[str, dict[str, Any]]  # (botocore method name, request parameters)
+
+
+@dataclass
+class Timing:
+    candidate_ns: list[float] = field(default_factory=list)
+    baseline_ns: list[float] = field(default_factory=list)
+    lines_per_call: float = 0.0
+    bytes_per_call: float = 0.0
+
+    @property
+    def candidate(self) -> float:
+        return median(self.candidate_ns)
+
+    @property
+    def baseline(self) -> float:
+        return median(self.baseline_ns)
+
+    @property
+    def ratio(self) -> float:
+        return self.candidate / self.baseline
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+    return event
+
+
+def with_authorization(event: dict[str, Any], value: str) -> dict[str, Any]:
+    event = copy.deepcopy(event)
+    event["headers"]["Authorization"] = value
+    event["multiValueHeaders"]["Authorization"] = [value]
+    return event
+
+
+def load_function(function: str) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """The handler as the tests load it (from template.yaml's CodeUri) and its module namespace."""
+    from apitokens_dev.template import api_routes, default_authorizer, load_handler
+
+    locations = [(route.code_uri, route.handler) for route in api_routes()]
+    _, code_uri, handler_name = default_authorizer()
+    locations.append((code_uri, handler_name))
+    for directory, name in locations:
+        if directory.name == function:
+            handler = load_handler(directory, name)
+            return handler, inspect.unwrap(handler).__globals__
+    raise LookupError(f"template.yaml has no function in functions/{function}")
+
+
+def find_client(namespace: dict[str, Any]) -> Any:
+    """The one botocore client the module's own objects hold (a repository's)."""
+    from botocore.client import BaseClient
+
+    found: dict[int, Any] = {}
+    seen: set[int] = set()
+    stack = [(value, 0) for value in namespace.values()]
+    while stack:
+        value, depth = stack.pop()
+        if id(value) in seen or depth > 3:
+            continue
+        seen.add(id(value))
+        if isinstance(value, BaseClient):
+            found[id(value)] = value
+        elif type(value).__module__.startswith("apitokens"):
+            attributes = list(getattr(value, "__dict__", {}).values())
+            attributes += [
+                getattr(value, slot) for slot in getattr(type(value), "__slots__", ()) if hasattr(value, slot)
+            ]
+            stack.extend((child, depth + 1) for child in attributes)
+    if len(found) != 1:
+        raise LookupError(f"expected one DynamoDB client in the handler module, found {len(found)}")
+    return next(iter(found.values()))
+
+
+def record_calls(client: Any, call: Callable[[], Any]) -> tuple[Any, list[Response], list[Call]]:
+    """Runs `call` (against moto) and returns its result, the DynamoDB responses it got and the
+    requests it made."""
+    from botocore import xform_name
+
+    recorded: list[Response] = []
+    requests: list[Call] = []
+
+    def provide_params(model: Any, params: dict[str, Any], **_: Any) -> None:
+        requests.append((xform_name(model.name), copy.deepcopy(params)))
+
+    def after_call(model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        body = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
+        recorded.append((xform_name(model.name), copy.deepcopy(body)))
+
+    client.meta.events.register("provide-client-params.dynamodb", provide_params, unique_id="bench-requests")
+    client.meta.events.register("after-call.dynamodb", after_call, unique_id="bench-recorder")
+    try:
+        result = call()
+    finally:
+        client.meta.events.unregister("after-call.dynamodb", unique_id="bench-recorder")
+        client.meta.events.unregister("provide-client-params.dynamodb", unique_id="bench-requests")
+    return result, recorded, requests
+
+
+def own_calls(client: Any, requests: list[Call]) -> Callable[[], None]:
+    """The handler's DynamoDB requests alone, as it made them: what the handler adds on top of
+    them is the difference."""
+
+    def call() -> None:
+        for method, params in requests:
+            getattr(client, method)(**params)
+
+    return call
+
+
+def _fresh_last_used(script: list[Response]) -> list[Response]:
+    # The recorded lookup item says when the token was last used; keep that "a moment ago" so
+    # every timed call takes the steady-state path (no touch), whenever the batch runs.
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+    fresh = []
+    for method, body in script:
+        item = body.get("Item")
+        if item is not None and "lastUsedAt" in item:
+            fresh.append((method, {**body, "Item": {**item, "lastUsedAt": {"S": stamp}}}))
+        else:
+            fresh.append((method, body))
+    return fresh
+
+
+def interleaved(
+    client: Any,
+    *,
+    candidate: Callable[[], Any],
+    candidate_script: list[Response],
+    baseline: Callable[[], Any],
+    baseline_script: list[Response],
+    sink: CountingSink | None,
+    batches: int,
+    batch_size: int,
+) -> Timing:
+    """Median time per call of `candidate` and of `baseline`, in alternating batches, each call's
+    DynamoDB responses queued on a Stubber beforehand (and checked to be used up)."""
+    from botocore.stub import Stubber
+
+    timing = Timing()
+    stubber = Stubber(client)
+    stubber.activate()
+    try:
+        for index in range(batches + 1):  # the first pair warms up and is not counted
+            pair = [
+                (candidate, candidate_script, timing.candidate_ns),
+                (baseline, baseline_script, timing.baseline_ns),
+            ]
+            if index % 2:
+                pair.reverse()  # neither side always runs first
+            for function, script, results in pair:
+                for _ in range(batch_size):
+                    for method, body in _fresh_last_used(script):
+                        stubber.add_response(method, copy.deepcopy(body))
+                gc.collect()
+                if sink is not None:
+                    sink.reset()
+                started = time.perf_counter_ns()
+                for _ in range(batch_size):
+                    function()
+                elapsed = time.perf_counter_ns() - started
+                stubber.assert_no_pending_responses()
+                if index:
+                    results.append(elapsed / batch_size)
+                if function is candidate and sink is not None:
+                    timing.lines_per_call = sink.lines / batch_size
+                    timing.bytes_per_call = sink.bytes / batch_size
+    finally:
+        stubber.deactivate()
+    return timing
+
+
+@dataclass
+class Handlers:
+    """The authorizer and the create and list handlers, loaded once, with recorded scripts."""
+
+    authorize: Callable[[], Any]
+    authorizer_client: Any
+    authorizer_script: list[Response]
+    get_item: Callable[[Any], Any]
+    get_item_script: list[Response]
+    create: Callable[[], Any]
+    create_client: Any
+    create_script: list[Response]
+    create_own_calls: Callable[[], None]
+    listing: Callable[[], Any]
+    list_client: Any
+    list_script: list[Response]
+    list_own_calls: Callable[[], None]
+    listed: int
+    token: str
+    lookup_item: dict[str, Any]
+
+
+def prepare(page_size: int) -> Handlers:
+    """Loads the handlers with the Lambda environment in place, then records, against moto, what
+    a create, a full page of list and an authorization by API token send and receive."""
+    from moto import mock_aws
+
+    from apitokens import keys, tokens
+    from apitokens.settings import get_settings
+    from apitokens_dev.template import table_create_arguments
+
+    context = FakeLambdaContext()
+    with mock_aws():
+        import boto3
+
+        boto3.client("dynamodb", region_name="us-east-1").create_table(**table_create_arguments(TABLE_NAME))
+        get_settings.cache_clear()
+        authorizer, authorizer_namespace = load_function("authorizer")
+        create, create_namespace = load_function("create_token")
+        listing, list_namespace = load_function("list_tokens")
+        authorizer_client = find_client(authorizer_namespace)
+        create_client = find_client(create_namespace)
+        list_client = find_client(list_namespace)
+
+        create_event = load_event("create_token")
+        list_event = load_event("list_tokens")
+        list_event["queryStringParameters"] = {"limit": str(page_size)}
+        list_event["multiValueQueryStringParameters"] = {"limit": [str(page_size)]}
+        create_script: list[Response] = []
+        create_requests: list[Call] = []
+        for _ in range(page_size):
+            response, create_script, create_requests = record_calls(
+                create_client, lambda: create(create_event, context)
+            )
+            if response["statusCode"] != 201:
+                raise RuntimeError(f"create_token answered {response['statusCode']}: {response.get('body')}")
+        # The token the authorizer is timed with may call the events' route (GET, tokens:read).
+        token_body = {**json.loads(create_event["body"]), "scopes": ["tokens:read"]}
+        response = create({**create_event, "body": json.dumps(token_body)}, context)
+        token = json.loads(response["body"])["token"]
+        response, list_script, list_requests = record_calls(list_client, lambda: listing(list_event, context))
+        if response["statusCode"] != 200:
+            raise RuntimeError(f"list_tokens answered {response['statusCode']}: {response.get('body')}")
+        listed = len(json.loads(response["body"]).get("records", []))
+
+        token_event = with_authorization(load_event("authorizer_api_token"), f"Bearer {token}")
+        authorizer(token_event, context)  # the first use writes lastUsedAt; the next is steady state
+        decision, authorizer_script, _ = record_calls(authorizer_client, lambda: authorizer(token_event, context))
+        if decision["policyDocument"]["Statement"][0]["Effect"] != "Allow":
+            raise RuntimeError("the authorizer did not allow a valid token")
+        digest = tokens.digest(token)
+        lookup_item = next(body["Item"] for method, body in authorizer_script if method == "get_item")
+        key = keys.secret_key(digest)
+        table = get_settings().table_name
+
+    def get_item(client: Any) -> Any:
+        return client.get_item(TableName=table, Key=key, ConsistentRead=True)
+
+    return Handlers(
+        authorize=lambda: authorizer(token_event, context),
+        authorizer_client=authorizer_client,
+        authorizer_script=authorizer_script,
+        get_item=get_item,
+        get_item_script=[("get_item", {"Item": lookup_item})],
+        create=lambda: create(create_event, context),
+        create_client=create_client,
+        create_script=create_script,
+        create_own_calls=own_calls(create_client, create_requests),
+        listing=lambda: listing(list_event, context),
+        list_client=list_client,
+        list_script=list_script,
+        list_own_calls=own_calls(list_client, list_requests),
+        listed=listed,
+        token=token,
+        lookup_item=lookup_item,
+    )
+
+
+def client_vs_resource(item: dict[str, Any], *, batches: int, batch_size: int) -> Timing:
+    """The same stubbed GetItem through the low-level client and through the resource API's
+    Table (which adds type (de)serialization), both with default configuration."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = boto3.resource("dynamodb", region_name="us-east-1").Table(TABLE_NAME)
+    wire_key = {"PK": item["PK"], "SK": item["SK"]}
+    plain_key = {"PK": item["PK"]["S"], "SK": item["SK"]["S"]}
+    timing = Timing()
+    stubbers = [Stubber(client), Stubber(table.meta.client)]
+    for stubber in stubbers:
+        stubber.activate()
+    try:
+        for index in range(batches + 1):
+            for stubber in stubbers:
+                for _ in range(batch_size):
+                    # A copy each: the resource API deserializes the response in place.
+                    stubber.add_response("get_item", {"Item": copy.deepcopy(item)})
+            gc.collect()
+            started = time.perf_counter_ns()
+            for _ in range(batch_size):
+                client.get_item(TableName=TABLE_NAME, Key=wire_key, ConsistentRead=True)
+            middle = time.perf_counter_ns()
+            for _ in range(batch_size):
+                table.get_item(Key=plain_key, ConsistentRead=True)
+            ended = time.perf_counter_ns()
+            if index:
+                timing.baseline_ns.append((middle - started) / batch_size)
+                timing.candidate_ns.append((ended - middle) / batch_size)
+    finally:
+        for stubber in stubbers:
+            stubber.deactivate()
+    return timing
+
+
+@dataclass
+class Hashing:
+    sha256_ns: float
+    scrypt_ns: float
+    scrypt_parameters: str
+
+
+def hashing(token: str, *, batches: int) -> Hashing:
+    """SHA-256 of a token (what the authorizer does) and a password hasher for contrast:
+    scrypt with OWASP's minimum parameters (N=2**17, r=8, p=1, 128 MiB)."""
+    from apitokens import tokens
+
+    sha = []
+    for _ in range(batches):
+        started = time.perf_counter_ns()
+        for _ in range(2000):
+            tokens.digest(token)
+        sha.append((time.perf_counter_ns() - started) / 2000)
+    salt = os.urandom(16)
+    slow = []
+    for _ in range(3):
+        started = time.perf_counter_ns()
+        hashlib.scrypt(token.encode(), salt=salt, n=2**17, r=8, p=1, maxmem=256 * 1024 * 1024, dklen=32)
+        slow.append(time.perf_counter_ns() - started)
+    return Hashing(median(sha), median(slow), "scrypt N=2**17 r=8 p=1")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="warm timings; started by bench/run.py")
+    parser.add_argument("output")
+    parser.add_argument("--batches", type=int, default=21)
+    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--page", type=int, default=20)
+    arguments = parser.parse_args()
+    os.environ.update(lambda_environment(AUTHORIZER))
+    batch = {"batches": arguments.batches, "batch_size": arguments.batch_size}
+    sink = CountingSink()
+    # The handlers' loggers bind stdout when they are created: the sink must be in place first.
+    with contextlib.redirect_stdout(sink):
+        handlers = prepare(arguments.page)
+        gc.collect()
+        gc.freeze()
+        timings = {
+            name: interleaved(
+                client,
+                candidate=call,
+                candidate_script=script,
+                baseline=functools.partial(handlers.get_item, client),
+                baseline_script=handlers.get_item_script,
+                sink=sink,
+                **batch,
+            )
+            for name, client, call, script in (
+                ("authorizer", handlers.authorizer_client, handlers.authorize, handlers.authorizer_script),
+                ("create_token", handlers.create_client, handlers.create, handlers.create_script),
+                ("list_tokens", handlers.list_client, handlers.listing, handlers.list_script),
+            )
+        }
+        # What the CRUD handlers add on top of their own DynamoDB requests (same stubbed answers).
+        for name, client, call, script, own in (
+            (
+                "create_token",
+                handlers.create_client,
+                handlers.create,
+                handlers.create_script,
+                handlers.create_own_calls,
+            ),
+            ("list_tokens", handlers.list_client, handlers.listing, handlers.list_script, handlers.list_own_calls),
+        ):
+            timings[f"{name}_vs_own_calls"] = interleaved(
+                client,
+                candidate=call,
+                candidate_script=script,
+                baseline=own,
+                baseline_script=script,
+                sink=None,
+                **batch,
+            )
+        timings["client_vs_resource"] = client_vs_resource(handlers.lookup_item, **batch)
+        hashes = hashing(handlers.token, batches=arguments.batches)
+    sink.close()
+    result = {
+        "timings": {name: asdict(timing) for name, timing in timings.items()},
+        "hashing": asdict(hashes),
+        "calls": {
+            "authorizer": [method for method, _ in handlers.authorizer_script],
+            "create_token": [method for method, _ in handlers.create_script],
+            "list_tokens": [method for method, _ in handlers.list_script],
+        },
+        "listed": handlers.listed,
+    }
+    with open(arguments.output, "w", encoding="utf-8") as stream:
+        json.dump(result, stream)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""A structured log line for the authorizer's hot path: one JSON object per line on stdout, in
+the shape of Powertools' (level, location-free message, timestamp, service, request id, cold
+start, extra keys).
+
+The CRUD handlers use Powertools' Logger. The authorizer runs on every API request, and
+Powertools' Logger (with the package it imports) costs it about one DynamoDB read per request
+and 40 modules at cold start (docs/performance.md), so it writes its few lines itself.
+Callers pass only values that are safe to log: never a header, a token or a JWT.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from typing import Any
+
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
+
+
+class JsonLogger:
+    def __init__(self, service: str, level: str = "INFO") -> None:
+        self._service = service
+        self._threshold = _LEVELS.get(level.upper(), 20)
+        self._request: dict[str, Any] = {}
+        self._cold_start = True
+
+    def start_request(self, request_id: str | None, function_name: str | None) -> None:
+        """Keys of one invocation; the first invocation of the process is the cold start."""
+        self._request = {
+            "cold_start": self._cold_start,
+            "function_name": function_name,
+            "function_request_id": request_id,
+        }
+        self._cold_start = False
+
+    def _write(self, level: str, message: str, fields: dict[str, Any]) -> None:
+        if _LEVELS[level] < self._threshold:
+            return
+        now = time.time()
+        record = {
+            "level": level,
+            "message": message,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+            "service": self._service,
+            **self._request,
+            **fields,
+        }
+        # sys.stdout looked up at each call: Lambda (and pytest) may replace it.
+        sys.stdout.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
+
+    def debug(self, message: str, **fields: Any) -> None:
+        self._write("DEBUG", message, fields)
+
+    def info(self, message: str, **fields: Any) -> None:
+        self._write("INFO", message, fields)
+
+    def warning(self, message: str, **fields: Any) -> None:
+        self._write("WARNING", message, fields)
+
+    def exception(self, message: str, **fields: Any) -> None:
+        """An ERROR line with the exception's type and traceback (code locations, no values)."""
+        error_type, _, _ = sys.exc_info()
+        self._write(
+            "ERROR",
+            message,
+            {**fields, "exception_name": getattr(error_type, "__name__", None), "exception": traceback.format_exc()},
+        )
