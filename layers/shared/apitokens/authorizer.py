@@ -11,6 +11,7 @@ AUTHORIZER_FAILURE (503): the authorizer fails closed.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,10 +32,15 @@ class JwtVerifier(Protocol):
     def principal(self, token: str) -> Principal: ...
 
 
+@functools.lru_cache(maxsize=4)
+def _whole_second(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+
+
 def _timestamp(seconds: float) -> str:
     # The format of apitokens.timeutil, without importing datetime on the hot path.
     whole = int(seconds)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((seconds - whole) * 1000):03d}Z"
+    return f"{_whole_second(whole)}.{int((seconds - whole) * 1000):03d}Z"
 
 
 def bearer_credential(event: Mapping[str, Any]) -> str:

@@ -7,6 +7,7 @@ Handlers re-check the same table against the context (defence in depth).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from apitokens.errors import Forbidden, InsufficientScope
@@ -43,18 +44,24 @@ def route_arn(base: str, route: Route, account_sid: str) -> str:
     return f"{base}/{route.method}/{'/'.join(segments)}"
 
 
+@functools.lru_cache(maxsize=1024)
+def _allowed_resources(base: str, account_sids: frozenset[str], scopes: frozenset[str]) -> tuple[str, ...]:
+    # Cached: a warm authorizer sees the same few principals again and again.
+    return tuple(
+        route_arn(base, route, account_sid)
+        for account_sid in sorted(account_sids)
+        for route in ROUTES
+        if route.scope in scopes
+    )
+
+
 def iam_policy(principal: Principal, method_arn: str) -> dict[str, Any]:
     """The authorizer's answer: Allow on every permitted route of every account, or one Deny."""
     base = _arn_base(method_arn)
-    resources = [
-        route_arn(base, route, account_sid)
-        for account_sid in sorted(principal.account_sids)
-        for route in ROUTES
-        if route.scope in principal.scopes
-    ]
+    resources = _allowed_resources(base, principal.account_sids, principal.scopes)
     statement: dict[str, Any]
     if resources:
-        statement = {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resources}
+        statement = {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": list(resources)}
     else:
         statement = {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": f"{base}/*"}
     return {

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from apitokens import keys
 from apitokens.errors import ConcurrentModification, DomainError, StoreUnavailable, TokenLimitReached, TokenNotFound
 from apitokens.records import Credential, TokenPage, TokenRecord
@@ -108,27 +110,30 @@ def _cancellation_codes(error: BaseException) -> list[str]:
     return [str(reason.get("Code", "None")) for reason in response.get("CancellationReasons", [])]
 
 
+def _domain_error(error: ClientError | BotoCoreError) -> DomainError:
+    """The domain error for what botocore raised (after the client's own retries)."""
+    if isinstance(error, BotoCoreError):
+        return StoreUnavailable()
+    code = error.response.get("Error", {}).get("Code", "")
+    if code in _RETRYABLE_CODES or code == "TransactionInProgressException":
+        return StoreUnavailable()
+    if code == "TransactionCanceledException":
+        reasons = _cancellation_codes(error)
+        if any(reason in ("ThrottlingError", "ProvisionedThroughputExceeded") for reason in reasons):
+            return StoreUnavailable()
+        return ConcurrentModification("The token was changed by another request; retry.")
+    # Anything else (validation, access denied, missing table) is a deployment or code fault:
+    # still never a stack trace to the caller.
+    return StoreUnavailable("The token store rejected the request.")
+
+
 @contextlib.contextmanager
 def _driver_errors() -> Iterator[None]:
-    """Turns what botocore raises into StoreUnavailable; domain errors pass through."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    """Turns what botocore raises into domain errors; domain errors pass through."""
     try:
         yield
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in _RETRYABLE_CODES or code == "TransactionInProgressException":
-            raise StoreUnavailable() from error
-        if code == "TransactionCanceledException":
-            reasons = _cancellation_codes(error)
-            if any(reason in ("ThrottlingError", "ProvisionedThroughputExceeded") for reason in reasons):
-                raise StoreUnavailable() from error
-            raise ConcurrentModification("The token was changed by another request; retry.") from error
-        # Anything else (validation, access denied, missing table) is a deployment or code
-        # fault: still never a stack trace to the caller, but logged by the handler as an error.
-        raise StoreUnavailable("The token store rejected the request.") from error
-    except BotoCoreError as error:
-        raise StoreUnavailable() from error
+    except (ClientError, BotoCoreError) as error:
+        raise _domain_error(error) from error
 
 
 class TokenRepository:
@@ -170,10 +175,13 @@ class TokenRepository:
     # -- the hot path: one GetItem by the secret's digest ------------------------------------
 
     def find_credential(self, secret_digest: str) -> Credential | None:
-        with _driver_errors():
+        # A plain try, not _driver_errors(): this runs on every API request.
+        try:
             response = self._client.get_item(
                 TableName=self._table, Key=keys.secret_key(secret_digest), ConsistentRead=True
             )
+        except (ClientError, BotoCoreError) as error:
+            raise _domain_error(error) from error
         item = response.get("Item")
         if item is None:
             return None
