@@ -19,23 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from apitokens import tokens
 from tests.local_server import ACCOUNT, OTHER_ACCOUNT, LocalServer, Reply
+from tests.seed_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 
 pytestmark = pytest.mark.e2e
 
 TOKENS = f"/accounts/{ACCOUNT}/apiTokens"
-TOKEN_FIELDS = [
-    "sid",
-    "accountSid",
-    "name",
-    "description",
-    "scopes",
-    "lastUsedAt",
-    "expiresAt",
-    "isActive",
-    "createdAt",
-]
-CREATED_FIELDS = ["sid", "token", "accountSid", "name", "description", "scopes", "expiresAt", "isActive", "createdAt"]
-TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
 SID = re.compile(r"tok_[A-Za-z0-9]{24}")
 ALL_TOKEN_SCOPES = ["tokens:read", "tokens:write", "tokens:delete"]
 

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from apitokens.scopes import ALL_SCOPES
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT, Functions, scan_table, user
-
-TOKEN_FIELDS = [
-    "sid",
-    "accountSid",
-    "name",
-    "description",
-    "scopes",
-    "lastUsedAt",
-    "expiresAt",
-    "isActive",
-    "createdAt",
-]
-CREATED_FIELDS = ["sid", "token", "accountSid", "name", "description", "scopes", "expiresAt", "isActive", "createdAt"]
-TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+from tests.seed_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 
 
 def test_create_returns_the_seed_shape_with_the_secret_once(functions: Functions) -> None:
@@ -39,9 +27,7 @@ def test_create_returns_the_seed_shape_with_the_secret_once(functions: Functions
     assert created.body["isActive"] is True
     assert created.body["accountSid"] == ACCOUNT
     assert created.headers["cache-control"] == "no-store"
-    import re
-
-    assert re.match(TIMESTAMP, created.body["createdAt"])
+    assert re.fullmatch(TIMESTAMP_PATTERN, created.body["createdAt"])
     assert re.fullmatch(r"tok_[0-9A-Za-z]{24}", created.body["sid"])
 
     got = functions.get(created.body["sid"])

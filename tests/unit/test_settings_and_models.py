@@ -9,6 +9,7 @@ from apitokens.models import ApiToken, CreateTokenRequest, UpdateTokenRequest
 from apitokens.records import TokenRecord
 from apitokens.settings import Settings, SettingsError
 from apitokens.timeutil import format_timestamp, parse_timestamp
+from tests.seed_shapes import TOKEN_FIELDS
 
 
 def test_settings_read_every_variable() -> None:
@@ -102,14 +103,4 @@ def test_the_published_schema_carries_the_validators_rules() -> None:
     assert properties["scopes"]["uniqueItems"] is True
     assert len(properties["scopes"]["items"]["enum"]) == 19
     assert properties["name"]["pattern"].startswith("^[^\\x00-\\x1f")
-    assert ApiToken.model_json_schema(mode="serialization")["required"] == [
-        "sid",
-        "accountSid",
-        "name",
-        "description",
-        "scopes",
-        "lastUsedAt",
-        "expiresAt",
-        "isActive",
-        "createdAt",
-    ]
+    assert ApiToken.model_json_schema(mode="serialization")["required"] == TOKEN_FIELDS
