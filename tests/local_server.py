@@ -4,6 +4,8 @@ the server as a user runs it, in a subprocess with its own working directory (so
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import re
@@ -13,9 +15,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -101,6 +105,34 @@ class LocalServer:
             with error:
                 return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read().decode())
 
+    def send(
+        self,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes | None = None,
+    ) -> Reply:
+        """A request exactly as given: `target` (path and query from the root, e.g. /v1/...) is sent
+        unnormalised, every header as listed (repeats too), and no header is added but Host and,
+        with a body, Content-Length. For what urllib would not send: two Authorization headers, a
+        body without Content-Type, a path with `..` or `%00`."""
+        address = urlsplit(self.root_url)
+        connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
+        try:
+            connection.putrequest(method, target, skip_accept_encoding=True)
+            for name, value in headers:
+                connection.putheader(name, value)
+            if body is not None:
+                connection.putheader("Content-Length", str(len(body)))
+            # The server may answer (413) before reading a body it will not take: read that answer.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                connection.endheaders(body)
+            response = connection.getresponse()
+            text = response.read().decode("utf-8", errors="replace")
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, text)
+        finally:
+            connection.close()
+
     def create_token(self, jwt: str, account: str = ACCOUNT, **fields: Any) -> dict[str, Any]:
         payload = {"name": "e2e token", "scopes": ["tokens:read"], **fields}
         reply = self.request("POST", f"/accounts/{account}/apiTokens", token=jwt, body=payload)
@@ -126,10 +158,11 @@ class LocalServer:
             raise
 
 
-def start_server(workdir: Path, *extra: str) -> LocalServer:
+def start_server(workdir: Path, *extra: str, environment: Mapping[str, str] | None = None) -> LocalServer:
+    """`apitokens serve --port 0 EXTRA`, with `environment` over this process's own."""
     workdir.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = workdir / "serve.stdout", workdir / "serve.stderr"
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    environment = {**os.environ, **(environment or {}), "PYTHONUNBUFFERED": "1"}
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "apitokens_dev.cli", "serve", "--port", "0", *extra],

@@ -14,6 +14,7 @@ default of 0), no mapping templates beyond a few $context variables, no function
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import threading
@@ -285,22 +286,29 @@ class LambdaContext:
 
 class Function:
     """One function of the template and its execution environments. As in Lambda, an
-    environment serves one invocation at a time (the handlers keep module state: the resolver's
-    current event, the logger's keys), and when every environment is busy a new one starts: the
-    module loads again, a cold start. So concurrent requests run concurrently, as in AWS."""
+    environment serves one invocation at a time (the handlers keep module state), and when every
+    environment is busy a new one starts: the module loads again, a cold start.
+
+    Environments here are threads of one process, not processes: state a library keeps at class
+    level is shared between them. Powertools' resolver does (BaseRouter.current_event), so the
+    functions built on it share one `exclusive` lock and run one at a time, while the authorizer,
+    which keeps no such state, runs concurrently."""
 
     def __init__(
         self,
         name: str,
         load: Callable[[], Handler],
+        *,
         memory_mb: int = 512,
         timeout_seconds: int = 10,
         max_environments: int = 8,
+        exclusive: threading.Lock | None = None,
     ) -> None:
         self.name = name  # logical id
         self.memory_mb = memory_mb
         self.timeout_seconds = timeout_seconds
         self._load = load
+        self._exclusive = exclusive or contextlib.nullcontext()
         self._idle: list[Handler] = []
         self._lock = threading.Lock()
         # Lambda would throttle past its concurrency limit; here a request waits for a free one.
@@ -322,7 +330,8 @@ class Function:
             if handler is None:
                 handler = self._load()
             try:
-                return handler(event, self.context())
+                with self._exclusive:
+                    return handler(event, self.context())
             finally:
                 with self._lock:
                     self._idle.append(handler)
@@ -350,15 +359,21 @@ class Gateway:
     def from_template(cls) -> Gateway:
         """Loads every function of template.yaml: call it with the environment in place."""
 
-        def function(logical_id: str, code_uri: Any, handler: str) -> Function:
+        # The API's functions are built on Powertools' resolver (see Function).
+        resolvers = threading.Lock()
+
+        def function(logical_id: str, code_uri: Any, handler: str, exclusive: threading.Lock | None) -> Function:
             memory, timeout = template.function_limits(logical_id)
-            loaded = Function(logical_id, functools.partial(template.load_handler, code_uri, handler), memory, timeout)
+            load = functools.partial(template.load_handler, code_uri, handler)
+            loaded = Function(logical_id, load, memory_mb=memory, timeout_seconds=timeout, exclusive=exclusive)
             loaded.warm()  # a broken function fails the server's start, not its first request
             return loaded
 
         definitions = template.api_routes()
-        functions = {item.function: function(item.function, item.code_uri, item.handler) for item in definitions}
-        authorizer = function(*template.default_authorizer())
+        functions = {
+            item.function: function(item.function, item.code_uri, item.handler, resolvers) for item in definitions
+        }
+        authorizer = function(*template.default_authorizer(), exclusive=None)
         routes = [Route(item.method, item.path, item.function) for item in definitions]
         return cls(routes, functions, authorizer, GatewayResponses.from_template(), template.stage_name())
 

@@ -254,6 +254,31 @@ def _version() -> str:
         return "0.0.0"
 
 
+def _link_token_sids(paths: dict[str, dict[str, Any]]) -> None:
+    """OpenAPI links from every 2xx response that carries a token (its `sid`) to the operations
+    that take an apiTokenSid: what a client does next, and what lets a stateful API tester
+    follow a created token through get, update and delete."""
+    consumers = [
+        operation["operationId"]
+        for operation in (paths.get(scopes.TOKEN) or {}).values()
+        if any(parameter.get("$ref", "").endswith("/apiTokenSid") for parameter in operation.get("parameters", []))
+    ]
+    links = {
+        f"{operation_id}BySid": {
+            "operationId": operation_id,
+            "parameters": {"accountSid": "$request.path.accountSid", "apiTokenSid": "$response.body#/sid"},
+        }
+        for operation_id in consumers
+    }
+    for path in (scopes.TOKENS, scopes.TOKEN):
+        for method, operation in (paths.get(path) or {}).items():
+            if path == scopes.TOKENS and method == "get":
+                continue  # a list: its records are many tokens, not one
+            for status, response in operation["responses"].items():
+                if status.startswith("2"):
+                    response["links"] = dict(links)
+
+
 def build_openapi(server_url: str = DEFAULT_SERVER_URL) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in template.api_routes():
@@ -261,6 +286,7 @@ def build_openapi(server_url: str = DEFAULT_SERVER_URL) -> dict[str, Any]:
         if operation is None:
             raise LookupError(f"template.yaml route {route.method} {route.path} has no OpenAPI description")
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route.method, route.path, operation)
+    _link_token_sids(paths)
     scope_list = "\n".join(f"- `{name}`: {description}" for name, description in scopes.SCOPES.items())
     return {
         "openapi": "3.1.0",

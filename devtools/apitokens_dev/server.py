@@ -9,6 +9,7 @@ OpenAPI document (/v1/openapi.json).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import re
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -70,6 +72,8 @@ class _MalformedBody(ValueError):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog of 5 resets connections of a burst of clients.
+    request_queue_size = 128
     site: _Site
 
     @override
@@ -213,6 +217,7 @@ def embedded_dynamodb() -> Iterator[str]:
 
     # moto's werkzeug server would log every request it answers.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    make_moto_dynamodb_atomic()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -220,6 +225,40 @@ def embedded_dynamodb() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+# The backend methods a request of the service reaches (TransactWriteItems calls the others
+# itself, hence a reentrant lock).
+_MOTO_DYNAMODB_METHODS = ("get_item", "put_item", "update_item", "delete_item", "query", "scan", "transact_write_items")
+
+
+def make_moto_dynamodb_atomic(setattr: Callable[[Any, str, Any], None] = setattr) -> None:
+    """Makes every DynamoDB request moto serves atomic: one at a time, under one lock.
+
+    moto's DynamoDBBackend has no lock of its own: its transact_write_items deep-copies the
+    table, checks each condition and writes each item in turn, and on a cancellation puts the
+    whole copy back, while werkzeug serves each request on its own thread. Two concurrent
+    transactions could both pass `tokenCount < :limit`, and a cancelled one could erase another
+    one's committed writes. Real DynamoDB runs each request atomically and transactions
+    serializably; this gives moto the same guarantee, request by request. `setattr` lets a test
+    undo it (pytest's monkeypatch.setattr)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_apitokens_atomic", False):
+        return
+    lock = threading.RLock()
+
+    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def atomic(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+
+        return atomic
+
+    for name in _MOTO_DYNAMODB_METHODS:
+        setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
+    setattr(DynamoDBBackend, "_apitokens_atomic", True)
 
 
 def ensure_table(endpoint: str, table: str) -> bool:

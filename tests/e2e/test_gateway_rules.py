@@ -353,3 +353,29 @@ def test_concurrent_invocations_get_their_own_execution_environments() -> None:
         thread.join()
     assert results == [{"ok": True}, {"ok": True}]
     assert len(loads) == 2  # one warm environment, one cold start for the overlapping call
+
+
+def test_functions_sharing_an_exclusive_lock_take_turns() -> None:
+    import threading
+
+    shared = threading.Lock()
+    meeting = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def load() -> Callable[..., Any]:
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            try:
+                meeting.wait(timeout=0.5)  # only reachable by two invocations running at once
+            except threading.BrokenBarrierError:
+                return "alone"
+            return "together"
+
+        return handler
+
+    functions = [Function(name, load, exclusive=shared) for name in ("List", "Get")]
+    threads = [threading.Thread(target=lambda f=f: outcomes.append(f.invoke({}))) for f in functions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["alone", "alone"]

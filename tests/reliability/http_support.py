@@ -1,0 +1,228 @@
+"""Helpers of the reliability tests that drive `apitokens serve` over real HTTP: the server on a
+moto DynamoDB that runs in the test process (so a test can read the table and hook moto), the
+error envelope, and the search of the table and the server's logs for secrets."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import re
+import signal
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from apitokens_dev.server import embedded_dynamodb
+from tests.local_server import LocalServer, Reply, start_server
+
+REGION = "us-east-1"
+# The handlers' logs (JSON on stdout) at their most verbose, so the search for secrets covers
+# everything an operator could turn on.
+SERVER_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": "DEBUG"}
+
+# What may never appear in an answer: a stack trace, a driver's name, a path on the server.
+_INTERNALS = re.compile(r"Traceback|botocore|boto3|moto|File \"|\.py\b|/work/|site-packages|/home/|/tmp/")
+# A token value: a prefix followed by at least one token character ("at_test_[redacted]" is fine).
+TOKEN_VALUE = re.compile(r"at_(?:live|test)_[A-Za-z0-9]")
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+@dataclass
+class HttpStack:
+    """`apitokens serve` on a table of its own in an in-process moto server."""
+
+    server: LocalServer
+    dynamodb: Any  # the test's own boto3 client of that moto server
+    table: str
+    endpoint: str
+
+    def items(self) -> list[dict[str, Any]]:
+        """Every item of the table (a Scan: the test's view, never the service's), in key order."""
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
+        while True:
+            page = self.dynamodb.scan(**request)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return sorted(items, key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@contextlib.contextmanager
+def http_stack(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[HttpStack]:
+    """moto's server in this process (apitokens_dev.server.embedded_dynamodb), and
+    `apitokens serve --dynamodb-endpoint` on a new table in it. moto's servers in one process
+    share their data, so the table's name is unique and the table is deleted afterwards.
+
+    On exit the server must stop cleanly, and neither the table nor its logs may hold a secret."""
+    table = f"apitokens-{name}-{uuid.uuid4().hex[:8]}"
+    with embedded_dynamodb() as endpoint:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # moto's dummy credentials
+        )
+        server = start_server(
+            tmp_path_factory.mktemp(name),
+            "--dynamodb-endpoint",
+            endpoint,
+            "--table",
+            table,
+            environment=SERVER_ENVIRONMENT,
+        )
+        stack = HttpStack(server, client, table, endpoint)
+        try:
+            yield stack
+        finally:
+            status = server.stop(signal.SIGTERM)
+            items = stack.items()
+            client.delete_table(TableName=table)
+        _, stderr = server.logs()
+        assert status == 0, stderr
+        assert "Traceback" not in stderr, stderr
+        problems = leak_problems(server, items)
+        assert not problems, problems
+
+
+class Connection:
+    """One keep-alive HTTP connection to the server, already accepted and served once (a GET of
+    the JWKS) when the constructor returns. Races start their requests on such connections, so
+    that they measure concurrent requests, not how fast the server accepts new connections."""
+
+    def __init__(self, server: LocalServer) -> None:
+        address = urlsplit(server.root_url)
+        self._connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=60)
+        warm = self._send("GET", "/.well-known/jwks.json", {})
+        assert warm.status == 200, warm.text
+
+    def request(self, method: str, path: str, *, token: str | None = None, body: Any = None) -> Reply:
+        """A request to `path` under the stage (/v1), as LocalServer.request makes it."""
+        headers = {"Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        return self._send(method, "/v1" + path, headers, data)
+
+    def _send(self, method: str, target: str, headers: dict[str, str], body: bytes | None = None) -> Reply:
+        self._connection.request(method, target, body=body, headers=headers)
+        response = self._connection.getresponse()
+        text = response.read().decode("utf-8", errors="replace")
+        return Reply(response.status, {name.lower(): value for name, value in response.getheaders()}, text)
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+# -- answers ---------------------------------------------------------------------------------------
+
+
+def assert_error(reply: Reply, status: int, code: str | tuple[str, ...]) -> dict[str, Any]:
+    """`reply` is the documented error: this status, the envelope {"error": {"code", "message"}}
+    (and "details" only as a list of {"field", "message"}), this code, and nothing internal."""
+    assert reply.status == status, f"{reply.status} {reply.text[:500]}"
+    assert reply.headers.get("content-type", "").startswith("application/json"), reply.headers
+    internals = _INTERNALS.search(reply.text)
+    assert internals is None, f"{internals.group(0)!r} in {reply.text[:500]}"
+    body = json.loads(reply.text)
+    assert isinstance(body, dict), body
+    assert list(body) == ["error"], body
+    error: dict[str, Any] = body["error"]
+    assert set(error) <= {"code", "message", "details"}, body
+    assert isinstance(error.get("message"), str), body
+    assert error["message"], body
+    assert error.get("code") in ((code,) if isinstance(code, str) else code), body
+    if "details" in error:
+        assert isinstance(error["details"], list), body
+        assert error["details"], body
+        for detail in error["details"]:
+            assert set(detail) == {"field", "message"}, body
+            assert all(isinstance(value, str) for value in detail.values()), body
+    return error
+
+
+# -- secrets -------------------------------------------------------------------------------------
+
+
+def _banner_jwt(stdout: str) -> str | None:
+    """The development JWT the server prints on start, the one JWT its stdout may show."""
+    match = re.search(r"^Development JWT for .*\n(\S+)$", stdout, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def leak_problems(server: LocalServer, items: list[dict[str, Any]]) -> list[str]:
+    """Every secret a test saw (server.secrets: token values and JWTs) that appears in the table
+    or the logs; any token value in the logs or the table at all; any JWT in the request log
+    (stderr) or, but the banner's own, on stdout. Empty: no leak."""
+    stdout, stderr = server.logs()
+    table = json.dumps(items)
+    places = {"the table": table, "stdout": stdout, "stderr": stderr}
+    problems = [
+        f"a secret ({secret[:12]}...) in {place}"
+        for secret in dict.fromkeys(server.secrets)
+        for place, text in places.items()
+        if secret in text
+    ]
+    problems += [
+        f"a token value ({match.group(0)}...) in {place}"
+        for place, text in places.items()
+        for match in TOKEN_VALUE.finditer(text)
+    ]
+    problems += [f"a JWT ({match[:16]}...) in stderr or the table" for match in JWT.findall(stderr + table)]
+    banner = _banner_jwt(stdout)
+    if banner is None:
+        problems.append("no development JWT in the banner")
+    problems += [f"a JWT ({match[:16]}...) on stdout" for match in JWT.findall(stdout) if match != banner]
+    return problems
+
+
+# -- moto, hooked in this process ------------------------------------------------------------------
+
+
+def backend_class() -> Any:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    return DynamoDBBackend
+
+
+@dataclass
+class Transaction:
+    items: list[dict[str, Any]]
+    committed: bool
+
+
+class TransactionLog:
+    """Every TransactWriteItems moto executes, with whether it committed (returned without
+    raising), in the order they finish."""
+
+    def __init__(self, patch: pytest.MonkeyPatch) -> None:
+        self._lock = threading.Lock()
+        self.transactions: list[Transaction] = []
+        original = backend_class().transact_write_items
+
+        def recorded(backend: Any, transact_items: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
+            committed = False
+            try:
+                result = original(backend, transact_items, *args, **kwargs)
+                committed = True
+                return result
+            finally:
+                with self._lock:
+                    self.transactions.append(Transaction(transact_items, committed))
+
+        patch.setattr(backend_class(), "transact_write_items", recorded)
+
+    def committed(self, predicate: Callable[[list[dict[str, Any]]], bool]) -> list[Transaction]:
+        with self._lock:
+            return [entry for entry in self.transactions if entry.committed and predicate(entry.items)]
