@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
@@ -63,6 +63,14 @@ class _Site:
     state_dir: Path
     openapi: bytes
     log: IO[str]
+    _log_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def write_log(self, line: str) -> None:
+        # One line at a time: print() writes the text and its newline separately, so lines of
+        # concurrent requests (the authorizer's JWKS fetch is one) could run together.
+        with self._log_lock:
+            self.log.write(line + "\n")
+            self.log.flush()
 
 
 class _MalformedBody(ValueError):
@@ -81,7 +89,7 @@ class _Server(ThreadingHTTPServer):
         error = sys.exc_info()[1]
         if isinstance(error, ConnectionError | TimeoutError):
             return  # the client went away: nothing to report
-        print(f"apitokens serve: internal error: {type(error).__name__}", file=self.site.log, flush=True)
+        self.site.write_log(f"apitokens serve: internal error: {type(error).__name__}")
 
 
 class _Server6(_Server):
@@ -137,16 +145,14 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception as error:  # a bug of the local gateway itself, not of the functions
                 where = traceback.extract_tb(error.__traceback__)[-1]
                 # Type and place only: a message could quote a header value.
-                print(
-                    f"apitokens serve: local gateway error {type(error).__name__} at {where.filename}:{where.lineno}",
-                    file=site.log,
-                    flush=True,
+                site.write_log(
+                    f"apitokens serve: local gateway error {type(error).__name__} at {where.filename}:{where.lineno}"
                 )
                 response = site.gateway.responses.render("DEFAULT_5XX", "-", status=500)
         self._send(response)
         elapsed = (time.monotonic() - started) * 1000
         line = f"{self.command} {redact(path)} {response.status} {elapsed:.0f}ms principal={response.principal_type}"
-        print(line, file=site.log, flush=True)
+        site.write_log(line)
 
     def _read_body(self) -> bytes | None:
         """The request body, or None when it is larger than MAX_BODY_BYTES (then left unread)."""
