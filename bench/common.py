@@ -103,22 +103,18 @@ def child_environment(function: str) -> dict[str, str]:
 
 
 def stage_lambda_tree(destination: Path, *, compiled: bool) -> Path:
-    """Lays the code out as Lambda runs it: the layer's package in opt/python, each function's
-    code in functions/<name> (its working directory). `sam build` copies our own source without
-    .pyc, so by default nothing is precompiled; `compiled` ships unchecked-hash .pyc instead
-    (what a build step running compileall would produce)."""
+    """Lays the code out as Lambda runs it: the layer's package in opt/python, precompiled to
+    unchecked-hash .pyc as layers/shared/Makefile builds it, and each function's code in
+    functions/<name> (its working directory), as source only, as `sam build` copies it;
+    `compiled` precompiles the functions' code too."""
     if destination.exists():
         shutil.rmtree(destination)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(LAYER_SOURCE, destination / "opt" / "python" / "apitokens", ignore=ignore)
     for function in (AUTHORIZER, *CRUD_FUNCTIONS):
         shutil.copytree(FUNCTIONS_SOURCE / function, destination / "functions" / function, ignore=ignore)
-    if compiled:
-        compileall.compile_dir(
-            destination,
-            quiet=1,
-            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        )
+    for directory in (destination / "opt", *([destination / "functions"] if compiled else [])):
+        compileall.compile_dir(directory, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
     return destination
 
 

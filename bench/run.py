@@ -269,7 +269,7 @@ def main() -> int:  # noqa: PLR0915 - one linear report, easier to follow in one
         return ", ".join(f"{name} {'LOADED' if present[name] else 'absent'}" for name in names)
 
     auth_probe = probes[AUTHORIZER]
-    note("Authorizer imports (fresh interpreter, code compiled from source as in Lambda):")
+    note("Authorizer imports (fresh interpreter, code laid out as in Lambda):")
     note(f"  after import:                  {flags(auth_probe['after_import'])}")
     note(
         f"  after one API-token request:   {flags(auth_probe['after_token'])} "
@@ -305,7 +305,7 @@ def main() -> int:  # noqa: PLR0915 - one linear report, easier to follow in one
             f"  {name:<16} {case.wall:7.1f} ms x{case.wall / baseline.wall:.3f} | "
             f"{case.cpu:7.1f} ms x{case.cpu / baseline.cpu:.3f} | net x{net:.3f}"
         )
-    note(f"  ({AUTHORIZER}+pyc: the same code shipped with precompiled unchecked-hash .pyc)")
+    note(f"  (the layer precompiled as layers/shared/Makefile ships it; {AUTHORIZER}+pyc: its app.py too)")
     note("Imports the baseline does not load (python -X importtime, one run; package modules/self time):")
     for name in (AUTHORIZER, "create_token", "list_tokens"):
         added = cold.added_imports(profiles[name], profiles["baseline"])

@@ -104,3 +104,10 @@ def test_the_published_schema_carries_the_validators_rules() -> None:
     assert len(properties["scopes"]["items"]["enum"]) == 19
     assert properties["name"]["pattern"].startswith("^[^\\x00-\\x1f")
     assert ApiToken.model_json_schema(mode="serialization")["required"] == TOKEN_FIELDS
+
+
+@pytest.mark.parametrize("seconds", [0.0, 1_795_913_235.123, 2_000_000_000.999, 1_700_000_000.5])
+def test_epoch_timestamps_match_the_wire_format(seconds: float) -> None:
+    from apitokens.timeutil import timestamp_from_epoch
+
+    assert timestamp_from_epoch(seconds) == format_timestamp(datetime.fromtimestamp(seconds, UTC))

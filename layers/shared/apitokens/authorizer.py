@@ -11,7 +11,6 @@ AUTHORIZER_FAILURE (503): the authorizer fails closed.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,6 +20,7 @@ from apitokens.errors import DomainError, Unauthenticated
 from apitokens.principal import Principal
 from apitokens.repository import TokenRepository
 from apitokens.settings import Settings
+from apitokens.timeutil import timestamp_from_epoch
 
 if TYPE_CHECKING:
     from apitokens.jsonlog import JsonLogger
@@ -30,17 +30,6 @@ REFUSED = "Missing or invalid credentials."
 
 class JwtVerifier(Protocol):
     def principal(self, token: str) -> Principal: ...
-
-
-@functools.lru_cache(maxsize=4)
-def _whole_second(seconds: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-
-
-def _timestamp(seconds: float) -> str:
-    # The format of apitokens.timeutil, without importing datetime on the hot path.
-    whole = int(seconds)
-    return f"{_whole_second(whole)}.{int((seconds - whole) * 1000):03d}Z"
 
 
 def bearer_credential(event: Mapping[str, Any]) -> str:
@@ -101,12 +90,12 @@ class Authorizer:
         secret_digest = tokens.digest(token)
         credential = self._repository.find_credential(secret_digest)
         now_seconds = self._clock()
-        now = _timestamp(now_seconds)
+        now = timestamp_from_epoch(now_seconds)
         if credential is None or not credential.is_active:
             raise Unauthenticated(REFUSED)
         if credential.expires_at is not None and credential.expires_at <= now:
             raise Unauthenticated(REFUSED)
-        cutoff = _timestamp(now_seconds - self._settings.last_used_interval_seconds)
+        cutoff = timestamp_from_epoch(now_seconds - self._settings.last_used_interval_seconds)
         if credential.last_used_at is None or credential.last_used_at < cutoff:
             try:
                 self._repository.touch_last_used(credential, secret_digest, now, cutoff)

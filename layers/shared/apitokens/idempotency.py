@@ -14,18 +14,9 @@ import contextvars
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    BaseError as IdempotencyError,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens import keys, service
 from apitokens.errors import IdempotencyKeyReused, InvalidRequest, RequestInProgress, StoreUnavailable
@@ -34,6 +25,10 @@ from apitokens.principal import Principal
 from apitokens.records import TokenRecord
 from apitokens.repository import TokenRepository
 from apitokens.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 HEADER = "Idempotency-Key"
 RECORD_LIFETIME_SECONDS = 24 * 60 * 60
@@ -65,19 +60,29 @@ class IdempotentCreate:
     def __init__(self, repository: TokenRepository, settings: Settings) -> None:
         self._repository = repository
         self._settings = settings
-        self._config = IdempotencyConfig(
-            event_key_jmespath="key",
-            payload_validation_jmespath="body",
-            expires_after_seconds=RECORD_LIFETIME_SECONDS,
-            raise_on_no_idempotency_key=True,
-        )
-        self._create_once = idempotent_function(
-            _perform,
-            data_keyword_argument="request",
-            persistence_store=repository.idempotency_store(keys.IDEMPOTENCY_PK),
-            config=self._config,
-            key_prefix="create_token",
-        )
+        self._idempotent: tuple[IdempotencyConfig, Callable[..., dict[str, Any]]] | None = None
+
+    def _idempotent_create(self) -> tuple[IdempotencyConfig, Callable[..., dict[str, Any]]]:
+        """Powertools idempotency, set up by the first request that carries a key: a create
+        without one does not pay its import at cold start."""
+        if self._idempotent is None:
+            from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+            config = IdempotencyConfig(
+                event_key_jmespath="key",
+                payload_validation_jmespath="body",
+                expires_after_seconds=RECORD_LIFETIME_SECONDS,
+                raise_on_no_idempotency_key=True,
+            )
+            create_once = idempotent_function(
+                _perform,
+                data_keyword_argument="request",
+                persistence_store=self._repository.idempotency_store(keys.IDEMPOTENCY_PK),
+                config=config,
+                key_prefix="create_token",
+            )
+            self._idempotent = (config, create_once)
+        return self._idempotent
 
     def create(
         self,
@@ -92,9 +97,18 @@ class IdempotentCreate:
             return CreateOutcome(created.record, created.secret)
         if KEY_PATTERN.fullmatch(idempotency_key) is None:
             raise InvalidRequest(f"{HEADER} must be 1 to 255 printable ASCII characters without spaces.")
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            BaseError as IdempotencyError,
+        )
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
+
+        config, create_once = self._idempotent_create()
         if lambda_context is not None:
             # Lets an in-progress record expire with the invocation should the function time out.
-            self._config.register_lambda_context(lambda_context)
+            config.register_lambda_context(lambda_context)
         done: list[service.CreatedToken] = []
 
         def work() -> dict[str, Any]:
@@ -108,7 +122,7 @@ class IdempotentCreate:
         }
         token = _work.set(work)
         try:
-            stored = self._create_once(request=data)
+            stored = create_once(request=data)
         except IdempotencyValidationError:
             raise IdempotencyKeyReused(
                 f"This {HEADER} was already used with a different request body; use a new key."

@@ -16,6 +16,8 @@ import time
 import traceback
 from typing import Any
 
+from apitokens.timeutil import timestamp_from_epoch
+
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 
 
@@ -38,11 +40,10 @@ class JsonLogger:
     def _write(self, level: str, message: str, fields: dict[str, Any]) -> None:
         if _LEVELS[level] < self._threshold:
             return
-        now = time.time()
         record = {
             "level": level,
             "message": message,
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+            "timestamp": timestamp_from_epoch(time.time()),
             "service": self._service,
             **self._request,
             **fields,
