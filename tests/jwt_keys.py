@@ -70,7 +70,7 @@ class StaticJwksClient(jwt.PyJWKClient):
     """PyJWKClient with its HTTP fetch answered from memory; counts fetches."""
 
     def __init__(self, keys: dict[str, Any] | None = None) -> None:
-        super().__init__(JWKS_URL, cache_keys=True)
+        super().__init__(JWKS_URL)
         self.keys = keys or jwks()
         self.fetches = 0
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens import service
-from apitokens.http import create_app, json_response, logger, metrics, parse_body, repository
+from apitokens.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
 from apitokens.models import ApiToken, UpdateTokenRequest
 
 app = create_app()
@@ -17,7 +17,8 @@ tokens = repository()
 
 @app.put("/accounts/<account_sid>/apiTokens/<token_sid>")
 def update_token(account_sid: str, token_sid: str) -> Response[str]:
-    record = service.update_token(tokens, account_sid, token_sid, parse_body(app, UpdateTokenRequest))
+    request = parse_body(app, UpdateTokenRequest)
+    record = service.update_token(tokens, principal_of(app), account_sid, token_sid, request)
     metrics.add_metric(name="TokensUpdated", unit=MetricUnit.Count, value=1)
     return json_response(200, ApiToken.from_record(record))
 

@@ -10,6 +10,7 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 
+from apitokens.errors import Unauthenticated
 from apitokens.principal import Principal
 from apitokens.records import TokenRecord
 from apitokens.repository import TokenRepository
@@ -338,3 +339,41 @@ def test_secrets_never_reach_the_logs(
     assert secret[8:] not in logs
     assert "Authorization" not in logs
     assert "Bearer" not in logs
+
+
+def test_a_token_cannot_update_or_reactivate_a_token_that_grants_more(functions: Functions) -> None:
+    broad = functions.create(scopes=sorted(ALL_SCOPES)).body  # by a user: every scope, no expiry
+    assert functions.update(broad["sid"], {"name": "leaked", "isActive": False}).status == 200
+    narrow = Principal(
+        "token",
+        "tok_n",
+        frozenset({ACCOUNT}),
+        frozenset({"tokens:write"}),
+        token_sid="tok_n",
+        expires_at="2031-01-01T00:00:00.000Z",
+    )
+    response = functions.update(broad["sid"], {"name": "back on", "isActive": True}, principal=narrow)
+    assert response.status == 403
+    assert response.body["error"]["code"] == "insufficient_scope"
+    after = functions.get(broad["sid"]).body
+    assert (after["name"], after["isActive"]) == ("leaked", False)
+    # Within its own grants a token may manage tokens: a subset of its scopes, expiring no later.
+    small = functions.create(scopes=["tokens:write"], expiresAt="2030-06-01T00:00:00.000Z").body
+    assert functions.update(small["sid"], {"name": "renamed", "isActive": False}, principal=narrow).status == 200
+
+
+def test_a_removed_jwks_key_stops_working_when_the_key_set_is_refreshed() -> None:
+    from apitokens.jwt_auth import JwksVerifier
+    from apitokens.settings import Settings
+    from tests.conftest import TEST_ENVIRONMENT
+    from tests.jwt_keys import StaticJwksClient
+
+    client = StaticJwksClient()
+    verifier = JwksVerifier(Settings.from_env(TEST_ENVIRONMENT), client)
+    token = sign(claims(), "ES256")
+    assert verifier.principal(token).id == "user_42"
+    client.keys = {"keys": [key for key in client.keys["keys"] if key["kid"] != "ec-1"]}  # the IdP withdraws it
+    assert client.jwk_set_cache is not None
+    client.jwk_set_cache.lifespan = 0  # as if the five-minute key-set lifespan had passed
+    with pytest.raises(Unauthenticated):
+        verifier.principal(token)

@@ -107,3 +107,14 @@ def test_malformed_keys_are_400(functions: Functions, dynamodb: Any, key: str) -
     assert response.status == 400
     assert "Idempotency-Key" in response.body["error"]["message"]
     assert token_items(dynamodb) == []
+
+
+def test_scopes_of_different_callers_cannot_be_made_equal(functions: Functions, dynamodb: Any) -> None:
+    # Joined with ":", subject "x:ACCOUNT" on OTHER_ACCOUNT with key "k" and subject "x" on
+    # ACCOUNT with key "OTHER_ACCOUNT:k" would read the same.
+    first = Principal("user", f"x:{ACCOUNT}", frozenset({OTHER_ACCOUNT}), ALL_SCOPES)
+    second = Principal("user", "x", frozenset({ACCOUNT}), ALL_SCOPES)
+    assert create(functions, "k", principal=first, account=OTHER_ACCOUNT).status == 201
+    response = create(functions, f"{OTHER_ACCOUNT}:k", principal=second)
+    assert response.status == 201
+    assert response.body["accountSid"] == ACCOUNT

@@ -325,3 +325,11 @@ def test_handlers_refuse_requests_without_authorizer_context(functions: Function
     response = functions.call("GET", "/accounts/{accountSid}/apiTokens", context={})
     assert response.status == 401
     assert response.body["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("expires_at", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:30:00+01:00"])
+def test_an_expiry_outside_utcs_range_is_400(functions: Functions, dynamodb: Any, expires_at: str) -> None:
+    response = functions.create(expiresAt=expires_at)
+    assert response.status == 400
+    assert "expiresAt" in str(response.body["error"])
+    assert scan_table(dynamodb) == []

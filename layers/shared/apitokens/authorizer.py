@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from apitokens import policy, tokens
-from apitokens.errors import DomainError, Unauthenticated
+from apitokens.errors import CREDENTIALS_REFUSED, DomainError, Unauthenticated
 from apitokens.principal import Principal
 from apitokens.repository import TokenRepository
 from apitokens.settings import Settings
@@ -24,8 +24,6 @@ from apitokens.timeutil import timestamp_from_epoch
 
 if TYPE_CHECKING:
     from apitokens.jsonlog import JsonLogger
-
-REFUSED = "Missing or invalid credentials."
 
 
 class JwtVerifier(Protocol):
@@ -43,11 +41,11 @@ def bearer_credential(event: Mapping[str, Any]) -> str:
         if isinstance(name, str) and name.lower() == "authorization" and isinstance(multi, list) and len(multi) > 1:
             values.extend(multi)  # a repeated header is ambiguous: refused below
     if len(values) != 1 or not isinstance(values[0], str):
-        raise Unauthenticated(REFUSED)
+        raise Unauthenticated(CREDENTIALS_REFUSED)
     scheme, _, credential = values[0].strip().partition(" ")
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential or " " in credential or len(credential) > 8192:
-        raise Unauthenticated(REFUSED)
+        raise Unauthenticated(CREDENTIALS_REFUSED)
     return credential
 
 
@@ -86,15 +84,15 @@ class Authorizer:
     def token_principal(self, token: str) -> Principal:
         # Offline first: the other environment's prefix, a typo or a truncation costs no read.
         if not tokens.is_well_formed(token, self._settings.token_prefix):
-            raise Unauthenticated(REFUSED)
+            raise Unauthenticated(CREDENTIALS_REFUSED)
         secret_digest = tokens.digest(token)
         credential = self._repository.find_credential(secret_digest)
         now_seconds = self._clock()
         now = timestamp_from_epoch(now_seconds)
         if credential is None or not credential.is_active:
-            raise Unauthenticated(REFUSED)
+            raise Unauthenticated(CREDENTIALS_REFUSED)
         if credential.expires_at is not None and credential.expires_at <= now:
-            raise Unauthenticated(REFUSED)
+            raise Unauthenticated(CREDENTIALS_REFUSED)
         cutoff = timestamp_from_epoch(now_seconds - self._settings.last_used_interval_seconds)
         if credential.last_used_at is None or credential.last_used_at < cutoff:
             try:

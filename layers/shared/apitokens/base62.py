@@ -28,7 +28,3 @@ def decode(text: str) -> int:
 
 def random_string(length: int) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
-
-
-def is_base62(text: str) -> bool:
-    return all(char in _INDEX for char in text)

@@ -29,6 +29,10 @@ class InvalidRequest(DomainError):
         self.details = details or []
 
 
+# The one message for every refused credential: no oracle for which check failed.
+CREDENTIALS_REFUSED = "Missing or invalid credentials."
+
+
 class Unauthenticated(DomainError):
     code = "unauthorized"
 

@@ -11,6 +11,7 @@ is still running is a 409 with Retry-After. Records expire after 24 hours.
 from __future__ import annotations
 
 import contextvars
+import json
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -117,7 +118,8 @@ class IdempotentCreate:
             return asdict(created.record)
 
         data = {
-            "key": f"{principal.type}:{principal.id}:{account_sid}:{idempotency_key}",
+            # A JSON list, not a joined string: no subject or key can make two callers' scopes equal.
+            "key": json.dumps([principal.type, principal.id, account_sid, idempotency_key]),
             "body": request.model_dump(mode="json", by_alias=True),
         }
         token = _work.set(work)

@@ -12,13 +12,12 @@ from typing import Any
 import jwt
 
 from apitokens import ids
-from apitokens.errors import Unauthenticated
+from apitokens.errors import CREDENTIALS_REFUSED, Unauthenticated
 from apitokens.principal import Principal
 from apitokens.scopes import ALL_SCOPES
 from apitokens.settings import Settings
 
 ALGORITHMS = ("RS256", "ES256")
-REFUSED = "Missing or invalid credentials."
 
 
 class JwtConfigurationError(RuntimeError):
@@ -38,8 +37,11 @@ class JwksVerifier:
         if not (settings.jwks_url and settings.jwt_issuer and settings.jwt_audience):
             raise JwtConfigurationError("JWKS_URL, JWT_ISSUER and JWT_AUDIENCE must all be set")
         self._settings = settings
-        # Keys are cached for five minutes; an unknown kid triggers one refetch (key rotation).
-        self._jwks = jwks_client or jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300, timeout=3)
+        # The key set is cached for five minutes, so a key the identity provider withdraws stops
+        # working within that (no per-kid cache, which would keep it for the process's life). An
+        # unknown kid refetches the set at most once per cooldown (key rotation without letting
+        # random kids hammer the identity provider).
+        self._jwks = jwks_client or jwt.PyJWKClient(settings.jwks_url, lifespan=300, cooldown_duration=30, timeout=3)
 
     def claims(self, token: str) -> dict[str, Any]:
         try:
@@ -47,10 +49,10 @@ class JwksVerifier:
             algorithm = header.get("alg")
             kid = header.get("kid")
             if algorithm not in ALGORITHMS or not isinstance(kid, str):
-                raise Unauthenticated(REFUSED)
+                raise Unauthenticated(CREDENTIALS_REFUSED)
             signing_key = self._jwks.get_signing_key(kid)
             if signing_key.algorithm_name != algorithm:
-                raise Unauthenticated(REFUSED)
+                raise Unauthenticated(CREDENTIALS_REFUSED)
             claims: dict[str, Any] = jwt.decode(
                 token,
                 signing_key,
@@ -63,14 +65,14 @@ class JwksVerifier:
         except jwt.PyJWKClientConnectionError:
             raise  # the identity provider is unreachable: an authorizer failure, not a 401
         except (jwt.PyJWTError, ValueError, TypeError, KeyError):
-            raise Unauthenticated(REFUSED) from None
+            raise Unauthenticated(CREDENTIALS_REFUSED) from None
         return claims
 
     def principal(self, token: str) -> Principal:
         claims = self.claims(token)
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
-            raise Unauthenticated(REFUSED)
+            raise Unauthenticated(CREDENTIALS_REFUSED)
         accounts = frozenset(
             account
             for account in _strings(claims.get(self._settings.jwt_accounts_claim))

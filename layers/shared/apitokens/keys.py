@@ -4,7 +4,7 @@ item            PK                      SK
 token           ACCOUNT#<accountSid>    TOKEN#<tokenSid>
 account meta    ACCOUNT#<accountSid>    META            (tokenCount, for the per-account limit)
 secret lookup   SECRET#<sha256 hex>     SECRET          (what the authorizer reads)
-idempotency     IDEMPOTENCY#<scope>     <request hash>  (Powertools idempotency records)
+idempotency     IDEMPOTENCY             create_token#<hash>  (Powertools idempotency records)
 """
 
 from __future__ import annotations

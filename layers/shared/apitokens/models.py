@@ -6,7 +6,7 @@ Request bodies forbid unknown fields and are validated strictly (no "true" for t
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -54,9 +54,13 @@ def _valid_scopes(value: list[str]) -> list[str]:
 
 
 def _aware(value: datetime) -> datetime:
+    """The time in UTC; it must name its zone, and exist in UTC (year 1 to 9999)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must include a time zone, for example 2030-12-31T23:59:59.000Z")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
 
 
 def _schema(**keywords: Any) -> Any:

@@ -15,11 +15,6 @@ from apitokens.principal import Principal
 from apitokens.scopes import ROUTES, Route, route_for
 
 
-def is_allowed(principal: Principal, method: str, resource: str, account_sid: str) -> bool:
-    route = route_for(method, resource)
-    return route is not None and principal.may(account_sid, route.scope)
-
-
 def check_route(principal: Principal, method: str, resource: str, account_sid: str) -> None:
     route = route_for(method, resource)
     if route is None or account_sid not in principal.account_sids:

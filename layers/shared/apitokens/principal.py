@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from apitokens.errors import Unauthenticated
+from apitokens.errors import CREDENTIALS_REFUSED, Unauthenticated
 
 PrincipalType = Literal["user", "token"]
 
@@ -45,14 +45,14 @@ class Principal:
     def from_context(cls, context: Mapping[str, Any] | None) -> Principal:
         """Reads the authorizer context; anything missing or odd means no principal (401)."""
         if not context:
-            raise Unauthenticated("Missing or invalid credentials.")
+            raise Unauthenticated(CREDENTIALS_REFUSED)
         principal_type = context.get("principalType")
         principal_id = context.get("principalId")
         if principal_type not in ("user", "token") or not isinstance(principal_id, str) or not principal_id:
-            raise Unauthenticated("Missing or invalid credentials.")
+            raise Unauthenticated(CREDENTIALS_REFUSED)
         token_sid = context.get("tokenSid") or None
         if principal_type == "token" and not token_sid:
-            raise Unauthenticated("Missing or invalid credentials.")
+            raise Unauthenticated(CREDENTIALS_REFUSED)
         return cls(
             type="user" if principal_type == "user" else "token",
             id=principal_id,

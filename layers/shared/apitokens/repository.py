@@ -2,15 +2,15 @@
 
 Low-level client (about 1.5x faster per call than the resource API), strongly consistent reads,
 no Scan. A token item and its secret-lookup item are always written together in one
-TransactWriteItems, so create, (de)activation and delete are atomic for both; every write is
-conditional, so no interleaving resurrects a deleted token. Driver errors become domain errors
+TransactWriteItems, so create, (de)activation and delete are atomic for both; each transaction
+is conditional on the item that decides it, so no interleaving resurrects a deleted token. Driver errors become domain errors
 here and nowhere else.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -318,13 +318,6 @@ class TokenRepository:
             has_more=len(items) > limit,
         )
 
-    def count(self, account_sid: str) -> int:
-        with _driver_errors():
-            response = self._client.get_item(
-                TableName=self._table, Key=keys.account_meta_key(account_sid), ConsistentRead=True
-            )
-        return int(response.get("Item", {}).get("tokenCount", {}).get("N", "0"))
-
     def update(
         self,
         account_sid: str,
@@ -334,10 +327,15 @@ class TokenRepository:
         is_active: bool,
         description: str | None,
         replace_description: bool,
+        check: Callable[[TokenRecord], None] | None = None,
     ) -> TokenRecord:
         """Changes name, isActive and (when `replace_description`) description. isActive is
-        written to the lookup item in the same transaction: deactivation is immediate."""
+        written to the lookup item in the same transaction: deactivation is immediate. `check`
+        sees the token as read and may refuse the change by raising."""
         item = self._get_item(account_sid, token_sid, projection=False)
+        current = _record_from_item(item)
+        if check is not None:
+            check(current)
         secret_digest = item["secretDigest"]["S"]
         assignments = ["#name = :name", "isActive = :active"]
         values: dict[str, Any] = {
@@ -371,7 +369,6 @@ class TokenRepository:
             ],
             first_failed=_not_found(account_sid, token_sid),
         )
-        current = _record_from_item(item)
         return replace(
             current,
             name=name,

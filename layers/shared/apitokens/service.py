@@ -6,6 +6,7 @@ either returns a record or raises a DomainError; none knows about HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,8 +27,10 @@ class CreatedToken:
     secret: str
 
 
-def _check_no_escalation(principal: Principal, scopes: list[str], expires_at: str | None) -> None:
-    """A credential may only grant what it holds: a subset of its scopes, for no longer than it lives."""
+def _check_no_escalation(principal: Principal, scopes: Iterable[str], expires_at: str | None) -> None:
+    """A credential may only grant what it holds: a subset of its scopes, for no longer than it
+    lives. That goes for creating a token and for changing one (re-activating a deactivated token
+    grants it again)."""
     extra = sorted(set(scopes) - principal.scopes)
     if extra:
         raise InsufficientScope(f"These credentials cannot grant scopes they do not hold: {', '.join(extra)}.")
@@ -89,7 +92,7 @@ def get_token(repository: TokenRepository, account_sid: str, token_sid: str) -> 
 
 
 def update_token(
-    repository: TokenRepository, account_sid: str, token_sid: str, request: UpdateTokenRequest
+    repository: TokenRepository, principal: Principal, account_sid: str, token_sid: str, request: UpdateTokenRequest
 ) -> TokenRecord:
     return repository.update(
         ids.require_account_sid(account_sid),
@@ -98,6 +101,8 @@ def update_token(
         is_active=request.is_active,
         description=request.description,
         replace_description="description" in request.model_fields_set,
+        # Checked on the token as read, before the write; its scopes and expiry never change.
+        check=lambda current: _check_no_escalation(principal, current.scopes, current.expires_at),
     )
 
 

@@ -12,5 +12,5 @@ def enable_if_configured(settings: Settings) -> bool:
         return False
     from aws_lambda_powertools import Tracer
 
-    Tracer(service="apitokens", auto_patch=True)
+    Tracer(service=settings.service_name, auto_patch=True)
     return True
