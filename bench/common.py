@@ -150,17 +150,8 @@ class CountingSink(io.TextIOBase):
         super().close()
 
 
-@dataclass
-class FakeLambdaContext:
-    """The attributes Powertools reads from Lambda's context object."""
+def lambda_context() -> Any:
+    """A Lambda context for one invocation (the local gateway's own)."""
+    from apitokens_dev.gateway import LambdaContext
 
-    function_name: str = "apitokens-bench"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:apitokens-bench"
-    aws_request_id: str = "5d8f6f2b-0000-4000-8000-000000000000"
-    function_version: str = "$LATEST"
-    log_group_name: str = "/aws/lambda/apitokens-bench"
-    log_stream_name: str = "2030/12/01/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+    return LambdaContext("apitokens-bench", "5d8f6f2b-0000-4000-8000-000000000000", 1024, 10)

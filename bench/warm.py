@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from common import AUTHORIZER, EVENTS, TABLE_NAME, CountingSink, FakeLambdaContext, lambda_environment, median
+from common import AUTHORIZER, EVENTS, TABLE_NAME, CountingSink, lambda_context, lambda_environment, median
 
 Response = tuple[str, dict[str, Any]]  # (botocore method name, parsed response)
 Call = tuple[str, dict[str, Any]]  # (botocore method name, request parameters)
@@ -234,7 +234,7 @@ def prepare(page_size: int) -> Handlers:
     from apitokens.settings import get_settings
     from apitokens_dev.template import table_create_arguments
 
-    context = FakeLambdaContext()
+    context = lambda_context()
     with mock_aws():
         import boto3
 

@@ -17,6 +17,7 @@ from moto import mock_aws
 from apitokens.principal import Principal
 from apitokens.scopes import ALL_SCOPES
 from apitokens.settings import get_settings
+from apitokens_dev.gateway import LambdaContext
 from apitokens_dev.template import api_routes, default_authorizer, load_handler, load_module, table_create_arguments
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -79,18 +80,9 @@ def scan_table(client: Any) -> list[dict[str, Any]]:
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "apitokens-test"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:apitokens-test"
-    aws_request_id: str = "5d8f6f2b-0000-4000-8000-000000000000"
-    function_version: str = "$LATEST"
-    log_group_name: str = "/aws/lambda/apitokens-test"
-    log_stream_name: str = "2030/12/01/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+def lambda_context() -> LambdaContext:
+    """A Lambda context for one invocation (the local gateway's own)."""
+    return LambdaContext("apitokens-test", "5d8f6f2b-0000-4000-8000-000000000000", 512, 10)
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -163,7 +155,7 @@ class Functions:
         return self.invoke(event)
 
     def invoke(self, event: dict[str, Any]) -> HttpResult:
-        response = self.by_route[(event["httpMethod"], event["resource"])](event, FakeLambdaContext())
+        response = self.by_route[(event["httpMethod"], event["resource"])](event, lambda_context())
         body = json.loads(response["body"]) if response.get("body") else None
         headers = {name.lower(): value for name, value in (response.get("headers") or {}).items()}
         for name, values in (response.get("multiValueHeaders") or {}).items():
@@ -193,7 +185,7 @@ class Functions:
         return self.authorizer_module.authorizer
 
     def authorize(self, event: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self.authorizer(event, FakeLambdaContext())
+        result: dict[str, Any] = self.authorizer(event, lambda_context())
         return result
 
 

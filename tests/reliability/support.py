@@ -19,7 +19,7 @@ from apitokens import keys
 from apitokens.principal import Principal
 from apitokens.scopes import Route
 from apitokens_dev.template import api_routes, default_authorizer, load_module
-from tests.conftest import ACCOUNT, FakeLambdaContext, load_event, proxy_event, scan_table, user
+from tests.conftest import ACCOUNT, lambda_context, load_event, proxy_event, scan_table, user
 
 API = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1"
 TOKENS = "/accounts/{accountSid}/apiTokens"
@@ -67,7 +67,7 @@ class Service:
         self._authorizer: Callable[..., Any] = getattr(self.authorizer_module, handler.rpartition(".")[2])
 
     def invoke(self, event: dict[str, Any]) -> Reply:
-        response = self._handlers[(event["httpMethod"], event["resource"])](event, FakeLambdaContext())
+        response = self._handlers[(event["httpMethod"], event["resource"])](event, lambda_context())
         raw = str(response.get("body") or "")
         headers = {name.lower(): str(value) for name, value in (response.get("headers") or {}).items()}
         for name, values in (response.get("multiValueHeaders") or {}).items():
@@ -101,7 +101,7 @@ class Service:
         return self.invoke(proxy_event("DELETE", TOKEN, account, sid, principal=user(accounts=(account,))))
 
     def authorize(self, event: dict[str, Any]) -> dict[str, Any]:
-        decision: dict[str, Any] = self._authorizer(event, FakeLambdaContext())
+        decision: dict[str, Any] = self._authorizer(event, lambda_context())
         return decision
 
     def clients(self, method: str | None, resource: str | None = None) -> list[BaseClient]:
