@@ -3,8 +3,8 @@
 Low-level client (about 1.5x faster per call than the resource API), strongly consistent reads,
 no Scan. A token item and its secret-lookup item are always written together in one
 TransactWriteItems, so create, (de)activation and delete are atomic for both; each transaction
-is conditional on the item that decides it, so no interleaving resurrects a deleted token. Driver errors become domain errors
-here and nowhere else.
+is conditional on the item that decides it, so no interleaving resurrects a deleted token.
+Driver errors become domain errors here and nowhere else.
 """
 
 from __future__ import annotations
