@@ -77,19 +77,25 @@ if app is not None and len(sys.argv) > 4:
 
     with open(sys.argv[4], encoding="utf-8") as stream:
         given = json.load(stream)
-    clients = find_clients(vars(app))
+    from apitokens_dev.gateway import LambdaContext
+    from apitokens_dev.template import dynamodb_clients
+
+    def context() -> LambdaContext:
+        return LambdaContext("apitokens-bench", "5d8f6f2b-0000-4000-8000-000000000000", 1024, 10)
+
+    clients = dynamodb_clients(vars(app))
     result["clients"] = len(clients)
     stubber = Stubber(clients[0])
     # No lastUsedAt on the item: this authorization also takes the touch (TransactWriteItems).
     stubber.add_response("get_item", {"Item": given["lookup_item"]})
     stubber.add_response("transact_write_items", {})
     stubber.activate()
-    decision = app.handler(given["token_event"], Context())
+    decision = app.handler(given["token_event"], context())
     stubber.assert_no_pending_responses()
     result["token_decision"] = decision["policyDocument"]["Statement"][0]["Effect"]
     result["after_token"] = present(set(sys.modules))
     try:
-        app.handler(given["jwt_event"], Context())
+        app.handler(given["jwt_event"], context())
         result["jwt_outcome"] = "allowed"
     except Exception as error:  # API Gateway's contract: a refusal is an exception
         result["jwt_outcome"] = str(error)

@@ -55,17 +55,6 @@ class ReplayResult:
         return {key: value for key, value in vars(self).items() if key != "touch_requests"}
 
 
-def _table_items(client: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"TableName": TABLE_NAME}
-    while True:
-        page = client.scan(**request)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def seed(count: int, moto_client: Any, accounts: int = 4) -> Seeded:
     """`count` tokens like the create_token example (and one as large as the API allows),
     created through apitokens.service against moto; returns their values and stored items."""
@@ -105,7 +94,9 @@ def seed(count: int, moto_client: Any, accounts: int = 4) -> Seeded:
         )
     )
     largest = service.create_token(repository, settings, principal, largest_account, largest_request, now=now)
-    items = _table_items(moto_client)
+    from apitokens_dev.server import scan_table
+
+    items = scan_table(moto_client, TABLE_NAME)
     digests = [tokens.digest(value) for value in values]
 
     def lookup_of(digest: str) -> dict[str, Any]:

@@ -80,28 +80,13 @@ def load_function(function: str) -> tuple[Callable[..., Any], dict[str, Any]]:
 
 
 def find_client(namespace: dict[str, Any]) -> Any:
-    """The one botocore client the module's own objects hold (a repository's)."""
-    from botocore.client import BaseClient
+    """The one DynamoDB client the module's own objects hold (a repository's)."""
+    from apitokens_dev.template import dynamodb_clients
 
-    found: dict[int, Any] = {}
-    seen: set[int] = set()
-    stack = [(value, 0) for value in namespace.values()]
-    while stack:
-        value, depth = stack.pop()
-        if id(value) in seen or depth > 3:
-            continue
-        seen.add(id(value))
-        if isinstance(value, BaseClient):
-            found[id(value)] = value
-        elif type(value).__module__.startswith("apitokens"):
-            attributes = list(getattr(value, "__dict__", {}).values())
-            attributes += [
-                getattr(value, slot) for slot in getattr(type(value), "__slots__", ()) if hasattr(value, slot)
-            ]
-            stack.extend((child, depth + 1) for child in attributes)
+    found = dynamodb_clients(namespace)
     if len(found) != 1:
         raise LookupError(f"expected one DynamoDB client in the handler module, found {len(found)}")
-    return next(iter(found.values()))
+    return found[0]
 
 
 def record_calls(client: Any, call: Callable[[], Any]) -> tuple[Any, list[Response], list[Call]]:

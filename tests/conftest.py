@@ -17,6 +17,7 @@ from moto import mock_aws
 from apitokens.principal import Principal
 from apitokens.scopes import ALL_SCOPES
 from apitokens.settings import get_settings
+from apitokens_dev import server
 from apitokens_dev.gateway import LambdaContext
 from apitokens_dev.template import api_routes, default_authorizer, load_handler, load_module, table_create_arguments
 
@@ -70,14 +71,8 @@ def dynamodb(environment: dict[str, str]) -> Iterator[Any]:
 
 
 def scan_table(client: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"TableName": TABLE}
-    while True:
-        page = client.scan(**request)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    """Every item of the test table."""
+    return server.scan_table(client, TABLE)
 
 
 def lambda_context() -> LambdaContext:

@@ -291,6 +291,19 @@ def ensure_table(endpoint: str, table: str) -> bool:
     return False
 
 
+def scan_table(client: Any, table: str) -> list[dict[str, Any]]:
+    """Every item of the table, in key order: a Scan, for tests and benchmarks that look at the
+    whole table (the service itself never scans)."""
+    items: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = client.scan(**request)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return sorted(items, key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 # -- environment -------------------------------------------------------------------------------
 
 

@@ -184,3 +184,29 @@ def function_environment(logical_id: str, template: dict[str, Any] | None = None
         elif isinstance(value, str | int | float):
             environment[name] = str(value)
     return environment
+
+
+def dynamodb_clients(namespace: dict[str, Any]) -> list[Any]:
+    """Every DynamoDB client a loaded function holds, however its objects wrap it (a repository,
+    an idempotent creator, an authorizer): a short walk over the project's own objects, for tests
+    and benchmarks that stub or fault those clients. Pass vars(module)."""
+    from botocore.client import BaseClient
+
+    found: dict[int, Any] = {}
+    seen: set[int] = set()
+    frontier: list[Any] = list(namespace.values())
+    for _ in range(4):
+        reachable: list[Any] = []
+        for value in frontier:
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            if isinstance(value, BaseClient):
+                if value.meta.service_model.service_name == "dynamodb":
+                    found[id(value)] = value
+            elif type(value).__module__.startswith("apitokens."):
+                reachable.extend(getattr(value, "__dict__", {}).values())
+                slots = getattr(type(value), "__slots__", ())
+                reachable.extend(getattr(value, slot) for slot in slots if hasattr(value, slot))
+        frontier = reachable
+    return list(found.values())

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
-from apitokens_dev.server import embedded_dynamodb
+from apitokens_dev.server import embedded_dynamodb, scan_table
 from tests.local_server import LocalServer, Reply, start_server
 
 REGION = "us-east-1"
@@ -45,14 +45,7 @@ class HttpStack:
 
     def items(self) -> list[dict[str, Any]]:
         """Every item of the table (a Scan: the test's view, never the service's), in key order."""
-        items: list[dict[str, Any]] = []
-        request: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
-        while True:
-            page = self.dynamodb.scan(**request)
-            items.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return sorted(items, key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return scan_table(self.dynamodb, self.table)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from apitokens import keys
 from apitokens.principal import Principal
 from apitokens.scopes import Route
-from apitokens_dev.template import api_routes, default_authorizer, load_module
+from apitokens_dev.template import api_routes, default_authorizer, dynamodb_clients, load_module
 from tests.conftest import ACCOUNT, lambda_context, load_event, proxy_event, scan_table, user
 
 API = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1"
@@ -107,28 +107,7 @@ class Service:
     def clients(self, method: str | None, resource: str | None = None) -> list[BaseClient]:
         """The DynamoDB clients of one function (method None: the authorizer)."""
         module = self.authorizer_module if method is None else self.modules[(method, str(resource))]
-        return dynamodb_clients(module)
-
-
-def dynamodb_clients(module: ModuleType) -> list[BaseClient]:
-    """Every DynamoDB client a function module holds, however its objects wrap it (a repository,
-    an idempotent creator, an authorizer): a short walk over the project's own objects."""
-    found: dict[int, BaseClient] = {}
-    seen: set[int] = set()
-    frontier: list[Any] = list(vars(module).values())
-    for _ in range(4):
-        reachable: list[Any] = []
-        for value in frontier:
-            if id(value) in seen:
-                continue
-            seen.add(id(value))
-            if isinstance(value, BaseClient):
-                if value.meta.service_model.service_name == "dynamodb":
-                    found[id(value)] = value
-            elif type(value).__module__.startswith("apitokens.") and hasattr(value, "__dict__"):
-                reachable.extend(vars(value).values())
-        frontier = reachable
-    return list(found.values())
+        return dynamodb_clients(vars(module))
 
 
 # -- the table's rules ---------------------------------------------------------------------------
