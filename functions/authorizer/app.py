@@ -3,6 +3,10 @@
 Refused credentials raise "Unauthorized" (API Gateway's 401); any other error propagates and
 API Gateway answers AUTHORIZER_FAILURE (503): never an allow. Nothing here logs the
 Authorization header or a token value.
+
+Its one log line per request carries API Gateway's request id, the outcome (with the refusal's
+reason code: for operators only, the 401 body is the same for every cause) and, as Embedded
+Metric Format, the CredentialsAccepted / CredentialsRefused counts.
 """
 
 from typing import Any
@@ -22,18 +26,37 @@ authorizer = Authorizer(settings, TokenRepository.from_settings(settings), logge
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    logger.start_request(getattr(context, "aws_request_id", None), getattr(context, "function_name", None))
+    request_context = event.get("requestContext") or {}
+    logger.start_request(
+        getattr(context, "aws_request_id", None),
+        getattr(context, "function_name", None),
+        request_context.get("requestId") if isinstance(request_context, dict) else None,
+    )
     try:
         decision = authorizer.decide(event)
-    except Unauthenticated:
-        logger.info("credentials refused")
+    except Unauthenticated as refusal:
+        logger.info(
+            "credentials refused",
+            **logger.metric_fields(
+                settings.metrics_namespace, {"CredentialsRefused": 1}, [[], ["reason"]], {"reason": refusal.reason}
+            ),
+        )
         raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for 401
     except Exception:
-        logger.exception("authorizer failure: refusing")
+        logger.exception(
+            "authorizer failure: refusing",
+            **logger.metric_fields(settings.metrics_namespace, {"AuthorizerFailures": 1}, [[]], {}),
+        )
         raise
+    principal_type = decision["context"]["principalType"]
     logger.info(
         "credentials accepted",
-        principal_type=decision["context"]["principalType"],
         principal_id=decision["principalId"],
+        **logger.metric_fields(
+            settings.metrics_namespace,
+            {"CredentialsAccepted": 1},
+            [[], ["principal_type"]],
+            {"principal_type": principal_type},
+        ),
     )
     return decision

@@ -40,12 +40,14 @@ def bearer_credential(event: Mapping[str, Any]) -> str:
     for name, multi in (event.get("multiValueHeaders") or {}).items():
         if isinstance(name, str) and name.lower() == "authorization" and isinstance(multi, list) and len(multi) > 1:
             values.extend(multi)  # a repeated header is ambiguous: refused below
+    if not values:
+        raise Unauthenticated(CREDENTIALS_REFUSED, reason="missing_credentials")
     if len(values) != 1 or not isinstance(values[0], str):
-        raise Unauthenticated(CREDENTIALS_REFUSED)
+        raise Unauthenticated(CREDENTIALS_REFUSED, reason="malformed_header")
     scheme, _, credential = values[0].strip().partition(" ")
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential or " " in credential or len(credential) > 8192:
-        raise Unauthenticated(CREDENTIALS_REFUSED)
+        raise Unauthenticated(CREDENTIALS_REFUSED, reason="malformed_header")
     return credential
 
 
@@ -84,15 +86,17 @@ class Authorizer:
     def token_principal(self, token: str) -> Principal:
         # Offline first: the other environment's prefix, a typo or a truncation costs no read.
         if not tokens.is_well_formed(token, self._settings.token_prefix):
-            raise Unauthenticated(CREDENTIALS_REFUSED)
+            raise Unauthenticated(CREDENTIALS_REFUSED, reason="malformed_token")
         secret_digest = tokens.digest(token)
         credential = self._repository.find_credential(secret_digest)
         now_seconds = self._clock()
         now = timestamp_from_epoch(now_seconds)
-        if credential is None or not credential.is_active:
-            raise Unauthenticated(CREDENTIALS_REFUSED)
+        if credential is None:
+            raise Unauthenticated(CREDENTIALS_REFUSED, reason="unknown_token")
+        if not credential.is_active:
+            raise Unauthenticated(CREDENTIALS_REFUSED, reason="inactive_token")
         if credential.expires_at is not None and credential.expires_at <= now:
-            raise Unauthenticated(CREDENTIALS_REFUSED)
+            raise Unauthenticated(CREDENTIALS_REFUSED, reason="expired_token")
         cutoff = timestamp_from_epoch(now_seconds - self._settings.last_used_interval_seconds)
         if credential.last_used_at is None or credential.last_used_at < cutoff:
             try:

@@ -34,7 +34,14 @@ CREDENTIALS_REFUSED = "Missing or invalid credentials."
 
 
 class Unauthenticated(DomainError):
+    """Refused credentials. `reason` is for operators (the authorizer's log line and metrics);
+    the caller always gets the one CREDENTIALS_REFUSED body, whatever the reason."""
+
     code = "unauthorized"
+
+    def __init__(self, message: str = CREDENTIALS_REFUSED, reason: str = "refused") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Forbidden(DomainError):

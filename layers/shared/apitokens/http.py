@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 import warnings
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from apitokens import errors, ids, policy, tracing
@@ -176,9 +179,45 @@ def _guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Resp
     return next_middleware(app)
 
 
+def request_log_fields(event: Mapping[str, Any], response: dict[str, Any], latency_ms: float) -> dict[str, Any]:
+    """The one log line of a handled request: who called which route, on which account, with
+    what outcome and how fast. Built from the authorizer context and the path, never from a
+    header or a body, so it carries no credential."""
+    request_context = event.get("requestContext") or {}
+    context = request_context.get("authorizer") or {}
+    return {
+        "route": f"{event.get('httpMethod')} {event.get('resource')}",
+        "status": response.get("statusCode"),
+        "principal_type": context.get("principalType"),
+        "principal_id": context.get("principalId"),
+        "token_sid": context.get("tokenSid"),
+        "account_sid": (event.get("pathParameters") or {}).get("accountSid"),
+        "latency_ms": round(latency_ms, 1),
+    }
+
+
+class _LoggedResolver(APIGatewayRestResolver):
+    """Powertools' resolver plus one structured log line per request, whatever its outcome."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        started = time.perf_counter()
+        response: dict[str, Any] = super().resolve(event, context)
+        logger.info("request", extra=request_log_fields(event, response, (time.perf_counter() - started) * 1000))
+        return response
+
+
 def create_app() -> APIGatewayRestResolver:
-    tracing.enable_if_configured(get_settings())
-    app = APIGatewayRestResolver()
+    settings = get_settings()
+    tracing.enable_if_configured(settings)
+    # CORS is opt-in (template.yaml: CorsAllowOrigin); preflight never reaches a handler.
+    cors = None
+    if settings.cors_allow_origin:
+        cors = CORSConfig(
+            allow_origin=settings.cors_allow_origin,
+            allow_headers=["Idempotency-Key"],
+            expose_headers=["Idempotent-Replayed", "Retry-After"],
+        )
+    app = _LoggedResolver(cors=cors)
     app.use(middlewares=[_guard])
 
     @app.exception_handler(errors.DomainError)  # type: ignore[untyped-decorator]

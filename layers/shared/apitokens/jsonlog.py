@@ -2,6 +2,9 @@
 the shape of Powertools' (level, location-free message, timestamp, service, request id, cold
 start, extra keys).
 
+A line may also be a CloudWatch Embedded Metric Format document (`metric_fields`): CloudWatch
+turns its metric values into metrics, with no PutMetricData call and no Powertools import.
+
 The CRUD handlers use Powertools' Logger. The authorizer runs on every API request, and
 Powertools' Logger (with the package it imports) costs it about one DynamoDB read per request
 and 40 modules at cold start (docs/performance.md), so it writes its few lines itself.
@@ -14,6 +17,7 @@ import json
 import sys
 import time
 import traceback
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from apitokens.timeutil import timestamp_from_epoch
@@ -28,14 +32,44 @@ class JsonLogger:
         self._request: dict[str, Any] = {}
         self._cold_start = True
 
-    def start_request(self, request_id: str | None, function_name: str | None) -> None:
-        """Keys of one invocation; the first invocation of the process is the cold start."""
+    def start_request(
+        self, request_id: str | None, function_name: str | None, correlation_id: str | None = None
+    ) -> None:
+        """Keys of one invocation; the first invocation of the process is the cold start.
+        `correlation_id` is API Gateway's request id: the key Powertools' Logger gives it in the
+        handlers' lines, so one query finds a request's authorizer and handler lines."""
         self._request = {
             "cold_start": self._cold_start,
             "function_name": function_name,
             "function_request_id": request_id,
+            "correlation_id": correlation_id,
         }
         self._cold_start = False
+
+    def metric_fields(
+        self,
+        namespace: str,
+        metrics: Mapping[str, float],
+        dimension_sets: Sequence[Sequence[str]],
+        dimensions: Mapping[str, str],
+    ) -> dict[str, Any]:
+        """Fields that make a log line an EMF document: count `metrics` (unit Count) under each
+        set of dimension names; `service` is always a dimension, as in Powertools' Metrics."""
+        sets = [["service", *names] for names in dimension_sets]
+        return {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": namespace,
+                        "Dimensions": sets,
+                        "Metrics": [{"Name": name, "Unit": "Count"} for name in metrics],
+                    }
+                ],
+            },
+            **dimensions,
+            **metrics,
+        }
 
     def _write(self, level: str, message: str, fields: dict[str, Any]) -> None:
         if _LEVELS[level] < self._threshold:

@@ -49,10 +49,10 @@ class JwksVerifier:
             algorithm = header.get("alg")
             kid = header.get("kid")
             if algorithm not in ALGORITHMS or not isinstance(kid, str):
-                raise Unauthenticated(CREDENTIALS_REFUSED)
+                raise Unauthenticated(CREDENTIALS_REFUSED, reason="jwt_algorithm")
             signing_key = self._jwks.get_signing_key(kid)
             if signing_key.algorithm_name != algorithm:
-                raise Unauthenticated(CREDENTIALS_REFUSED)
+                raise Unauthenticated(CREDENTIALS_REFUSED, reason="jwt_algorithm")
             claims: dict[str, Any] = jwt.decode(
                 token,
                 signing_key,
@@ -64,15 +64,17 @@ class JwksVerifier:
             )
         except jwt.PyJWKClientConnectionError:
             raise  # the identity provider is unreachable: an authorizer failure, not a 401
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated(CREDENTIALS_REFUSED, reason="jwt_expired") from None
         except (jwt.PyJWTError, ValueError, TypeError, KeyError):
-            raise Unauthenticated(CREDENTIALS_REFUSED) from None
+            raise Unauthenticated(CREDENTIALS_REFUSED, reason="jwt_invalid") from None
         return claims
 
     def principal(self, token: str) -> Principal:
         claims = self.claims(token)
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
-            raise Unauthenticated(CREDENTIALS_REFUSED)
+            raise Unauthenticated(CREDENTIALS_REFUSED, reason="jwt_invalid")
         accounts = frozenset(
             account
             for account in _strings(claims.get(self._settings.jwt_accounts_claim))

@@ -57,6 +57,10 @@ class Settings:
     # Read by Powertools itself in the CRUD handlers; by jsonlog in the authorizer.
     service_name: str = "apitokens"
     log_level: str = "INFO"
+    # The authorizer's EMF metrics go where Powertools' Metrics put the handlers'.
+    metrics_namespace: str = "ApiTokens"
+    # CORS: the one origin allowed to call the API from a browser; None means CORS is off.
+    cors_allow_origin: str | None = None
 
     @property
     def token_prefix(self) -> str:
@@ -86,6 +90,8 @@ class Settings:
             enable_tracing=env.get("ENABLE_TRACING", "").strip().lower() == "true",
             service_name=_optional(env, "POWERTOOLS_SERVICE_NAME") or "apitokens",
             log_level=(_optional(env, "POWERTOOLS_LOG_LEVEL") or "INFO").upper(),
+            metrics_namespace=_optional(env, "POWERTOOLS_METRICS_NAMESPACE") or "ApiTokens",
+            cors_allow_origin=_optional(env, "CORS_ALLOW_ORIGIN"),
         )
 
 
