@@ -98,7 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev_jwt.add_argument("--subject", default=devkeys.DEFAULT_SUBJECT, help="the `sub` claim (default: user_dev)")
 
-    commands.add_parser("openapi", help="print the OpenAPI document of the API (JSON)")
+    openapi = commands.add_parser("openapi", help="print the OpenAPI document of the API (JSON)")
+    openapi.add_argument(
+        "--server-url",
+        metavar="URL",
+        help="the API's base URL in the document's servers, e.g. the stack output ApiUrl "
+        "(default: http://127.0.0.1:3000/v1, what `apitokens serve` listens on)",
+    )
     return parser
 
 
@@ -116,9 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     arguments = parser.parse_args(argv)
     if arguments.command == "openapi":
-        from apitokens_dev.openapi import build_openapi
+        from apitokens_dev.openapi import DEFAULT_SERVER_URL, build_openapi
 
-        print(json.dumps(build_openapi(), indent=2))
+        print(json.dumps(build_openapi(arguments.server_url or DEFAULT_SERVER_URL), indent=2))
         return 0
     if arguments.command == "dev-jwt":
         scope = _scope(parser, arguments.scope)

@@ -9,13 +9,14 @@ OpenAPI 3.1 because pydantic emits JSON Schema 2020-12 (nullable fields are anyO
 from __future__ import annotations
 
 import importlib.metadata
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from apitokens import idempotency, ids, scopes
+from apitokens import errors, idempotency, ids, scopes
 from apitokens.models import (
     ApiToken,
     ApiTokenList,
@@ -43,6 +44,31 @@ class _Operation:
     paginated: bool = False
     # Accepts an Idempotency-Key (apitokens.idempotency): a replay answers 200 without the secret.
     idempotent: bool = False
+    request_example: dict[str, Any] | None = None
+    response_example: dict[str, Any] | None = None
+
+
+# The README's and the seed's examples (a test checks the README's request bodies are here).
+_TOKEN_EXAMPLE: dict[str, Any] = {
+    "sid": "tok_abc123def456ghi789jkl012",
+    "accountSid": "acc_abc123def456ghi789jkl012",
+    "name": "Analytics Token",
+    "description": "Read-only access to metrics and buckets",
+    "scopes": ["metrics:read", "buckets:read"],
+    "lastUsedAt": "2023-12-01T14:30:00.000Z",
+    "expiresAt": "2030-12-31T23:59:59.000Z",
+    "isActive": True,
+    "createdAt": "2023-11-01T10:00:00.000Z",
+}
+_CREATE_EXAMPLE = {
+    "name": "Analytics Token",
+    "scopes": ["metrics:read", "buckets:read"],
+    "expiresAt": "2030-12-31T23:59:59.000Z",
+}
+_CREATED_EXAMPLE = {
+    **{key: value for key, value in _TOKEN_EXAMPLE.items() if key != "lastUsedAt"},
+    "token": "at_live_abcdefghijklmnopqrstuvwxyz12340a1B2c",
+}
 
 
 # What a route means to a reader; which routes exist is template.yaml's business. A template
@@ -55,6 +81,7 @@ _OPERATIONS: dict[tuple[str, str], _Operation] = {
         200,
         ApiTokenList,
         paginated=True,
+        response_example={"hasMore": False, "records": [_TOKEN_EXAMPLE]},
     ),
     ("POST", scopes.TOKENS): _Operation(
         "createApiToken",
@@ -65,6 +92,8 @@ _OPERATIONS: dict[tuple[str, str], _Operation] = {
         CreatedApiToken,
         request=CreateTokenRequest,
         idempotent=True,
+        request_example=_CREATE_EXAMPLE,
+        response_example=_CREATED_EXAMPLE,
     ),
     ("GET", scopes.TOKEN): _Operation(
         "getApiToken",
@@ -72,6 +101,7 @@ _OPERATIONS: dict[tuple[str, str], _Operation] = {
         "Retrieve details of a specific API token (never its value).",
         200,
         ApiToken,
+        response_example=_TOKEN_EXAMPLE,
     ),
     ("PUT", scopes.TOKEN): _Operation(
         "updateApiToken",
@@ -81,6 +111,8 @@ _OPERATIONS: dict[tuple[str, str], _Operation] = {
         200,
         ApiToken,
         request=UpdateTokenRequest,
+        request_example={"name": "Analytics Token (rotated)", "isActive": False},
+        response_example={**_TOKEN_EXAMPLE, "name": "Analytics Token (rotated)", "isActive": False},
     ),
     ("DELETE", scopes.TOKEN): _Operation(
         "deleteApiToken",
@@ -88,6 +120,7 @@ _OPERATIONS: dict[tuple[str, str], _Operation] = {
         "Delete an API token, immediately revoking access. This action is irreversible.",
         200,
         DeletedApiToken,
+        response_example={"sid": "tok_abc123def456ghi789jkl012", "deleted": True},
     ),
 }
 
@@ -104,9 +137,12 @@ _ERRORS: dict[int, tuple[str, str]] = {
     413: ("PayloadTooLarge", "The request body is too large."),
     415: ("UnsupportedMediaType", "The request body is not application/json."),
     422: ("IdempotencyKeyReused", "The Idempotency-Key was already used with a different request body."),
+    429: ("TooManyRequests", "The stage's rate or burst limit was exceeded (API Gateway); retry later."),
+    500: ("InternalError", "An unexpected error; nothing secret is in the body."),
     503: ("ServiceUnavailable", "The token store or the authorizer is temporarily unavailable; retry."),
 }
-_COMMON_ERRORS = (400, 401, 403, 404, 503)
+# Every status the API or the gateway may answer on any route; the writes add _WRITE_ERRORS.
+_COMMON_ERRORS = (400, 401, 403, 404, 429, 500, 503)
 _WRITE_ERRORS = (409, 413, 415)
 
 _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
@@ -123,6 +159,24 @@ def _pattern(compiled: Any) -> str:
     return f"^{compiled.pattern}$"
 
 
+def _domain_codes(error_type: type[errors.DomainError]) -> set[str]:
+    codes = {error_type.code}
+    for subclass in error_type.__subclasses__():
+        codes |= _domain_codes(subclass)
+    return codes
+
+
+def error_codes() -> list[str]:
+    """Every `error.code` a client can get: the domain errors', the gateway responses' of
+    template.yaml, and http.py's own (an unknown route, an unexpected error)."""
+    codes = _domain_codes(errors.DomainError) - {errors.DomainError.code}
+    for response in template.gateway_responses().values():
+        body = (response.get("ResponseTemplates") or {}).get("application/json")
+        if body:
+            codes.add(json.loads(body)["error"]["code"])
+    return sorted(codes | {"not_found", "internal_error"})
+
+
 def _schemas() -> dict[str, Any]:
     inputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "validation") for model in _REQUEST_MODELS]
     outputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "serialization") for model in _RESPONSE_MODELS]
@@ -131,6 +185,7 @@ def _schemas() -> dict[str, Any]:
     for schema in definitions.values():
         for prop in schema.get("properties", {}).values():
             prop.pop("title", None)  # pydantic's "Accountsid" and the like add nothing
+    definitions["ErrorBody"]["properties"]["code"]["enum"] = error_codes()
     return definitions
 
 
@@ -189,7 +244,7 @@ def _error_responses() -> dict[str, Any]:
             response["headers"] = {
                 "WWW-Authenticate": {"description": "The expected scheme: Bearer.", "schema": {"type": "string"}}
             }
-        elif status in (409, 503):
+        elif status in (409, 429, 503):
             response["headers"] = retry_after
         responses[name] = response
     return responses
@@ -212,7 +267,7 @@ def _operation(method: str, path: str, operation: _Operation) -> dict[str, Any]:
         str(operation.status): {
             "description": operation.summary.split(" ", 1)[0] + " succeeded.",
             "headers": no_store,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=operation.response.__name__)}}},
+            "content": {"application/json": _media(operation.response, operation.response_example)},
         }
     }
     if operation.idempotent:
@@ -242,9 +297,16 @@ def _operation(method: str, path: str, operation: _Operation) -> dict[str, Any]:
     if operation.request is not None:
         document["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=operation.request.__name__)}}},
+            "content": {"application/json": _media(operation.request, operation.request_example)},
         }
     return document
+
+
+def _media(model: type[BaseModel], example: dict[str, Any] | None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": {"$ref": REF.format(model=model.__name__)}}
+    if example is not None:
+        media["example"] = example
+    return media
 
 
 def _version() -> str:
