@@ -25,7 +25,7 @@ typecheck: install
 	$(BIN)/mypy
 
 templatelint: install
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml examples/metrics-api/template.yaml
 
 unit: install
 	$(BIN)/pytest tests/unit
