@@ -84,6 +84,13 @@ def _admin_parser(commands: Any) -> None:
     create.add_argument("--scope", dest="scopes", action="append", required=True, metavar="SCOPE")
     create.add_argument("--name", required=True)
     create.add_argument("--expires-in", type=_positive, metavar="SECONDS")
+    create.add_argument(
+        "--max-tokens-per-account",
+        type=_positive,
+        default=100,
+        metavar="N",
+        help="the stack's MaxTokensPerAccount (default: 100)",
+    )
     revoke = actions.add_parser("revoke", parents=[target], help="deactivate a token")
     revoke.add_argument("--token-sid", required=True, metavar="SID")
 
@@ -99,6 +106,7 @@ def _run_admin(arguments: argparse.Namespace) -> int:
         region=arguments.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         environment="test" if environment == "test" else "live",
         dynamodb_endpoint=arguments.dynamodb_endpoint,
+        max_tokens_per_account=getattr(arguments, "max_tokens_per_account", 100),
     )
     prog = f"apitokens admin {arguments.admin_command}"
     try:

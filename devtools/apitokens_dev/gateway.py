@@ -460,10 +460,12 @@ class Gateway:
         started = time.monotonic()
         identity_context = {"httpMethod": request.method, "path": prefix + path, "resourcePath": route.resource}
         key = identity_values(self.identity, headers or {}, query or {}, identity_context)
-        if key is None:  # a missing identity source: 401, and the authorizer is not called
+        # With caching on, a REST API checks the identity sources first: one missing is a 401
+        # without calling the authorizer (with caching off the authorizer decides alone).
+        if key is None and self.cache.ttl_seconds > 0:
             return self.responses.render("UNAUTHORIZED", request_id)
         try:
-            decision = self.cache.answer(key, lambda: self._invoke(self._authorizer, authorizer_event))
+            decision = self.cache.answer(key or (), lambda: self._invoke(self._authorizer, authorizer_event))
         except Exception as error:
             # Lambda's errorMessage "Unauthorized" is API Gateway's contract for a 401; any
             # other failure of the authorizer is a refusal too, never an allow.
