@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from apitokens import ids
 from apitokens.scopes import ALL_SCOPES
@@ -101,6 +102,10 @@ def _run_admin(arguments: argparse.Namespace) -> int:
     from apitokens_dev import admin
 
     environment = arguments.environment or ("test" if arguments.dynamodb_endpoint else "live")
+    endpoint_host = urlsplit(arguments.dynamodb_endpoint or "").hostname or ""
+    if endpoint_host in ("127.0.0.1", "localhost", "::1") and not os.environ.get("AWS_ACCESS_KEY_ID"):
+        # `apitokens serve`'s DynamoDB (moto) or DynamoDB Local accept any credentials.
+        os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
     target = admin.Target(
         table=arguments.table,
         region=arguments.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
