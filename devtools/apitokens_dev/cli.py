@@ -1,4 +1,4 @@
-"""`apitokens`: the developer command line (serve, dev-jwt, openapi)."""
+"""`apitokens`: the developer command line (serve, dev-jwt, openapi, admin)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from apitokens import ids
 from apitokens.scopes import ALL_SCOPES
@@ -39,6 +41,97 @@ def _port(value: str) -> int:
     return number
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Admin commands refuse bad arguments with one line (and exit 2), no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _template(value: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a file (an API's SAM template)")
+    return path
+
+
+def _ttl(value: str) -> int:
+    number = _port(value) if value.isdigit() else -1
+    if not 0 <= number <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
+    return number
+
+
+def _admin_parser(commands: Any) -> None:
+    admin = commands.add_parser(
+        "admin",
+        help="create or revoke a token directly in a table (the first token, without an identity provider)",
+        description="Write to a deployed table with your AWS credentials, or to `apitokens serve`'s "
+        "(the endpoint and table it prints).",
+    )
+    actions = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION", parser_class=_OneLineParser)
+    target = argparse.ArgumentParser(add_help=False)
+    target.add_argument("--account", required=True, type=_account, metavar="ACC")
+    target.add_argument("--table", default="apitokens-local", help="table name (stack output TokensTableName)")
+    target.add_argument("--region", default=None, help="AWS region (default: AWS_REGION, else us-east-1)")
+    target.add_argument("--dynamodb-endpoint", metavar="URL", help="e.g. the one `apitokens serve` prints")
+    target.add_argument(
+        "--environment",
+        choices=("live", "test"),
+        default=None,
+        help="token kind (default: live, or test with --dynamodb-endpoint)",
+    )
+    create = actions.add_parser("create-token", parents=[target], help="create a token; its value is the last line")
+    create.add_argument("--scope", dest="scopes", action="append", required=True, metavar="SCOPE")
+    create.add_argument("--name", required=True)
+    create.add_argument("--expires-in", type=_positive, metavar="SECONDS")
+    create.add_argument(
+        "--max-tokens-per-account",
+        type=_positive,
+        default=100,
+        metavar="N",
+        help="the stack's MaxTokensPerAccount (default: 100)",
+    )
+    revoke = actions.add_parser("revoke", parents=[target], help="deactivate a token")
+    revoke.add_argument("--token-sid", required=True, metavar="SID")
+
+
+def _run_admin(arguments: argparse.Namespace) -> int:
+    import os
+
+    from apitokens_dev import admin
+
+    environment = arguments.environment or ("test" if arguments.dynamodb_endpoint else "live")
+    endpoint_host = urlsplit(arguments.dynamodb_endpoint or "").hostname or ""
+    if endpoint_host in ("127.0.0.1", "localhost", "::1") and not os.environ.get("AWS_ACCESS_KEY_ID"):
+        # `apitokens serve`'s DynamoDB (moto) or DynamoDB Local accept any credentials.
+        os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
+    target = admin.Target(
+        table=arguments.table,
+        region=arguments.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        environment="test" if environment == "test" else "live",
+        dynamodb_endpoint=arguments.dynamodb_endpoint,
+        max_tokens_per_account=getattr(arguments, "max_tokens_per_account", 100),
+    )
+    prog = f"apitokens admin {arguments.admin_command}"
+    try:
+        if arguments.admin_command == "create-token":
+            admin.create_token(
+                target,
+                arguments.account,
+                arguments.scopes,
+                arguments.name,
+                expires_in=arguments.expires_in,
+                out=sys.stdout,
+            )
+        else:
+            admin.revoke(target, arguments.account, arguments.token_sid, sys.stdout)
+    except admin.AdminError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="apitokens", description="apitokens developer tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -66,6 +159,23 @@ def _parser() -> argparse.ArgumentParser:
         "embedded one; the table is created if missing",
     )
     serve.add_argument("--table", default="apitokens-local", help="table name (default: apitokens-local)")
+    serve.add_argument(
+        "--api",
+        dest="apis",
+        action="append",
+        type=_template,
+        default=[],
+        metavar="TEMPLATE",
+        help="also serve this API's routes (an AWS::Serverless::HttpApi template, e.g. "
+        "examples/metrics-api/template.yaml) behind the same authorizer; repeatable",
+    )
+    serve.add_argument(
+        "--authorizer-cache-ttl",
+        type=_ttl,
+        default=None,
+        metavar="SECONDS",
+        help="AuthorizerCacheTtl (default: the template's, 0): above 0 the authorizer's answers are cached",
+    )
 
     dev_jwt = commands.add_parser(
         "dev-jwt",
@@ -105,6 +215,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the API's base URL in the document's servers, e.g. the stack output ApiUrl "
         "(default: http://127.0.0.1:3000/v1, what `apitokens serve` listens on)",
     )
+    _admin_parser(commands)
     return parser
 
 
@@ -135,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(token)
         return 0
 
+    if arguments.command == "admin":
+        return _run_admin(arguments)
+
     from apitokens_dev.server import ServeError, serve
 
     try:
@@ -144,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             dynamodb_endpoint=arguments.dynamodb_endpoint,
             table=arguments.table,
             state_dir=arguments.state_dir,
+            apis=tuple(arguments.apis),
+            authorizer_cache_ttl=arguments.authorizer_cache_ttl,
         )
     except ServeError as error:
         print(f"apitokens serve: {error}", file=sys.stderr)

@@ -7,8 +7,12 @@ route matching, the authorizer and proxy events (payload v1), IAM policy evaluat
 method ARN, the authorizer context in requestContext.authorizer, and GatewayResponses for what
 the gateway answers itself.
 
-Deliberate simplifications: the authorizer is called on every request (AuthorizerCacheTtl's
-default of 0), no mapping templates beyond a few $context variables, no function timeout.
+With AuthorizerCacheTtl > 0 the authorizer's answers are cached, keyed by the template's
+identity sources (authcache.py), as API Gateway does. Other APIs of the product (`serve --api`,
+HTTP APIs: httpapi.py) are served on the same port behind the same authorizer.
+
+Deliberate simplifications: no mapping templates beyond a few $context variables, no function
+timeout.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from apitokens_dev import iam, template
+from apitokens_dev.authcache import AuthorizerCache, IdentitySource, identity_values
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -345,6 +350,10 @@ class Gateway:
         authorizer: Function,
         responses: GatewayResponses,
         stage: str,
+        *,
+        identity: Sequence[IdentitySource] = (("header", "Authorization"),),
+        cache_ttl: int = 0,
+        other_apis: Sequence[Any] = (),
     ) -> None:
         missing = {route.function for route in routes} - set(functions)
         if missing:
@@ -354,10 +363,22 @@ class Gateway:
         self._authorizer = authorizer
         self.responses = responses
         self.stage = stage
+        self.identity = tuple(identity)
+        self.cache = AuthorizerCache(cache_ttl)
+        # httpapi.HttpApi instances, tried when no route of this API matches.
+        self.other_apis = tuple(other_apis)
+
+    @property
+    def authorizer(self) -> Function:
+        return self._authorizer
 
     @classmethod
-    def from_template(cls) -> Gateway:
-        """Loads every function of template.yaml: call it with the environment in place."""
+    def from_template(cls, cache_ttl: int | None = None, apis: Sequence[Any] = ()) -> Gateway:
+        """Loads every function of template.yaml (and of the `apis`' templates, HTTP APIs behind
+        the same authorizer): call it with the environment in place. `cache_ttl` overrides the
+        AuthorizerCacheTtl parameter's default."""
+        overrides = {} if cache_ttl is None else {"AuthorizerCacheTtl": str(cache_ttl)}
+        definition = template.api_definition(overrides=overrides)
 
         # The API's functions are built on Powertools' resolver (see Function).
         resolvers = threading.Lock()
@@ -375,7 +396,19 @@ class Gateway:
         }
         authorizer = function(*template.default_authorizer(), exclusive=None)
         routes = [Route(item.method, item.path, item.function) for item in definitions]
-        return cls(routes, functions, authorizer, GatewayResponses.from_template(), template.stage_name())
+        from apitokens_dev.httpapi import HttpApi
+
+        others = [HttpApi.from_template(path, authorizer, overrides) for path in apis]
+        return cls(
+            routes,
+            functions,
+            authorizer,
+            GatewayResponses(definition.gateway_responses),
+            definition.stage,
+            identity=definition.identity,
+            cache_ttl=definition.cache_ttl,
+            other_apis=others,
+        )
 
     def method_arn(self, method: str, path: str) -> str:
         return f"arn:aws:execute-api:{REGION}:{AWS_ACCOUNT_ID}:{API_ID}/{self.stage}/{method}{path}"
@@ -384,12 +417,11 @@ class Gateway:
         request_id = str(uuid.uuid4())
         prefix = f"/{self.stage}"
         raw_path = request.path
-        if raw_path != prefix and not raw_path.startswith(prefix + "/"):
-            return self.responses.render("MISSING_AUTHENTICATION_TOKEN", request_id)
+        in_stage = raw_path == prefix or raw_path.startswith(prefix + "/")
         resource_path = raw_path[len(prefix) :] or "/"
-        matched = match_route(self.routes, request.method, resource_path)
+        matched = match_route(self.routes, request.method, resource_path) if in_stage else None
         if matched is None:
-            return self.responses.render("MISSING_AUTHENTICATION_TOKEN", request_id)
+            return self._other_api(request, request_id)
         route, path_parameters = matched
         path = unquote(resource_path)
         headers, multi_headers = _multi(request.headers)
@@ -426,8 +458,14 @@ class Gateway:
             "requestContext": request_context,
         }
         started = time.monotonic()
+        identity_context = {"httpMethod": request.method, "path": prefix + path, "resourcePath": route.resource}
+        key = identity_values(self.identity, headers or {}, query or {}, identity_context)
+        # With caching on, a REST API checks the identity sources first: one missing is a 401
+        # without calling the authorizer (with caching off the authorizer decides alone).
+        if key is None and self.cache.ttl_seconds > 0:
+            return self.responses.render("UNAUTHORIZED", request_id)
         try:
-            decision = self._invoke(self._authorizer, authorizer_event)
+            decision = self.cache.answer(key or (), lambda: self._invoke(self._authorizer, authorizer_event))
         except Exception as error:
             # Lambda's errorMessage "Unauthorized" is API Gateway's contract for a 401; any
             # other failure of the authorizer is a refusal too, never an allow.
@@ -470,6 +508,14 @@ class Gateway:
             response = self.responses.render("DEFAULT_5XX", request_id, status=502)
         response.principal_type = principal_type
         return response
+
+    def _other_api(self, request: Request, request_id: str) -> HttpResponse:
+        """Another API's answer (serve --api), or this API's own 404 when none has the route."""
+        for api in self.other_apis:
+            answered: HttpResponse | None = api.handle(request, request_id)
+            if answered is not None:
+                return answered
+        return self.responses.render("MISSING_AUTHENTICATION_TOKEN", request_id)
 
     def _invoke(self, function: Function, event: dict[str, Any]) -> Any:
         return function.invoke(event)

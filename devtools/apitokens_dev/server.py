@@ -380,13 +380,20 @@ def _stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def banner(base_url: str, root_url: str, dynamodb: str, table: str, jwt: str) -> str:
+def banner(
+    base_url: str, root_url: str, dynamodb: str, table: str, jwt: str, *, endpoint: str = "", apis: tuple[str, ...] = ()
+) -> str:
     account = devkeys.EXAMPLE_ACCOUNT
     hours = devkeys.DEFAULT_EXPIRES_IN // 3600
+    admin = f"apitokens admin create-token --dynamodb-endpoint {endpoint} --table {table} --environment test"
     return "\n".join(
         (
             f"apitokens API listening on {base_url}",
+            *(f"  also:     {api} (same stage, same authorizer)" for api in apis),
             f"  DynamoDB: {dynamodb}, table {table}",
+            f"  DynamoDB endpoint: {endpoint}",
+            f"  DynamoDB table: {table}",
+            f"  First token: {admin} --account {account} --scope tokens:read --name first",
             f"  JWKS:     {root_url}{JWKS_PATH} (iss {devkeys.ISSUER}, aud {devkeys.AUDIENCE})",
             f"  OpenAPI:  {base_url}/openapi.json",
             "",
@@ -411,6 +418,8 @@ def serve(
     state_dir: Path = devkeys.STATE_DIR,
     out: IO[str] = sys.stdout,
     log: IO[str] = sys.stderr,
+    apis: tuple[Path, ...] = (),
+    authorizer_cache_ttl: int | None = None,
 ) -> int:
     """Runs until Ctrl-C or SIGTERM; the exit status (0 on a requested stop)."""
     signal.signal(signal.SIGTERM, _stop)
@@ -432,14 +441,15 @@ def serve(
             from apitokens_dev.openapi import build_openapi
 
             httpd.site = _Site(
-                gateway=Gateway.from_template(),
+                gateway=Gateway.from_template(cache_ttl=authorizer_cache_ttl, apis=apis),
                 state_dir=state_dir,
                 openapi=json.dumps(build_openapi(base_url), indent=2).encode("utf-8"),
                 log=log,
             )
             dynamodb = f"embedded (moto) at {endpoint}" if embedded else endpoint
             jwt = devkeys.mint_jwt(key, [devkeys.EXAMPLE_ACCOUNT])
-            print(banner(base_url, root_url, dynamodb, table, jwt), file=out, flush=True)
+            names = tuple(str(path) for path in apis)
+            print(banner(base_url, root_url, dynamodb, table, jwt, endpoint=endpoint, apis=names), file=out, flush=True)
             httpd.serve_forever()
     except KeyboardInterrupt:
         print("apitokens serve: stopped", file=log, flush=True)

@@ -70,11 +70,14 @@ class FunctionRoute:
     handler: str  # module.function, relative to code_uri
 
 
-def _code(properties: dict[str, Any]) -> tuple[Path, str]:
-    return PROJECT_ROOT / str(properties["CodeUri"]), str(properties["Handler"])
+def _code(properties: dict[str, Any], root: Path = PROJECT_ROOT) -> tuple[Path, str]:
+    return root / str(properties["CodeUri"]), str(properties["Handler"])
 
 
-def api_routes(template: dict[str, Any] | None = None) -> list[FunctionRoute]:
+def api_routes(
+    template: dict[str, Any] | None = None, root: Path = PROJECT_ROOT, kind: str = "Api"
+) -> list[FunctionRoute]:
+    """The routes of a template's functions: `Api` (REST API) or `HttpApi` events."""
     template = template or load_template()
     routes = []
     for logical_id, definition in template["Resources"].items():
@@ -82,9 +85,9 @@ def api_routes(template: dict[str, Any] | None = None) -> list[FunctionRoute]:
             continue
         properties = definition["Properties"]
         for event in (properties.get("Events") or {}).values():
-            if event.get("Type") != "Api":
+            if event.get("Type") != kind:
                 continue
-            code_uri, handler = _code(properties)
+            code_uri, handler = _code(properties, root)
             routes.append(
                 FunctionRoute(
                     function=logical_id,
@@ -210,3 +213,60 @@ def dynamodb_clients(namespace: dict[str, Any]) -> list[Any]:
                 reachable.extend(getattr(value, slot) for slot in slots if hasattr(value, slot))
         frontier = reachable
     return list(found.values())
+
+
+@dataclass(frozen=True)
+class ApiDefinition:
+    """What the local gateway needs of one API of a template (REST or HTTP API)."""
+
+    kind: str  # "rest" or "http"
+    stage: str
+    routes: list[FunctionRoute]
+    # The authorizer's function: its logical id, or None when it is another stack's (imported).
+    authorizer_function: str | None
+    # Identity sources as (where, name): ("header", "Authorization"), ("context", "path")...
+    identity: tuple[tuple[str, str], ...]
+    cache_ttl: int
+    simple_responses: bool
+    gateway_responses: dict[str, dict[str, Any]]
+
+
+def _parameter_value(value: Any, template: dict[str, Any], overrides: dict[str, str]) -> Any:
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        name = value["Ref"]
+        parameter = (template.get("Parameters") or {}).get(name, {})
+        return overrides.get(name, parameter.get("Default"))
+    return value
+
+
+def api_definition(path: Path = TEMPLATE_PATH, overrides: dict[str, str] | None = None) -> ApiDefinition:
+    """The one API (AWS::Serverless::Api or ::HttpApi) of the template at `path`, its default
+    authorizer and identity sources; parameters take `overrides`, then their defaults."""
+    template = load_template(path)
+    overrides = overrides or {}
+    for definition in template["Resources"].values():
+        kind = {"AWS::Serverless::Api": "rest", "AWS::Serverless::HttpApi": "http"}.get(definition.get("Type"))
+        if kind is None:
+            continue
+        properties = definition["Properties"]
+        auth = properties["Auth"]
+        authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+        arn = authorizer["FunctionArn"]
+        identity_spec = authorizer.get("Identity") or {}
+        identity = tuple(
+            (where, str(name))
+            for where, key in (("header", "Headers"), ("query", "QueryStrings"), ("context", "Context"))
+            for name in identity_spec.get(key) or ()
+        )
+        ttl = _parameter_value(identity_spec.get("ReauthorizeEvery", 300 if kind == "rest" else 0), template, overrides)
+        return ApiDefinition(
+            kind=kind,
+            stage=str(properties.get("StageName") or "$default"),
+            routes=api_routes(template, path.parent, "Api" if kind == "rest" else "HttpApi"),
+            authorizer_function=arn["Fn::GetAtt"][0] if isinstance(arn, dict) and "Fn::GetAtt" in arn else None,
+            identity=identity or (("header", "Authorization"),),
+            cache_ttl=int(ttl or 0),
+            simple_responses=bool(authorizer.get("EnableSimpleResponses", False)),
+            gateway_responses=dict(properties.get("GatewayResponses") or {}),
+        )
+    raise LookupError(f"{path} declares no AWS::Serverless::Api or AWS::Serverless::HttpApi")

@@ -1,6 +1,8 @@
-"""API Gateway REQUEST authorizer: a user JWT or an API token in, an IAM policy out.
+"""API Gateway REQUEST authorizer (REST API, and HTTP API payload 2.0): a user JWT or an API
+token in, an IAM policy (and, for an HTTP API, isAuthorized) out.
 
-Refused credentials raise "Unauthorized" (API Gateway's 401); any other error propagates and
+Refused credentials raise "Unauthorized" (the REST API's 401; an HTTP API gets a refusal, its
+403, as there a Lambda error is a 500); any other error propagates and
 API Gateway answers AUTHORIZER_FAILURE (503): never an allow. Nothing here logs the
 Authorization header or a token value.
 
@@ -41,6 +43,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 settings.metrics_namespace, {"CredentialsRefused": 1}, [[], ["reason"]], {"reason": refusal.reason}
             ),
         )
+        refusal_response = authorizer.refusal(event)
+        if refusal_response is not None:
+            return refusal_response
         raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for 401
     except Exception:
         logger.exception(

@@ -321,7 +321,8 @@ def test_function_environment_is_the_templates_with_default_parameters() -> None
     template = load_template()
     environment = function_environment("AuthorizerFunction")
     parameters = template["Parameters"]
-    assert environment["JWT_ISSUER"] == parameters["JwtIssuer"]["Default"]  # the function's own, by Ref
+    assert environment["JWT_ACCOUNTS_CLAIM"] == parameters["JwtAccountsClaim"]["Default"]  # its own, by Ref
+    assert "JWT_ISSUER" not in environment  # a parameter without a default: the deployer gives it
     assert environment["MAX_TOKENS_PER_ACCOUNT"] == str(parameters["MaxTokensPerAccount"]["Default"])  # Globals
     assert environment["POWERTOOLS_SERVICE_NAME"] == "apitokens"
     assert "TABLE_NAME" not in environment  # a resource's name exists only in a deployed stack

@@ -410,6 +410,11 @@ _INJECTIONS = {
 }
 
 
+# A sid that decodes to `/` or an IAM wildcard makes a method ARN that is no single request to
+# the route: the authorizer denies it (apitokens/policy.py) before any handler runs.
+AUTHORIZER_REFUSED_SIDS = frozenset({"slash", "dot-dot-slash", "wildcard"})
+
+
 def _path_ids() -> Iterator[Case]:
     token_sids = {
         "hash": "tok_%23x",
@@ -431,7 +436,10 @@ def _path_ids() -> Iterator[Case]:
     }
     for route in ONE_TOKEN:
         for name, sid in token_sids.items():
-            yield Case("path-ids", f"sid-{name}", route, 400, "invalid_request", **_with_body(route, sid=sid))
+            if name in AUTHORIZER_REFUSED_SIDS:
+                yield Case("path-ids", f"sid-{name}", route, 403, "forbidden", **_with_body(route, sid=sid))
+            else:
+                yield Case("path-ids", f"sid-{name}", route, 400, "invalid_request", **_with_body(route, sid=sid))
         yield Case("path-ids", "sid-unknown", route, 404, "not_found", **_with_body(route, sid=UNKNOWN_SID))
         yield Case("path-ids", "sid-of-other-account", route, 404, "not_found", **_with_body(route, sid="{other_sid}"))
     account_sids = {

@@ -270,15 +270,16 @@ def handlers_allow(principal: Principal, method: str, resource: str, account: st
 def test_policy_allows_exactly_the_routes_of_the_principals_scopes_and_accounts(
     principal: Principal, requested: Route, requested_account: str, token_sid: str
 ) -> None:
-    # The authorizer answers with one policy for the request it saw; it must decide every route.
-    decision = policy.iam_policy(principal, method_arn(requested, requested_account, token_sid))
+    # The authorizer answers for the one request it saw: that request's ARN exactly, nothing else.
+    requested_arn = method_arn(requested, requested_account, token_sid)
+    decision = policy.iam_policy(principal, requested_arn, requested.method, requested.resource)
     document = decision["policyDocument"]
     for route in ROUTES:
         for account in ACCOUNTS:
             expected = route.scope in principal.scopes and account in principal.account_sids
             arn = method_arn(route, account, token_sid)
             assert handlers_allow(principal, route.method, route.resource, account) is expected
-            assert iam.is_allowed(document, arn) is expected, (route, account)
+            assert iam.is_allowed(document, arn) is (expected and arn == requested_arn), (route, account)
             # Nothing opens another API or stage.
             assert not iam.is_allowed(document, arn.replace(API, API[: -len("/v1")] + "/v2"))
             assert not iam.is_allowed(document, arn.replace("a1b2c3d4e5", "zzzzzzzzzz"))
@@ -296,6 +297,9 @@ def test_policy_allows_exactly_the_routes_of_the_principals_scopes_and_accounts(
             assert not iam.is_allowed(
                 document, method_arn(route, requested_account, token_sid).replace(f"/{route.method}/", f"/{method}/")
             )
-    # What the handlers re-check is what the authorizer decided on.
-    assert Principal.from_context(decision["context"]) == principal
+    # What the handlers re-check is what the authorizer decided on, for the request's account.
+    if iam.is_allowed(document, requested_arn):
+        context_principal = Principal.from_context(decision["context"])
+        assert context_principal.account_sids == {requested_account}
+        assert context_principal.scopes == principal.scopes
     assert decision["principalId"] == principal.id

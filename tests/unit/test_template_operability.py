@@ -164,8 +164,10 @@ def test_every_output_is_documented_in_the_readme(name: str) -> None:
 def test_samconfig_deploys_dev_and_prod_with_known_parameters() -> None:
     import tomllib
 
-    with (PROJECT_ROOT / "samconfig.toml").open("rb") as stream:
-        config = tomllib.load(stream)
+    text = (PROJECT_ROOT / "samconfig.toml").read_text(encoding="utf-8")
+    # No placeholder identity provider that would deploy silently (issue 9): the deploy must ask.
+    assert "example.com" not in text
+    config = tomllib.loads(text)
     for environment in ("dev", "prod"):
         deploy = config[environment]["deploy"]["parameters"]
         assert "CAPABILITY_IAM" in deploy["capabilities"]

@@ -4,9 +4,12 @@ API-token path (the hot one): format and checksum offline, then exactly one stro
 GetItem by the token's SHA-256 digest. It imports neither pydantic nor PyJWT; the JWT path
 loads PyJWT (apitokens.jwt_auth) only when a JWT arrives.
 
+It answers REST API REQUEST events (payload 1.0: httpMethod, resource, methodArn) and HTTP API
+events (payload 2.0: routeKey, routeArn, lower-case headers), see `request_of`.
+
 Every refusal of credentials raises Unauthenticated, which the handler turns into API
-Gateway's 401 with one body for all causes (no oracle). Anything else propagates and becomes
-AUTHORIZER_FAILURE (503): the authorizer fails closed.
+Gateway's 401 (REST) or a refusal (HTTP API), with one body for all causes (no oracle).
+Anything else propagates and becomes AUTHORIZER_FAILURE (503): the authorizer fails closed.
 """
 
 from __future__ import annotations
@@ -51,6 +54,18 @@ def bearer_credential(event: Mapping[str, Any]) -> str:
     return credential
 
 
+def is_http_api_event(event: Mapping[str, Any]) -> bool:
+    return event.get("version") == "2.0"
+
+
+def request_of(event: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(method, resource path, method ARN) of a REST (1.0) or HTTP API (2.0) authorizer event."""
+    if is_http_api_event(event):
+        method, _, resource = str(event.get("routeKey", "")).partition(" ")
+        return method, resource, str(event.get("routeArn", ""))
+    return str(event.get("httpMethod", "")), str(event.get("resource", "")), str(event.get("methodArn", ""))
+
+
 class Authorizer:
     def __init__(
         self,
@@ -73,7 +88,8 @@ class Authorizer:
         return JwksVerifier(self._settings)
 
     def decide(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """The authorizer response (principalId, IAM policy, context) for a REQUEST event."""
+        """The authorizer response (principalId, IAM policy, context; for an HTTP API event
+        also isAuthorized) for a REQUEST event."""
         credential = bearer_credential(event)
         if tokens.looks_like_token(credential):
             principal = self.token_principal(credential)
@@ -81,7 +97,13 @@ class Authorizer:
             if self._jwt_verifier is None:
                 self._jwt_verifier = self._jwt_verifier_factory()
             principal = self._jwt_verifier.principal(credential)
-        return policy.iam_policy(principal, str(event.get("methodArn", "")))
+        method, resource, method_arn = request_of(event)
+        decision = policy.iam_policy(principal, method_arn, method, resource)
+        return policy.http_api_answer(decision) if is_http_api_event(event) else decision
+
+    def refusal(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What refused credentials answer: None for a REST API (the handler raises its 401)."""
+        return policy.http_api_refusal(request_of(event)[2]) if is_http_api_event(event) else None
 
     def token_principal(self, token: str) -> Principal:
         # Offline first: the other environment's prefix, a typo or a truncation costs no read.

@@ -2,11 +2,18 @@
 
 Only RS256 and ES256 are accepted (no `none`, no HMAC, so no RS/HS key confusion); the key is
 chosen by `kid` from the configured JWKS URL alone (`jku`, `jwk` and `x5u` headers are never
-followed); `iss`, `aud`, `exp` and `sub` are required, `nbf` honoured, with a small leeway.
+followed); `iss`, the audience claim (`aud`, or Cognito access tokens' `client_id`), `exp` and
+`sub` are required, `nbf` honoured, with a small leeway.
+
+Claims as identity providers issue them: scopes as a space-separated string (`scope`, OAuth) or
+a list (`scp` of Okta and Entra, `permissions` of Auth0), any claim name (namespaced ones such as
+Auth0's `https://example.com/accounts` too), and JWT_SCOPE_CLAIM=* for providers whose tokens
+carry no product scopes: users then hold every scope on their accounts.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 import jwt
@@ -15,7 +22,7 @@ from apitokens import ids
 from apitokens.errors import CREDENTIALS_REFUSED, Unauthenticated
 from apitokens.principal import Principal
 from apitokens.scopes import ALL_SCOPES
-from apitokens.settings import Settings
+from apitokens.settings import EVERY_SCOPE, Settings
 
 ALGORITHMS = ("RS256", "ES256")
 
@@ -24,12 +31,26 @@ class JwtConfigurationError(RuntimeError):
     """The JWT settings are incomplete: every JWT is refused as an authorizer failure."""
 
 
-def _strings(claim: Any) -> list[str]:
+def _scopes(claim: Any) -> frozenset[str]:
+    """A space-separated string or a list of scope names; any other value grants none."""
     if isinstance(claim, str):
-        return claim.split()
+        return frozenset(claim.split()) & ALL_SCOPES
     if isinstance(claim, list):
-        return [item for item in claim if isinstance(item, str)]
-    return []
+        return frozenset(item for item in claim if isinstance(item, str)) & ALL_SCOPES
+    return frozenset()
+
+
+def _accounts(claim: Any) -> frozenset[str]:
+    """One account (a string, never split) or a list of them; malformed ones are dropped."""
+    values = [claim] if isinstance(claim, str) else claim if isinstance(claim, list) else []
+    return frozenset(value for value in values if isinstance(value, str) and ids.is_account_sid(value))
+
+
+def _names(claim: Any, audience: str) -> bool:
+    """Whether an audience-like claim (a string or a list of strings) names `audience`."""
+    if isinstance(claim, str):
+        return hmac.compare_digest(claim, audience)
+    return isinstance(claim, list) and any(isinstance(item, str) and item == audience for item in claim)
 
 
 class JwksVerifier:
@@ -53,15 +74,23 @@ class JwksVerifier:
             signing_key = self._jwks.get_signing_key(kid)
             if signing_key.algorithm_name != algorithm:
                 raise Unauthenticated(CREDENTIALS_REFUSED, reason="jwt_algorithm")
+            audience_claim = self._settings.jwt_audience_claim
+            by_aud = audience_claim == "aud"
             claims: dict[str, Any] = jwt.decode(
                 token,
                 signing_key,
                 algorithms=[algorithm],
-                audience=self._settings.jwt_audience,
+                audience=self._settings.jwt_audience if by_aud else None,
                 issuer=self._settings.jwt_issuer,
                 leeway=self._settings.jwt_leeway_seconds,
-                options={"require": ["exp", "iss", "aud", "sub"], "verify_signature": True},
+                options={
+                    "require": ["exp", "iss", "sub", audience_claim],
+                    "verify_signature": True,
+                    "verify_aud": by_aud,
+                },
             )
+            if not by_aud and not _names(claims.get(audience_claim), str(self._settings.jwt_audience)):
+                raise Unauthenticated(CREDENTIALS_REFUSED, reason="jwt_invalid")
         except jwt.PyJWKClientConnectionError:
             raise  # the identity provider is unreachable: an authorizer failure, not a 401
         except jwt.ExpiredSignatureError:
@@ -75,12 +104,14 @@ class JwksVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated(CREDENTIALS_REFUSED, reason="jwt_invalid")
-        accounts = frozenset(
-            account
-            for account in _strings(claims.get(self._settings.jwt_accounts_claim))
-            if ids.is_account_sid(account)
-        )
-        scope_claim = claims.get(self._settings.jwt_scope_claim)
-        # A user has every scope on their accounts unless the token narrows it.
-        scopes = ALL_SCOPES if scope_claim is None else frozenset(_strings(scope_claim)) & ALL_SCOPES
+        accounts = _accounts(claims.get(self._settings.jwt_accounts_claim))
+        scope_claim = self._settings.jwt_scope_claim
+        if scope_claim == EVERY_SCOPE:
+            scopes = ALL_SCOPES
+        elif scope_claim not in claims:
+            # An absent claim: the token does not narrow the user, who holds every scope on their
+            # accounts. Any present value that is no scope list (null included) grants none.
+            scopes = ALL_SCOPES
+        else:
+            scopes = _scopes(claims[scope_claim])
         return Principal(type="user", id=subject, account_sids=accounts, scopes=scopes)

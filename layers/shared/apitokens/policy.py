@@ -1,18 +1,27 @@
-"""Access decisions from the one route -> scope table (scopes.ROUTES).
+"""Access decisions from the route catalog (scopes.ROUTES, read from routes.txt).
 
-The authorizer turns a principal into an IAM policy that allows exactly the routes its accounts
-and scopes permit, so a cached decision (AuthorizerCacheTtl > 0) can never open another route.
-Handlers re-check the same table against the context (defence in depth).
+The authorizer answers for the one request it sees: Allow on exactly that request's method ARN
+when the catalog route, its account and its scope are permitted, otherwise Deny. Why not one
+policy listing every permitted route: in an execute-api ARN `*` also matches `/`, so a wildcard
+for a path parameter (`GET/accounts/A/apiTokens/*`) would also allow every deeper route
+(`GET/accounts/A/apiTokens/{sid}/usage`), and a user with 1,000 accounts would need a policy far
+over API Gateway's 8 KiB. A per-request answer is exact and tiny; with AuthorizerCacheTtl > 0
+it stays exact because the templates make the request's method and path part of the cache key
+(Identity: Context [httpMethod, path]), so a cached answer is only reused for the same request.
+
+Handlers re-check the same catalog against the context (defence in depth).
 """
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Mapping
 from typing import Any
 
 from apitokens.errors import Forbidden, InsufficientScope
 from apitokens.principal import Principal
-from apitokens.scopes import ROUTES, Route, route_for
+from apitokens.scopes import Route, route_for
+
+_WILDCARDS = ("*", "?")
 
 
 def check_route(principal: Principal, method: str, resource: str, account_sid: str) -> None:
@@ -32,35 +41,85 @@ def _arn_base(method_arn: str) -> str:
     return f"{prefix}:execute-api:{region_account_api}/{rest[0]}"
 
 
-def route_arn(base: str, route: Route, account_sid: str) -> str:
-    path = route.resource.replace("{accountSid}", account_sid)
-    # Any other path parameter (a token sid) is one wildcard segment.
-    segments = ["*" if segment.startswith("{") else segment for segment in path.strip("/").split("/")]
-    return f"{base}/{route.method}/{'/'.join(segments)}"
+def route_arn(base: str, route: Route, parameters: Mapping[str, str]) -> str:
+    """The method ARN of one request to `route` with these path parameters."""
+    path = route.resource
+    for name in route.parameters:
+        path = path.replace("{" + name + "}", parameters[name])
+    return f"{base}/{route.method}{path}"
 
 
-@functools.lru_cache(maxsize=1024)
-def _allowed_resources(base: str, account_sids: frozenset[str], scopes: frozenset[str]) -> tuple[str, ...]:
-    # Cached: a warm authorizer sees the same few principals again and again.
-    return tuple(
-        route_arn(base, route, account_sid)
-        for account_sid in sorted(account_sids)
-        for route in ROUTES
-        if route.scope in scopes
-    )
+def arn_parameters(route: Route, request_path: str) -> dict[str, str] | None:
+    """The path parameters of a method ARN's `/METHOD/path` when it is a request to `route`:
+    literal segments equal, each parameter exactly one non-empty segment free of IAM wildcards
+    (so the Allow that names this ARN matches this request and no other)."""
+    method, _, path = request_path.lstrip("/").partition("/")
+    segments = path.split("/")
+    expected = route.resource.lstrip("/").split("/")
+    if method != route.method or len(segments) != len(expected):
+        return None
+    parameters: dict[str, str] = {}
+    for template_segment, segment in zip(expected, segments, strict=True):
+        if template_segment.startswith("{"):
+            if not segment or any(wildcard in segment for wildcard in _WILDCARDS):
+                return None
+            parameters[template_segment[1:-1]] = segment
+        elif segment != template_segment:
+            return None
+    return parameters
 
 
-def iam_policy(principal: Principal, method_arn: str) -> dict[str, Any]:
-    """The authorizer's answer: Allow on every permitted route of every account, or one Deny."""
+def permits(principal: Principal, method: str, resource: str, request_path: str) -> str | None:
+    """The account of the request when the principal may call this catalog route on it."""
+    route = route_for(method, resource)
+    parameters = None if route is None else arn_parameters(route, request_path)
+    if route is None or parameters is None or not principal.may(parameters["accountSid"], route.scope):
+        return None
+    return parameters["accountSid"]
+
+
+def _deny(base: str) -> dict[str, Any]:
+    return {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": f"{base}/*"}
+
+
+def iam_policy(principal: Principal, method_arn: str, method: str, resource: str) -> dict[str, Any]:
+    """The authorizer's answer: Allow on exactly this request's method ARN, or Deny on all.
+
+    The account and other path parameters are read from the method ARN itself (what API Gateway
+    evaluates the policy against). The context carries only the request's account (handlers
+    re-check it), never every account a user holds: it stays small however many that is."""
     base = _arn_base(method_arn)
-    resources = _allowed_resources(base, principal.account_sids, principal.scopes)
+    account_sid = permits(principal, method, resource, method_arn[len(base) :])
     statement: dict[str, Any]
-    if resources:
-        statement = {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": list(resources)}
+    if account_sid is not None:
+        statement = {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": method_arn}
+        context = principal.to_context((account_sid,))
     else:
-        statement = {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": f"{base}/*"}
+        statement = _deny(base)
+        context = principal.to_context(())
     return {
         "principalId": principal.id,
         "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
-        "context": principal.to_context(),
+        "context": context,
+    }
+
+
+def http_api_answer(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) answer from an IAM decision. It carries both forms: the simple
+    response (`isAuthorized`, read when the authorizer has EnableSimpleResponses) and the IAM
+    one (principalId, policyDocument, read otherwise), so one authorizer serves either setting."""
+    statements = decision["policyDocument"]["Statement"]
+    return {**decision, "isAuthorized": any(statement["Effect"] == "Allow" for statement in statements)}
+
+
+def http_api_refusal(route_arn: str) -> dict[str, Any]:
+    """Refused credentials on an HTTP API: there a Lambda error is a 500, not a 401, so the
+    answer is a refusal (403); a request without the Authorization header never gets here
+    (API Gateway answers 401 itself when an identity source is missing)."""
+    base = _arn_base(route_arn)
+    return {
+        "isAuthorized": False,
+        "principalId": "anonymous",
+        "policyDocument": {"Version": "2012-10-17", "Statement": [_deny(base)]},
+        "context": {},
     }

@@ -1,12 +1,13 @@
 """Who is calling: built by the authorizer, passed to handlers as API Gateway authorizer context.
 
 The context carries flat strings only (API Gateway's rule): principalType, principalId,
-accountSids and scopes (space-separated), and tokenSid/expiresAt for API tokens.
+accountSids (the account of the request only, so it stays small for a user of 1,000 accounts;
+empty on a refusal) and scopes (space-separated), and tokenSid/expiresAt for API tokens.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,11 +29,13 @@ class Principal:
     def may(self, account_sid: str, scope: str) -> bool:
         return account_sid in self.account_sids and scope in self.scopes
 
-    def to_context(self) -> dict[str, str]:
+    def to_context(self, accounts: Iterable[str] | None = None) -> dict[str, str]:
+        """The authorizer context, naming `accounts` of the principal's (all when None)."""
+        named = self.account_sids if accounts is None else self.account_sids & set(accounts)
         context = {
             "principalType": self.type,
             "principalId": self.id,
-            "accountSids": " ".join(sorted(self.account_sids)),
+            "accountSids": " ".join(sorted(named)),
             "scopes": " ".join(sorted(self.scopes)),
         }
         if self.token_sid is not None:

@@ -1,12 +1,16 @@
-"""The scope catalog (the seed's 19 scopes) and the route -> scope table.
+"""The scope catalog (the seed's 19 scopes) and the route catalog (routes.txt, data).
 
-ROUTES is the single source of which scope each API route needs: the authorizer builds its IAM
-policy from it and the handlers re-check it. A future resource's routes are one line each.
+ROUTES, read from routes.txt next to this module, is the single source of which scope each
+route of every API behind the authorizer needs: the authorizer decides from it, the handlers
+re-check it, and the local gateway and the OpenAPI document read it. A route is one line of
+routes.txt; this module only parses and validates it (CatalogError names the bad line).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 SCOPES: dict[str, str] = {
     "buckets:read": "View bucket information",
@@ -32,24 +36,75 @@ SCOPES: dict[str, str] = {
 ALL_SCOPES: frozenset[str] = frozenset(SCOPES)
 
 
+class CatalogError(ValueError):
+    """routes.txt holds a line that is not a valid route: the service refuses to start."""
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     method: str
-    # API Gateway resource path, as in template.yaml; {accountSid} is always the account.
+    # API Gateway resource path, as in the API's template; {accountSid} is always the account.
     resource: str
     scope: str
 
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return tuple(segment[1:-1] for segment in self.resource.split("/") if segment.startswith("{"))
 
+
+CATALOG_PATH = Path(__file__).with_name("routes.txt")
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+ACCOUNT_PREFIX = "/accounts/{accountSid}"
+_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+|\{[A-Za-z][A-Za-z0-9]*\}")
+
+
+def _route(line: str) -> Route:
+    fields = line.split()
+    if len(fields) != 3:
+        raise ValueError("expected three fields: METHOD PATH SCOPE")
+    method, resource, scope = fields
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r} (one of {', '.join(sorted(METHODS))})")
+    if resource != ACCOUNT_PREFIX and not resource.startswith(ACCOUNT_PREFIX + "/"):
+        raise ValueError(f"path {resource!r} must start with {ACCOUNT_PREFIX}")
+    segments = resource[1:].split("/")
+    if not all(_SEGMENT.fullmatch(segment) for segment in segments):
+        raise ValueError(f"path {resource!r} has an empty or malformed segment")
+    parameters = [segment for segment in segments if segment.startswith("{")]
+    if len(parameters) != len(set(parameters)):
+        raise ValueError(f"path {resource!r} repeats a path parameter")
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r} (known: {', '.join(SCOPES)})")
+    return Route(method, resource, scope)
+
+
+def parse_catalog(text: str, source: str = "routes.txt") -> tuple[Route, ...]:
+    """Routes of a catalog text; CatalogError for a malformed line, an unknown scope or a
+    route listed twice."""
+    routes: dict[tuple[str, str], Route] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            route = _route(line)
+        except ValueError as error:
+            raise CatalogError(f"{source} line {number}: {error}") from None
+        if (route.method, route.resource) in routes:
+            raise CatalogError(f"{source} line {number}: {route.method} {route.resource} is listed twice")
+        routes[(route.method, route.resource)] = route
+    if not routes:
+        raise CatalogError(f"{source} lists no route")
+    return tuple(routes.values())
+
+
+def load_catalog(path: Path = CATALOG_PATH) -> tuple[Route, ...]:
+    return parse_catalog(path.read_text(encoding="utf-8"), path.name)
+
+
+ROUTES: tuple[Route, ...] = load_catalog()
 TOKENS = "/accounts/{accountSid}/apiTokens"
 TOKEN = "/accounts/{accountSid}/apiTokens/{apiTokenSid}"
-
-ROUTES: tuple[Route, ...] = (
-    Route("GET", TOKENS, "tokens:read"),
-    Route("POST", TOKENS, "tokens:write"),
-    Route("GET", TOKEN, "tokens:read"),
-    Route("PUT", TOKEN, "tokens:write"),
-    Route("DELETE", TOKEN, "tokens:delete"),
-)
 _BY_KEY = {(route.method, route.resource): route for route in ROUTES}
 
 

@@ -16,6 +16,10 @@ from typing import Literal
 TokenEnvironment = Literal["live", "test"]
 
 
+# JWT_SCOPE_CLAIM's value meaning "users hold every scope on their accounts".
+EVERY_SCOPE = "*"
+
+
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot run with."""
 
@@ -51,7 +55,11 @@ class Settings:
     jwt_audience: str | None = None
     jwks_url: str | None = None
     jwt_accounts_claim: str = "accounts"
+    # The claim holding a user's scopes (a space-separated string, or a list), or EVERY_SCOPE:
+    # users hold every scope on their accounts, whatever scope claim their tokens carry.
     jwt_scope_claim: str = "scope"
+    # The claim the audience is checked against: `aud`, or `client_id` for Cognito access tokens.
+    jwt_audience_claim: str = "aud"
     jwt_leeway_seconds: int = 30
     enable_tracing: bool = False
     # Read by Powertools itself in the CRUD handlers; by jsonlog in the authorizer.
@@ -86,6 +94,7 @@ class Settings:
             jwks_url=_optional(env, "JWKS_URL"),
             jwt_accounts_claim=_optional(env, "JWT_ACCOUNTS_CLAIM") or "accounts",
             jwt_scope_claim=_optional(env, "JWT_SCOPE_CLAIM") or "scope",
+            jwt_audience_claim=_optional(env, "JWT_AUDIENCE_CLAIM") or "aud",
             jwt_leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 30, 0, 300),
             enable_tracing=env.get("ENABLE_TRACING", "").strip().lower() == "true",
             service_name=_optional(env, "POWERTOOLS_SERVICE_NAME") or "apitokens",
