@@ -5,7 +5,7 @@ Request bodies forbid unknown fields and are validated strictly (no "true" for t
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -19,27 +19,39 @@ from apitokens.scopes import ALL_SCOPES
 NAME_MAX_LENGTH = 100
 DESCRIPTION_MAX_LENGTH = 500
 
-# Refused in names and descriptions: C0 and C1 control characters, and the invisible ones that
-# can make a name read as another (bidi overrides and isolates, zero-width characters, BOM).
-# The same patterns validate and go into the JSON Schema (escapes that Python's re and
-# ECMA-262 read alike), so the published schema says exactly what is accepted.
-_INVISIBLE = r"\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-_CONTROLS = r"\x00-\x1f\x7f-\x9f" + _INVISIBLE
-_CONTROLS_BUT_LAYOUT = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _INVISIBLE  # tab, LF, CR allowed
-NAME_PATTERN = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"
-DESCRIPTION_PATTERN = rf"^[^{_CONTROLS_BUT_LAYOUT}]*$"
-_NAME = re.compile(NAME_PATTERN)
-_DESCRIPTION = re.compile(DESCRIPTION_PATTERN)
+# Refused in names and descriptions, by Unicode general category rather than by a list: every
+# "other" character (Cc controls, Cf formatting such as U+00AD, bidi controls, zero-width and
+# tag characters, Co private use, Cs surrogates, Cn unassigned) and the line and paragraph
+# separators (Zl, Zp). Names also refuse every space but U+0020 (NBSP and the other Zs, and
+# tab and newlines, which are Cc) and need one character that is neither; descriptions may
+# hold tab, LF and CR. Letters, marks, digits, symbols (emoji) and punctuation of every script
+# pass. The published patterns say the same in ECMA-262 with Unicode property escapes (the
+# `u` flag, as JSON Schema validators compile patterns); Python's re has no \p{..}, so the
+# validators below read the categories from unicodedata, and a test runs both on one corpus.
+NAME_PATTERN = r"^(?:[^\p{C}\p{Z}]| )*[^\p{C}\p{Z}](?:[^\p{C}\p{Z}]| )*$"
+DESCRIPTION_PATTERN = r"^(?:[^\p{C}\p{Zl}\p{Zp}]|[\t\n\r])*$"
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+_DESCRIPTION_LAYOUT = frozenset("\t\n\r")
+
+
+def _refused(character: str) -> bool:
+    return unicodedata.category(character) in _REFUSED_CATEGORIES
 
 
 def _valid_name(value: str) -> str:
-    if _NAME.match(value) is None:
-        raise ValueError("must contain visible text and no control or invisible formatting characters")
+    visible = False
+    for character in value:
+        category = unicodedata.category(character)
+        if category in _REFUSED_CATEGORIES or (category == "Zs" and character != " "):
+            raise ValueError("must contain visible text and no control, invisible or separator characters")
+        visible = visible or category != "Zs"
+    if not visible:
+        raise ValueError("must contain visible text and no control, invisible or separator characters")
     return value
 
 
 def _valid_description(value: str) -> str:
-    if _DESCRIPTION.match(value) is None:
+    if any(_refused(character) and character not in _DESCRIPTION_LAYOUT for character in value):
         raise ValueError("must not contain control or invisible formatting characters (tab and newlines are fine)")
     return value
 
