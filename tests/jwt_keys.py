@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from tests.conftest import ACCOUNT, JWKS_URL, JWT_AUDIENCE, JWT_ISSUER
+from tests.harness import ACCOUNT, JWKS_URL, JWT_AUDIENCE, JWT_ISSUER
 
 
 @functools.cache

@@ -20,12 +20,13 @@ import sys
 import threading
 import time
 import traceback
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from typing_extensions import override
 
@@ -42,16 +43,36 @@ JWKS_PATH = "/.well-known/jwks.json"
 MAX_BODY_BYTES = 1024 * 1024
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
-# Token values and JWTs that a client might put in a URL never reach the log.
-_SECRETS = re.compile(r"at_(live|test)_[A-Za-z0-9]+|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_.-]*")
+# Token values and JWTs that a client might put in a URL never reach the log, however the URL
+# spells them: the prefix in any case, a JWT by its "eyJ" header or by its three segments.
+_SECRETS = re.compile(
+    r"(at)_(live|test)_[A-Za-z0-9]+"
+    r"|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_.-]*"
+    r"|[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*",
+    re.IGNORECASE,
+)
+# What a redacted target keeps unescaped: RFC 3986's characters, and the brackets of [redacted].
+_LOGGED_AS_IS = "/?#[]@!$&'()*+,;=:-._~"
 
 
 class ServeError(RuntimeError):
     """The server cannot start; the message says why, without a traceback."""
 
 
-def redact(text: str) -> str:
-    return _SECRETS.sub(lambda match: f"at_{match.group(1)}_[redacted]" if match.group(1) else "[redacted]", text)
+def redact(target: str) -> str:
+    """`target` (a path, a query, a header value) as it may be logged: what it means, not how it
+    was spelled. It is percent-decoded until nothing changes (%255F is %5F is _) and
+    NFKC-normalised (fullwidth letters), every secret in that is replaced, and the result is
+    percent-encoded again, so that no control character or newline reaches the log either."""
+    decoded = target
+    while (once := unquote(decoded, errors="replace")) != decoded:
+        decoded = once  # each round is shorter: this ends
+    meaning = unicodedata.normalize("NFKC", decoded)
+
+    def replace(match: re.Match[str]) -> str:
+        return f"{match.group(1)}_{match.group(2)}_[redacted]" if match.group(1) else "[redacted]"
+
+    return quote(_SECRETS.sub(replace, meaning), safe=_LOGGED_AS_IS)
 
 
 # -- the HTTP front ----------------------------------------------------------------------------
@@ -113,9 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         started = time.monotonic()
         site = self.server.site
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
         if not path.startswith("/"):  # absolute-form target: http://host/path
-            path = urlsplit(self.path).path or "/"
+            path, query = urlsplit(self.path).path or "/", urlsplit(self.path).query
         refusal: HttpResponse | None = None
         try:
             body = self._read_body()
@@ -151,7 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
                 response = site.gateway.responses.render("DEFAULT_5XX", "-", status=500)
         self._send(response)
         elapsed = (time.monotonic() - started) * 1000
-        line = f"{self.command} {redact(path)} {response.status} {elapsed:.0f}ms principal={response.principal_type}"
+        logged = redact(f"{path}?{query}" if query else path)
+        line = f"{self.command} {logged} {response.status} {elapsed:.0f}ms principal={response.principal_type}"
         site.write_log(line)
 
     def _read_body(self) -> bytes | None:

@@ -1,4 +1,4 @@
-"""The local server as a user runs it, one per test module (tests/local_server.py)."""
+"""The local server as a user runs it, one per test module (tests/harness)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.local_server import ACCOUNT, LocalServer, start_server
+from tests.harness import ACCOUNT, LocalServer, start_server
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from apitokens import tokens
-from tests.local_server import ACCOUNT, OTHER_ACCOUNT, LocalServer, Reply
+from tests.harness import ACCOUNT, OTHER_ACCOUNT, LocalServer, Reply
 from tests.seed_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 
 pytestmark = pytest.mark.e2e

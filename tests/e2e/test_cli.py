@@ -16,7 +16,7 @@ from openapi_spec_validator import validate  # installed with moto[server]
 
 from apitokens.scopes import ROUTES
 from apitokens_dev.template import table_create_arguments
-from tests.local_server import ACCOUNT, OTHER_ACCOUNT, cli, start_server
+from tests.harness import ACCOUNT, OTHER_ACCOUNT, cli, start_server
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.local_server import ACCOUNT, LocalServer
+from tests.harness import ACCOUNT, LocalServer
 
 pytestmark = pytest.mark.e2e
 

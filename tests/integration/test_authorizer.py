@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -14,35 +13,12 @@ from apitokens.errors import Unauthenticated
 from apitokens.principal import Principal
 from apitokens.records import TokenRecord
 from apitokens.repository import TokenRepository
-from apitokens.scopes import ALL_SCOPES, ROUTES, Route
+from apitokens.scopes import ALL_SCOPES, ROUTES
 from apitokens.settings import get_settings
 from apitokens.tokens import digest, generate
 from apitokens_dev.iam import is_allowed
-from tests.conftest import ACCOUNT, OTHER_ACCOUNT, Functions, load_event, user
+from tests.harness import ACCOUNT, OTHER_ACCOUNT, CallRecorder, Functions, authorizer_event, method_arn, user
 from tests.jwt_keys import claims, jwks, sign
-
-API = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1"
-SID = "tok_abc123def456ghi789jkl012"
-
-
-def arn(route: Route, account: str = ACCOUNT, sid: str = SID) -> str:
-    path = route.resource.replace("{accountSid}", account).replace("{apiTokenSid}", sid)
-    return f"{API}/{route.method}{path}"
-
-
-def authorizer_event(authorization: str | None, route: Route = ROUTES[0], account: str = ACCOUNT) -> dict[str, Any]:
-    event = copy.deepcopy(load_event("authorizer_api_token"))
-    event["methodArn"] = arn(route, account)
-    event["httpMethod"] = route.method
-    event["resource"] = route.resource
-    if authorization is None:
-        event["headers"].pop("Authorization")
-        event["multiValueHeaders"].pop("Authorization")
-    else:
-        event["headers"]["Authorization"] = authorization
-        event["multiValueHeaders"]["Authorization"] = [authorization]
-    return event
-
 
 @pytest.fixture(autouse=True)
 def jwks_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,20 +26,10 @@ def jwks_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", lambda _self: keys)
 
 
-class Calls:
-    """Counts the DynamoDB operations a client makes."""
-
-    def __init__(self, client: Any) -> None:
-        self.operations: list[str] = []
-        client.meta.events.register("before-call.dynamodb.*", self._record)
-
-    def _record(self, model: Any, **_: Any) -> None:
-        self.operations.append(model.name)
-
-
 @pytest.fixture
-def authorizer_calls(functions: Functions) -> Calls:
-    return Calls(functions.authorizer_instance._repository._client)
+def authorizer_calls(functions: Functions) -> CallRecorder:
+    (client,) = functions.clients(None)
+    return CallRecorder([client])
 
 
 def refused(functions: Functions, event: dict[str, Any]) -> bool:
@@ -87,8 +53,8 @@ def test_each_scope_against_each_route(functions: Functions, scope: str) -> None
         for other in ROUTES:
             # The policy opens the route asked, when the scope permits it, and nothing else.
             expected = other == route and route.scope == scope
-            assert is_allowed(decision["policyDocument"], arn(other)) is expected, (route, other)
-            assert not is_allowed(decision["policyDocument"], arn(other, OTHER_ACCOUNT))
+            assert is_allowed(decision["policyDocument"], method_arn(other)) is expected, (route, other)
+            assert not is_allowed(decision["policyDocument"], method_arn(other, OTHER_ACCOUNT))
 
 
 def test_token_context_is_flat_strings(functions: Functions) -> None:
@@ -110,9 +76,9 @@ def test_account_isolation_both_ways(functions: Functions) -> None:
     token_b = create_token(functions, ["tokens:read"], OTHER_ACCOUNT)["token"]
     for secret, own, foreign in ((token_a, ACCOUNT, OTHER_ACCOUNT), (token_b, OTHER_ACCOUNT, ACCOUNT)):
         decision = functions.authorize(authorizer_event(f"Bearer {secret}", ROUTES[0], foreign))
-        assert not is_allowed(decision["policyDocument"], arn(ROUTES[0], foreign))
+        assert not is_allowed(decision["policyDocument"], method_arn(ROUTES[0], foreign))
         own_decision = functions.authorize(authorizer_event(f"Bearer {secret}", ROUTES[0], own))
-        assert is_allowed(own_decision["policyDocument"], arn(ROUTES[0], own))
+        assert is_allowed(own_decision["policyDocument"], method_arn(ROUTES[0], own))
     # And the handlers check again, should a policy ever be wrong.
     outsider = Principal("token", "tok_b", frozenset({OTHER_ACCOUNT}), ALL_SCOPES, token_sid="tok_b")
     response = functions.list(ACCOUNT, principal=outsider)
@@ -137,11 +103,11 @@ def test_jwt_users_get_their_accounts_and_scopes(functions: Functions) -> None:
     allowed = {
         route
         for route in ROUTES
-        if is_allowed(functions.authorize(authorizer_event(f"Bearer {token}", route))["policyDocument"], arn(route))
+        if is_allowed(functions.authorize(authorizer_event(f"Bearer {token}", route))["policyDocument"], method_arn(route))
     }
     assert allowed == {route for route in ROUTES if route.scope == "tokens:read"}
     foreign = functions.authorize(authorizer_event(f"Bearer {token}", ROUTES[0], OTHER_ACCOUNT))
-    assert not is_allowed(foreign["policyDocument"], arn(ROUTES[0], OTHER_ACCOUNT))
+    assert not is_allowed(foreign["policyDocument"], method_arn(ROUTES[0], OTHER_ACCOUNT))
 
 
 def test_revocation_by_delete_takes_effect_on_the_next_request(functions: Functions) -> None:
@@ -204,7 +170,7 @@ def test_a_repeated_authorization_header_is_refused(functions: Functions) -> Non
     assert refused(functions, event)
 
 
-def test_malformed_tokens_are_refused_without_a_database_call(functions: Functions, authorizer_calls: Calls) -> None:
+def test_malformed_tokens_are_refused_without_a_database_call(functions: Functions, authorizer_calls: CallRecorder) -> None:
     secret = create_token(functions, ["tokens:read"])["token"]
     mutated = secret[:20] + ("A" if secret[20] != "A" else "B") + secret[21:]
     for value in (mutated, secret[:-1], secret + "0", secret.replace("at_live_", "at_test_"), "at_live_" + "0" * 36):
@@ -212,7 +178,7 @@ def test_malformed_tokens_are_refused_without_a_database_call(functions: Functio
     assert authorizer_calls.operations == []
 
 
-def test_a_valid_token_costs_exactly_one_get_item(functions: Functions, authorizer_calls: Calls) -> None:
+def test_a_valid_token_costs_exactly_one_get_item(functions: Functions, authorizer_calls: CallRecorder) -> None:
     secret = create_token(functions, ["tokens:read"])["token"]
     event = authorizer_event(f"Bearer {secret}")
     functions.authorize(event)  # first use also records lastUsedAt
@@ -223,15 +189,15 @@ def test_a_valid_token_costs_exactly_one_get_item(functions: Functions, authoriz
     assert authorizer_calls.operations == ["GetItem"] * 5
 
 
-def test_unknown_token_costs_one_read_and_is_refused(functions: Functions, authorizer_calls: Calls) -> None:
+def test_unknown_token_costs_one_read_and_is_refused(functions: Functions, authorizer_calls: CallRecorder) -> None:
     assert refused(functions, authorizer_event(f"Bearer {generate('at_live_')}"))
     assert authorizer_calls.operations == ["GetItem"]
 
 
-def test_last_used_at_is_written_at_most_once_a_minute(functions: Functions, authorizer_calls: Calls) -> None:
+def test_last_used_at_is_written_at_most_once_a_minute(functions: Functions, authorizer_calls: CallRecorder) -> None:
     created = create_token(functions, ["tokens:read"])
     now = [2_000_000_000.0]
-    functions.authorizer_instance._clock = lambda: now[0]
+    functions.authorizer_instance.clock = lambda: now[0]
     event = authorizer_event(f"Bearer {created['token']}")
     for step in range(0, 180, 5):  # three minutes, a request every five seconds
         now[0] = 2_000_000_000.0 + step
@@ -242,7 +208,7 @@ def test_last_used_at_is_written_at_most_once_a_minute(functions: Functions, aut
 
 def test_last_used_at_failure_never_fails_the_request(functions: Functions, monkeypatch: pytest.MonkeyPatch) -> None:
     created = create_token(functions, ["tokens:read"])
-    client = functions.authorizer_instance._repository._client
+    (client,) = functions.clients(None)
 
     def throttled(**_: Any) -> Any:
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
@@ -275,7 +241,8 @@ def test_dynamodb_failure_fails_closed(functions: Functions, monkeypatch: pytest
     def failing(**_: Any) -> Any:
         raise ClientError({"Error": {"Code": code, "Message": "boom"}}, "GetItem")
 
-    monkeypatch.setattr(functions.authorizer_instance._repository._client, "get_item", failing)
+    (client,) = functions.clients(None)
+    monkeypatch.setattr(client, "get_item", failing)
     with pytest.raises(Exception) as raised:  # noqa: PT011 - any exception but "Unauthorized" is AUTHORIZER_FAILURE
         functions.authorize(authorizer_event(f"Bearer {secret}"))
     assert str(raised.value) != "Unauthorized"
@@ -371,7 +338,7 @@ def test_a_token_cannot_update_or_reactivate_a_token_that_grants_more(functions:
 def test_a_removed_jwks_key_stops_working_when_the_key_set_is_refreshed() -> None:
     from apitokens.jwt_auth import JwksVerifier
     from apitokens.settings import Settings
-    from tests.conftest import TEST_ENVIRONMENT
+    from tests.harness import TEST_ENVIRONMENT
     from tests.jwt_keys import StaticJwksClient
 
     client = StaticJwksClient()

@@ -9,21 +9,26 @@ import pytest
 from apitokens import service
 from apitokens.principal import Principal
 from apitokens.scopes import ALL_SCOPES
-from tests.conftest import ACCOUNT, OTHER_ACCOUNT, Functions, HttpResult, scan_table, user
+from tests.harness import (
+    ACCOUNT,
+    IDEMPOTENCY_HEADER,
+    OTHER_ACCOUNT,
+    TOKENS,
+    Functions,
+    Reply,
+    scan_table,
+    token_items,
+    user,
+)
 from tests.seed_shapes import TOKEN_FIELDS
 
-TOKENS = "/accounts/{accountSid}/apiTokens"
 BODY = {"name": "Deploy", "scopes": ["tokens:read"]}
 
 
-def create(functions: Functions, key: str | None, body: dict[str, Any] = BODY, **kwargs: Any) -> HttpResult:
-    headers = {"Idempotency-Key": key} if key is not None else None
+def create(functions: Functions, key: str | None, body: dict[str, Any] = BODY, **kwargs: Any) -> Reply:
+    headers = {IDEMPOTENCY_HEADER: key} if key is not None else None
     account = kwargs.pop("account", ACCOUNT)
     return functions.call("POST", TOKENS, account, body=body, headers=headers, **kwargs)
-
-
-def token_items(dynamodb: Any) -> list[dict[str, Any]]:
-    return [item for item in scan_table(dynamodb) if item["SK"]["S"].startswith("TOKEN#")]
 
 
 def test_a_retry_with_the_same_key_and_body_replays_without_the_secret(functions: Functions, dynamodb: Any) -> None:
@@ -36,7 +41,7 @@ def test_a_retry_with_the_same_key_and_body_replays_without_the_secret(functions
     assert again.body["sid"] == first.body["sid"]
     assert "token" not in again.body
     assert list(again.body) == TOKEN_FIELDS
-    assert len(token_items(dynamodb)) == 1
+    assert len(token_items(scan_table(dynamodb))) == 1
     dump = str(scan_table(dynamodb))
     assert first.body["token"] not in dump
     assert "IDEMPOTENCY" in dump  # the record lives in the same table
@@ -47,7 +52,7 @@ def test_the_same_key_with_another_body_is_422(functions: Functions, dynamodb: A
     response = create(functions, "k1", {**BODY, "name": "Other"})
     assert response.status == 422
     assert response.body["error"]["code"] == "idempotency_key_reused"
-    assert len(token_items(dynamodb)) == 1
+    assert len(token_items(scan_table(dynamodb))) == 1
 
 
 def test_keys_are_scoped_to_principal_and_account(functions: Functions, dynamodb: Any) -> None:
@@ -59,20 +64,20 @@ def test_keys_are_scoped_to_principal_and_account(functions: Functions, dynamodb
         create(functions, "shared", principal=other_user).body["sid"],
     }
     assert len(sids) == 3
-    assert len(token_items(dynamodb)) == 3
+    assert len(token_items(scan_table(dynamodb))) == 3
 
 
 def test_without_a_key_every_post_creates(functions: Functions, dynamodb: Any) -> None:
     assert create(functions, None).status == 201
     assert create(functions, None).status == 201
-    assert len(token_items(dynamodb)) == 2
+    assert len(token_items(scan_table(dynamodb))) == 2
 
 
 def test_a_duplicate_in_flight_is_409_with_retry_after(
     functions: Functions, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_create = service.create_token
-    inner: list[HttpResult] = []
+    inner: list[Reply] = []
 
     def create_while_a_retry_arrives(*args: Any, **kwargs: Any) -> Any:
         inner.append(create(functions, "slow"))  # the retry arrives while the first is running
@@ -84,7 +89,7 @@ def test_a_duplicate_in_flight_is_409_with_retry_after(
     assert inner[0].status == 409
     assert inner[0].body["error"]["code"] == "request_in_progress"
     assert inner[0].headers["retry-after"] == "1"
-    assert len(token_items(dynamodb)) == 1
+    assert len(token_items(scan_table(dynamodb))) == 1
 
 
 def test_a_failed_create_can_be_retried_with_the_same_key(
@@ -106,7 +111,7 @@ def test_malformed_keys_are_400(functions: Functions, dynamodb: Any, key: str) -
     response = create(functions, key)
     assert response.status == 400
     assert "Idempotency-Key" in response.body["error"]["message"]
-    assert token_items(dynamodb) == []
+    assert token_items(scan_table(dynamodb)) == []
 
 
 def test_scopes_of_different_callers_cannot_be_made_equal(functions: Functions, dynamodb: Any) -> None:

@@ -17,15 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, settings
-from moto import mock_aws
 
-from apitokens.settings import get_settings
-from apitokens_dev.template import table_create_arguments
-from tests.conftest import TABLE, TEST_ENVIRONMENT
-from tests.reliability.support import Service, Wiring
+from tests.harness import Functions, Wiring, applied_environment, moto_table, reset_table
 
 settings.register_profile(
     "apitokens-reliability-ci",
@@ -58,31 +53,20 @@ class Stack:
     """moto's DynamoDB with the table of template.yaml, and every function loaded against it."""
 
     dynamodb: Any  # a client of the test's own: no fault is ever injected into it
-    service: Service
+    functions: Functions
 
     def reset(self) -> None:
         """An empty table again; the functions' clients keep working, as they name the table."""
-        self.dynamodb.delete_table(TableName=TABLE)
-        self.dynamodb.create_table(**table_create_arguments(TABLE))
+        reset_table(self.dynamodb)
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     """One moto and one load of the functions per test module (starting moto and loading six
     functions per test would be most of the run time); tests call reset() for a fresh table.
-    The environment is tests.conftest's, as its `environment` fixture sets it."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in TEST_ENVIRONMENT.items():
-            patch.setenv(name, value)
-        patch.delenv("DYNAMODB_ENDPOINT_URL", raising=False)
-        get_settings.cache_clear()
-        try:
-            with mock_aws():
-                client = boto3.client("dynamodb", region_name="us-east-1")
-                client.create_table(**table_create_arguments(TABLE))
-                yield Stack(client, Service())
-        finally:
-            get_settings.cache_clear()
+    The environment is the `environment` fixture's."""
+    with pytest.MonkeyPatch.context() as patch, applied_environment(patch), moto_table() as client:
+        yield Stack(client, Functions())
 
 
 @pytest.fixture

@@ -31,15 +31,16 @@ from apitokens import repository as repository_module
 from apitokens.scopes import ROUTES
 from apitokens.tokens import digest
 from apitokens_dev import iam
-from tests.conftest import ACCOUNT, OTHER_ACCOUNT, TABLE
-from tests.reliability.conftest import Stack
-from tests.reliability.support import (
+from tests.harness import (
+    ACCOUNT,
     LEAK_MARKER,
+    OTHER_ACCOUNT,
+    TABLE,
     TOKEN,
     TOKENS,
     Error,
+    Functions,
     Reply,
-    Service,
     Wiring,
     authorizer_event,
     changes,
@@ -51,6 +52,7 @@ from tests.reliability.support import (
     token_items,
     unreachable,
 )
+from tests.reliability.conftest import Stack
 
 ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com"
 GET_ITEM, QUERY, PUT_ITEM, UPDATE_ITEM, TRANSACT = "GetItem", "Query", "PutItem", "UpdateItem", "TransactWriteItems"
@@ -97,7 +99,7 @@ COMMITTED_OR_UNTOUCHED = Expect(201, "", retry_after=False)
 class World:
     """The table before the fault: a target token and its neighbours in two accounts."""
 
-    service: Service
+    functions: Functions
     dynamodb: Any
     sid: str
     secret: str
@@ -124,7 +126,7 @@ OPERATIONS = (
         TOKENS,
         (TRANSACT,),
         201,
-        lambda world: world.service.create(ACCOUNT, name="new"),
+        lambda world: world.functions.create(ACCOUNT, name="new"),
         (
             # [account count, token item, lookup item]
             (cancelled("count_condition_failed", "ConditionalCheckFailed", "None", "None"), LIMIT_REACHED),
@@ -139,21 +141,21 @@ OPERATIONS = (
         TOKENS,
         (PUT_ITEM, TRANSACT, UPDATE_ITEM),
         201,
-        lambda world: world.service.create(ACCOUNT, name="new", idempotency_key=IDEMPOTENCY_KEY),
+        lambda world: world.functions.create(ACCOUNT, name="new", idempotency_key=IDEMPOTENCY_KEY),
         (
             (cancelled("count_condition_failed", "ConditionalCheckFailed", "None", "None"), LIMIT_REACHED),
             (cancelled("conflict_on_token", "None", "TransactionConflict", "None"), CONFLICT),
         ),
     ),
-    Operation("get", "GET", TOKEN, (GET_ITEM,), 200, lambda world: world.service.get(world.sid)),
-    Operation("list", "GET", TOKENS, (QUERY,), 200, lambda world: world.service.list_tokens(ACCOUNT, {"limit": "1"})),
+    Operation("get", "GET", TOKEN, (GET_ITEM,), 200, lambda world: world.functions.get(world.sid)),
+    Operation("list", "GET", TOKENS, (QUERY,), 200, lambda world: world.functions.list(ACCOUNT, query={"limit": "1"})),
     Operation(
         "update",
         "PUT",
         TOKEN,
         (GET_ITEM, TRANSACT),
         200,
-        lambda world: world.service.update(world.sid, {"name": "renamed", "isActive": False, "description": "d"}),
+        lambda world: world.functions.update(world.sid, {"name": "renamed", "isActive": False, "description": "d"}),
         (
             # [token item, lookup item]
             (cancelled("token_deleted_meanwhile", "ConditionalCheckFailed", "None"), NOT_FOUND),
@@ -167,7 +169,7 @@ OPERATIONS = (
         TOKEN,
         (GET_ITEM, TRANSACT),
         200,
-        lambda world: world.service.delete(world.sid),
+        lambda world: world.functions.delete(world.sid),
         (
             # [token item, lookup item, account count]
             (cancelled("token_deleted_meanwhile", "ConditionalCheckFailed", "None", "None"), NOT_FOUND),
@@ -212,12 +214,12 @@ HANDLER_CASES = list(handler_cases())
 @pytest.fixture
 def world(stack: Stack) -> World:
     stack.reset()
-    service = stack.service
-    target = service.create(ACCOUNT, name="target", scopes=("tokens:read", "tokens:write"))
+    functions = stack.functions
+    target = functions.create(ACCOUNT, name="target", scopes=("tokens:read", "tokens:write"))
     assert target.status == 201, target.body
-    assert service.create(ACCOUNT, name="neighbour").status == 201
-    assert service.create(OTHER_ACCOUNT, name="other account").status == 201
-    return World(service, stack.dynamodb, target.body["sid"], target.body["token"])
+    assert functions.create(ACCOUNT, name="neighbour").status == 201
+    assert functions.create(OTHER_ACCOUNT, name="other account").status == 201
+    return World(functions, stack.dynamodb, target.body["sid"], target.body["token"])
 
 
 def assert_error_envelope(reply: Reply, expect: Expect, secrets: list[str]) -> None:
@@ -233,13 +235,13 @@ def assert_error_envelope(reply: Reply, expect: Expect, secrets: list[str]) -> N
         assert "retry-after" not in reply.headers
     # Nothing of the driver's error, no trace, no secret.
     for leak in (LEAK_MARKER, "Traceback", "botocore", "ClientError", "Exception", "dynamodb", *secrets):
-        assert leak not in reply.raw, leak
+        assert leak not in reply.text, leak
 
 
 @pytest.mark.parametrize("case", HANDLER_CASES)
 def test_handler_faults(world: World, wiring: Wiring, case: Case) -> None:
     operation, call, expect = case.operation, case.call, case.expect
-    clients = world.service.clients(operation.method, operation.resource)
+    clients = world.functions.clients(operation.method, operation.resource)
     assert clients, f"no DynamoDB client found in the {operation.name} function"
     before = snapshot(world.dynamodb)
 
@@ -294,8 +296,8 @@ def last_used(dynamodb: Any, sid: str) -> list[Any]:
 @pytest.mark.parametrize(("call", "error"), AUTHORIZER_CASES)
 def test_authorizer_faults(world: World, wiring: Wiring, call: str, error: Error) -> None:
     route = ROUTES[0]
-    event = authorizer_event(world.secret, route)
-    clients = world.service.clients(None)
+    event = authorizer_event(f"Bearer {world.secret}", route)
+    clients = world.functions.clients(None)
     assert clients, "no DynamoDB client found in the authorizer"
     before = snapshot(world.dynamodb)
 
@@ -305,12 +307,12 @@ def test_authorizer_faults(world: World, wiring: Wiring, call: str, error: Error
             # Fails closed: an error that is not API Gateway's "Unauthorized" (401) becomes
             # AUTHORIZER_FAILURE (503); never an allow.
             with pytest.raises(Exception) as raised:  # noqa: PT011 - any exception but "Unauthorized"
-                world.service.authorize(event)
+                world.functions.authorize(event)
             assert not (type(raised.value) is Exception and str(raised.value) == "Unauthorized")
             assert LEAK_MARKER not in str(raised.value)
         else:
             # lastUsedAt is bookkeeping: its failure never fails the request.
-            decision = world.service.authorize(event)
+            decision = world.functions.authorize(event)
             assert decision["principalId"] == world.sid
             assert iam.is_allowed(decision["policyDocument"], method_arn(route, ACCOUNT))
             assert not iam.is_allowed(decision["policyDocument"], method_arn(route, OTHER_ACCOUNT))
@@ -322,7 +324,7 @@ def test_authorizer_faults(world: World, wiring: Wiring, call: str, error: Error
     assert last_used(world.dynamodb, world.sid) == [None, None]
 
     # The fault is gone: the next request is authorized and records lastUsedAt on both items.
-    assert world.service.authorize(event)["principalId"] == world.sid
+    assert world.functions.authorize(event)["principalId"] == world.sid
     assert consistency_problems(snapshot(world.dynamodb)) == []
     assert None not in last_used(world.dynamodb, world.sid)
 
@@ -334,7 +336,7 @@ def test_authorizer_faults(world: World, wiring: Wiring, call: str, error: Error
 def test_the_cases_cover_every_dynamodb_call_of_each_operation(
     world: World, wiring: Wiring, operation: Operation
 ) -> None:
-    recorder = wiring.record(world.service.clients(operation.method, operation.resource))
+    recorder = wiring.record(world.functions.clients(operation.method, operation.resource))
     reply = operation.run(world)
     recorder.clear()
     assert reply.status == operation.success, reply.body
@@ -342,8 +344,8 @@ def test_the_cases_cover_every_dynamodb_call_of_each_operation(
 
 
 def test_the_cases_cover_every_dynamodb_call_of_the_authorizer(world: World, wiring: Wiring) -> None:
-    recorder = wiring.record(world.service.clients(None))
-    world.service.authorize(authorizer_event(world.secret, ROUTES[0]))
+    recorder = wiring.record(world.functions.clients(None))
+    world.functions.authorize(authorizer_event(f"Bearer {world.secret}", ROUTES[0]))
     recorder.clear()
     assert recorder.operations == [GET_ITEM, TRANSACT]
 
@@ -397,9 +399,9 @@ MAX_ATTEMPTS = 3  # repository.create_client: retries in standard mode, three at
 def test_a_persistently_throttled_read_is_retried_then_answers_503(
     world: World, wiring: Wiring, backoffs: list[float]
 ) -> None:
-    (client,) = world.service.clients("GET", TOKEN)
+    (client,) = world.functions.clients("GET", TOKEN)
     wire = wiring.on_the_wire(client, GET_ITEM, failures=MAX_ATTEMPTS, fail=throttled)
-    reply = world.service.get(world.sid)
+    reply = world.functions.get(world.sid)
     wire.clear()
     assert len(wire.attempts) == MAX_ATTEMPTS
     assert len(backoffs) == MAX_ATTEMPTS - 1
@@ -407,9 +409,9 @@ def test_a_persistently_throttled_read_is_retried_then_answers_503(
 
 
 def test_a_throttle_that_passes_is_absorbed_by_the_retries(world: World, wiring: Wiring, backoffs: list[float]) -> None:
-    (client,) = world.service.clients("GET", TOKEN)
+    (client,) = world.functions.clients("GET", TOKEN)
     wire = wiring.on_the_wire(client, GET_ITEM, failures=MAX_ATTEMPTS - 1, fail=throttled)
-    reply = world.service.get(world.sid)
+    reply = world.functions.get(world.sid)
     wire.clear()
     assert reply.status == 200
     assert reply.body["sid"] == world.sid
@@ -417,10 +419,10 @@ def test_a_throttle_that_passes_is_absorbed_by_the_retries(world: World, wiring:
 
 
 def test_the_authorizer_retries_its_read_then_fails_closed(world: World, wiring: Wiring, backoffs: list[float]) -> None:
-    (client,) = world.service.clients(None)
+    (client,) = world.functions.clients(None)
     wire = wiring.on_the_wire(client, GET_ITEM, failures=MAX_ATTEMPTS, fail=throttled)
     with pytest.raises(Exception) as raised:  # noqa: PT011 - any exception but "Unauthorized"
-        world.service.authorize(authorizer_event(world.secret, ROUTES[0]))
+        world.functions.authorize(authorizer_event(f"Bearer {world.secret}", ROUTES[0]))
     wire.clear()
     assert str(raised.value) != "Unauthorized"
     assert len(wire.attempts) == MAX_ATTEMPTS
@@ -429,9 +431,9 @@ def test_the_authorizer_retries_its_read_then_fails_closed(world: World, wiring:
 def test_timeouts_on_a_create_are_retried_and_create_one_token(
     world: World, wiring: Wiring, backoffs: list[float]
 ) -> None:
-    (client,) = world.service.clients("POST", TOKENS)
+    (client,) = world.functions.clients("POST", TOKENS)
     wire = wiring.on_the_wire(client, TRANSACT, failures=MAX_ATTEMPTS - 1, fail=timed_out)
-    reply = world.service.create(ACCOUNT, name="after timeouts")
+    reply = world.functions.create(ACCOUNT, name="after timeouts")
     wire.clear()
     assert reply.status == 201, reply.body
     assert len(wire.attempts) == MAX_ATTEMPTS
@@ -448,10 +450,10 @@ def test_timeouts_on_a_create_are_retried_and_create_one_token(
 def test_a_create_that_never_reaches_dynamodb_answers_503_and_writes_nothing(
     world: World, wiring: Wiring, backoffs: list[float]
 ) -> None:
-    (client,) = world.service.clients("POST", TOKENS)
+    (client,) = world.functions.clients("POST", TOKENS)
     before = snapshot(world.dynamodb)
     wire = wiring.on_the_wire(client, TRANSACT, failures=MAX_ATTEMPTS, fail=unreachable)
-    reply = world.service.create(ACCOUNT, name="unreachable")
+    reply = world.functions.create(ACCOUNT, name="unreachable")
     wire.clear()
     assert len(wire.attempts) == MAX_ATTEMPTS
     assert_error_envelope(reply, SERVICE_UNAVAILABLE, [world.secret])

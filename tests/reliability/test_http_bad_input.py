@@ -30,9 +30,16 @@ from apitokens import tokens
 from apitokens.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
 from apitokens.scopes import ALL_SCOPES
 from apitokens_dev import devkeys, template
-from tests.local_server import ACCOUNT, OTHER_ACCOUNT
-from tests.reliability.http_support import HttpStack, assert_error, http_stack, leak_problems
-from tests.reliability.support import changes, consistency_problems
+from tests.harness import (
+    ACCOUNT,
+    OTHER_ACCOUNT,
+    HttpStack,
+    assert_error,
+    changes,
+    consistency_problems,
+    http_stack,
+    leak_problems,
+)
 
 pytestmark = pytest.mark.e2e
 

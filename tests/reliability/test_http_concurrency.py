@@ -24,17 +24,19 @@ import pytest
 
 from apitokens import tokens
 from apitokens_dev import template
-from tests.local_server import LocalServer, Reply
-from tests.reliability.http_support import (
+from tests.harness import (
     Connection,
     HttpStack,
+    LocalServer,
+    Reply,
     TransactionLog,
     assert_error,
     backend_class,
+    consistency_problems,
     http_stack,
     leak_problems,
+    token_items,
 )
-from tests.reliability.support import consistency_problems, token_items
 
 pytestmark = pytest.mark.e2e
 

@@ -42,9 +42,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.local_server import ACCOUNT, LocalServer
-from tests.reliability.http_support import HttpStack, http_stack, leak_problems
-from tests.reliability.support import consistency_problems
+from tests.harness import ACCOUNT, HttpStack, LocalServer, consistency_problems, http_stack, leak_problems
 
 pytestmark = pytest.mark.e2e
 

@@ -18,9 +18,8 @@ from apitokens.errors import Forbidden, InsufficientScope
 from apitokens.principal import Principal, PrincipalType
 from apitokens.scopes import ALL_SCOPES, ROUTES, Route
 from apitokens_dev import iam
-from tests.conftest import ACCOUNT, OTHER_ACCOUNT
+from tests.harness import ACCOUNT, API_ARN, OTHER_ACCOUNT, method_arn
 from tests.reliability.conftest import Stack, examples
-from tests.reliability.support import API, method_arn
 
 # -- the token format ----------------------------------------------------------------------------
 
@@ -192,21 +191,21 @@ def test_paging_visits_every_token_once_newest_first(
     stack.reset()  # each example starts from an empty table of its own
     event("no tokens" if count == 0 else "last page full" if count % page_size == 0 else "last page partial")
     event(f"{max(1, math.ceil(count / page_size))} pages" if count <= page_size * 2 else "3 or more pages")
-    service = stack.service
+    functions = stack.functions
     created = []
     for index in range(count):
-        reply = service.create(ACCOUNT, name=f"t{index}")
+        reply = functions.create(ACCOUNT, name=f"t{index}")
         assert reply.status == 201, reply.body
         created.append(reply.body["sid"])
         if index < others:  # another account's tokens, interleaved: never listed here
-            assert service.create(OTHER_ACCOUNT).status == 201
+            assert functions.create(OTHER_ACCOUNT).status == 201
 
     pages: list[list[str]] = []
     more: list[bool] = []
     cursor: str | None = None
     while len(pages) <= count + 1:
         query = {"limit": str(page_size)} if cursor is None else {"limit": str(page_size), "startingAfter": cursor}
-        reply = service.list_tokens(ACCOUNT, query)
+        reply = functions.list(ACCOUNT, query=query)
         assert reply.status == 200, reply.body
         assert {record["accountSid"] for record in reply.body["records"]} <= {ACCOUNT}
         pages.append([record["sid"] for record in reply.body["records"]])
@@ -215,7 +214,7 @@ def test_paging_visits_every_token_once_newest_first(
             break
         cursor = pages[-1][-1]
         if delete_each_cursor:  # startingAfter is a position: a deleted sid still continues
-            assert service.delete(cursor, ACCOUNT).status == 200
+            assert functions.delete(cursor, ACCOUNT).status == 200
 
     visited = [sid for page in pages for sid in page]
     assert visited == list(reversed(created))  # each token once, newest first
@@ -281,7 +280,7 @@ def test_policy_allows_exactly_the_routes_of_the_principals_scopes_and_accounts(
             assert handlers_allow(principal, route.method, route.resource, account) is expected
             assert iam.is_allowed(document, arn) is (expected and arn == requested_arn), (route, account)
             # Nothing opens another API or stage.
-            assert not iam.is_allowed(document, arn.replace(API, API[: -len("/v1")] + "/v2"))
+            assert not iam.is_allowed(document, arn.replace(API_ARN, API_ARN[: -len("/v1")] + "/v2"))
             assert not iam.is_allowed(document, arn.replace("a1b2c3d4e5", "zzzzzzzzzz"))
             if expected:
                 policy.check_route(principal, route.method, route.resource, account)

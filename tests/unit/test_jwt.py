@@ -13,7 +13,7 @@ from apitokens.errors import Unauthenticated
 from apitokens.jwt_auth import JwksVerifier, JwtConfigurationError
 from apitokens.scopes import ALL_SCOPES
 from apitokens.settings import Settings
-from tests.conftest import ACCOUNT, OTHER_ACCOUNT, TEST_ENVIRONMENT
+from tests.harness import ACCOUNT, OTHER_ACCOUNT, TEST_ENVIRONMENT
 from tests.jwt_keys import StaticJwksClient, attacker_key, claims, rsa_public_pem, sign
 
 

@@ -79,7 +79,8 @@ class Authorizer:
         self._repository = repository
         self._jwt_verifier_factory = jwt_verifier or self._default_jwt_verifier
         self._jwt_verifier: JwtVerifier | None = None
-        self._clock = clock
+        # The source of now (epoch seconds): public, so that a test can move time on.
+        self.clock = clock
         self._logger = logger
 
     def _default_jwt_verifier(self) -> JwtVerifier:
@@ -111,7 +112,7 @@ class Authorizer:
             raise Unauthenticated(CREDENTIALS_REFUSED, reason="malformed_token")
         secret_digest = tokens.digest(token)
         credential = self._repository.find_credential(secret_digest)
-        now_seconds = self._clock()
+        now_seconds = self.clock()
         now = timestamp_from_epoch(now_seconds)
         if credential is None:
             raise Unauthenticated(CREDENTIALS_REFUSED, reason="unknown_token")

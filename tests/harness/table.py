@@ -1,0 +1,79 @@
+"""The single table's consistency rules, and snapshots of it to compare before and after."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from apitokens import keys
+from tests.harness.lambdas import scan_table
+
+
+def _value(item: dict[str, Any], name: str) -> Any:
+    """An attribute as a plain value; absent and NULL are both None."""
+    attribute = item.get(name)
+    if attribute is None or "NULL" in attribute:
+        return None
+    kind, value = next(iter(attribute.items()))
+    if kind == "L":
+        return tuple(_value({"v": entry}, "v") for entry in value)
+    return value
+
+
+def token_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [item for item in items if item["SK"]["S"].startswith(keys.TOKEN_SK_PREFIX)]
+
+
+def consistency_problems(items: list[dict[str, Any]]) -> list[str]:
+    """What breaks the single-table invariants: every token item has its lookup item (and the
+    other way round), both agree on what the authorizer reads, and each account's META
+    tokenCount is its number of token items. An empty list means consistent."""
+    problems: list[str] = []
+    tokens = {_value(item, "secretDigest"): item for item in token_items(items)}
+    lookups = {item["PK"]["S"].removeprefix("SECRET#"): item for item in items if item["PK"]["S"].startswith("SECRET#")}
+    counts = {
+        item["PK"]["S"].removeprefix("ACCOUNT#"): int(item["tokenCount"]["N"])
+        for item in items
+        if item["SK"]["S"] == keys.ACCOUNT_META_SK
+    }
+    for digest, token in tokens.items():
+        sid = _value(token, "sid")
+        lookup = lookups.get(digest)
+        if lookup is None:
+            problems.append(f"token {sid} has no lookup item")
+            continue
+        for name in ("accountSid", "scopes", "expiresAt", "isActive", "lastUsedAt"):
+            if _value(token, name) != _value(lookup, name):
+                problems.append(f"token {sid} and its lookup item disagree on {name}")
+        if _value(lookup, "tokenSid") != sid:
+            problems.append(f"lookup item of {sid} names {_value(lookup, 'tokenSid')}")
+    for digest, lookup in lookups.items():
+        if digest not in tokens:
+            problems.append(f"lookup item of {_value(lookup, 'tokenSid')} has no token item")
+    per_account = Counter(_value(token, "accountSid") for token in tokens.values())
+    for account in sorted(set(per_account) | set(counts)):
+        if counts.get(account, 0) != per_account[account]:
+            problems.append(f"{account}: tokenCount {counts.get(account)} but {per_account[account]} token items")
+    return problems
+
+
+def snapshot(client: Any) -> list[dict[str, Any]]:
+    return sorted(scan_table(client), key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
+
+
+def changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[str]:
+    """What differs between two snapshots, item by item (empty: nothing changed)."""
+    old = {(item["PK"]["S"], item["SK"]["S"]): item for item in before}
+    new = {(item["PK"]["S"], item["SK"]["S"]): item for item in after}
+    described = []
+    for key in sorted(old.keys() | new.keys()):
+        if key not in old:
+            described.append(f"added {key}")
+        elif key not in new:
+            described.append(f"removed {key}")
+        elif old[key] != new[key]:
+            names = sorted(
+                name for name in old[key].keys() | new[key].keys() if old[key].get(name) != new[key].get(name)
+            )
+            described.append(f"changed {key}: {', '.join(names)}")
+    return described
