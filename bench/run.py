@@ -24,6 +24,7 @@ from typing import Any
 import cold
 import costs
 import replay
+import soak
 import warm
 from common import (
     AUTHORIZER,
@@ -45,7 +46,10 @@ GOALS = {
     "crud_cold": 1.7,
     "crud_warm": 1.5,
     "last_used_writes": 0.017,
+    "soak_latency": 1.3,
 }
+SOAK_PAIRS = 5_000
+SOAK_GROWTH_MB = 50.0
 REPLAY_TOKENS = 100
 REPLAY_AUTHORIZATIONS = 60_000
 REPLAY_SECONDS = 600.0
@@ -402,6 +406,29 @@ def main() -> int:  # noqa: PLR0915 - one linear report, easier to follow in one
     if arguments.quick or arguments.rounds < 21:
         note("QUICK RUN: fewer rounds than the goals are defined on; do not quote these figures.")
 
+    progress(f"soak: {SOAK_PAIRS} create+delete pairs through apitokens serve")
+    soaked = soak.run(SOAK_PAIRS)
+    figures.append(
+        Figure(
+            "local server soak latency",
+            soaked.last_ms,
+            soaked.first_ms,
+            "ms",
+            GOALS["soak_latency"],
+            f"median create+delete of the last {soak.WINDOW} of {SOAK_PAIRS} pairs vs the first {soak.WINDOW}",
+        )
+    )
+    figures.append(
+        Figure(
+            "local server soak RSS growth",
+            soaked.growth_mb,
+            SOAK_GROWTH_MB,
+            "MB",
+            1.0,
+            f"{soaked.rss_start_mb:.0f} -> {soaked.rss_end_mb:.0f} MB over {SOAK_PAIRS} pairs (goal: under 50 MB)",
+        )
+    )
+
     print(table(figures))
     print()
     print("\n".join(lines))
@@ -428,6 +455,7 @@ def main() -> int:  # noqa: PLR0915 - one linear report, easier to follow in one
         "replay": {str(ttl): result.as_dict() for ttl, result in replays.items()},
         "replay_check": {"fake": check_fake.as_dict(), "moto": check_moto.as_dict()},
         "item_sizes_bytes": vars(sizes),
+        "soak": soaked.as_dict(),
         "cost_model": {"assumptions": costs.assumptions(memory_mb), "scenarios": costs.as_dicts(scenarios)},
     }
     (RESULTS / "latest.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

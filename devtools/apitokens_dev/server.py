@@ -246,6 +246,7 @@ def embedded_dynamodb() -> Iterator[str]:
     # moto's werkzeug server would log every request it answers.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     make_moto_dynamodb_atomic()
+    stop_moto_dynamodb_instance_tracking()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -287,6 +288,32 @@ def make_moto_dynamodb_atomic(setattr: Callable[[Any, str, Any], None] = setattr
     for name in _MOTO_DYNAMODB_METHODS:
         setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
     setattr(DynamoDBBackend, "_apitokens_atomic", True)
+
+
+class _Untracked(list[Any]):
+    """A list that keeps nothing: moto appends every model instance it makes to one of these."""
+
+    @override
+    def append(self, instance: Any) -> None:
+        return
+
+
+def stop_moto_dynamodb_instance_tracking(setattr: Callable[[Any, str, Any], None] = setattr) -> None:
+    """Stops moto from keeping every DynamoDB model instance it ever makes.
+
+    moto's BaseModel.__new__ appends each instance to its class's `instances_tracked` list (for
+    the dashboard of moto's standalone server, which the local server does not serve), and
+    nothing takes them out while the process lives. TransactWriteItems deep-copies every table it
+    touches for its rollback, and copy.deepcopy makes the Table and each Item through __new__:
+    so every transaction left a whole copy of the table reachable, and the server grew by the
+    table's size on each create, update and delete. Untracked, a copy is freed when the
+    transaction returns. `setattr` lets a test undo it (pytest's monkeypatch.setattr)."""
+    from moto.core.model_instances import model_data
+    from moto.dynamodb import models  # noqa: F401 - registers the DynamoDB model classes
+
+    for model in model_data["dynamodb"].values():
+        if not isinstance(getattr(model, "instances_tracked", None), _Untracked):
+            setattr(model, "instances_tracked", _Untracked())
 
 
 def ensure_table(endpoint: str, table: str) -> bool:

@@ -1,0 +1,118 @@
+"""Soak of `apitokens serve` on its embedded DynamoDB: create+delete pairs over one keep-alive
+connection; the server's RSS growth and the latency of the last pairs against the first.
+
+Issue 13: moto's TransactWriteItems deep-copies the table for its rollback and moto's instance
+registry kept every copy, so the server grew without bound; apitokens_dev.server now stops that
+registry for DynamoDB models. Run alone: .venv/bin/python bench/soak.py [PAIRS]."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from common import PYTHON, ROOT
+
+ACCOUNT = "acc_soak00000000000000000000"
+WINDOW = 500
+_BASE_URL = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/v1")
+
+
+@dataclass
+class Soak:
+    pairs: int
+    rss_start_mb: float
+    rss_end_mb: float
+    first_ms: float  # median create+delete of the first WINDOW pairs
+    last_ms: float  # and of the last WINDOW
+
+    @property
+    def growth_mb(self) -> float:
+        return self.rss_end_mb - self.rss_start_mb
+
+    @property
+    def latency_ratio(self) -> float:
+        return self.last_ms / self.first_ms
+
+    def as_dict(self) -> dict[str, float]:
+        return {**asdict(self), "growth_mb": self.growth_mb, "latency_ratio": self.latency_ratio}
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"no VmRSS for process {pid}")
+    return int(match.group(1)) / 1024
+
+
+def run(pairs: int = 5_000) -> Soak:
+    with tempfile.TemporaryDirectory(prefix="apitokens-soak-") as scratch:
+        workdir = Path(scratch)
+        command = [PYTHON, "-m", "apitokens_dev.cli"]
+        stdout_path = workdir / "serve.stdout"
+        with stdout_path.open("wb") as stdout:
+            server = subprocess.Popen(
+                [*command, "serve", "--port", "0"], cwd=workdir, stdout=stdout, stderr=subprocess.DEVNULL
+            )
+        try:
+            deadline = time.monotonic() + 60
+            while not (match := _BASE_URL.search(stdout_path.read_text(encoding="utf-8"))):
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("apitokens serve did not start")
+                time.sleep(0.05)
+            jwt_output = subprocess.run(
+                [*command, "dev-jwt", "--account", ACCOUNT], cwd=workdir, capture_output=True, text=True, check=True
+            )
+            headers = {
+                "Authorization": f"Bearer {jwt_output.stdout.strip().splitlines()[-1]}",
+                "Content-Type": "application/json",
+            }
+            connection = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=60)
+            path = f"/v1/accounts/{ACCOUNT}/apiTokens"
+            body = json.dumps({"name": "soak", "scopes": ["tokens:read"]}).encode()  # bytes: sent with the headers
+
+            def pair() -> float:
+                started = time.perf_counter()
+                connection.request("POST", path, body=body, headers=headers)
+                created = connection.getresponse()
+                answer = created.read()
+                if created.status != 201:
+                    raise RuntimeError(f"create answered {created.status}: {answer[:200]!r}")
+                sid = json.loads(answer)["sid"]
+                connection.request("DELETE", f"{path}/{sid}", headers=headers)
+                deleted = connection.getresponse()
+                deleted.read()
+                if deleted.status != 200:
+                    raise RuntimeError(f"delete answered {deleted.status}")
+                return (time.perf_counter() - started) * 1000
+
+            for _ in range(50):  # warm: every function loaded, caches filled
+                pair()
+            rss_start = _rss_mb(server.pid)
+            latencies = [pair() for _ in range(pairs)]
+            rss_end = _rss_mb(server.pid)
+            connection.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return Soak(
+        pairs,
+        rss_start,
+        rss_end,
+        statistics.median(latencies[:WINDOW]),
+        statistics.median(latencies[-WINDOW:]),
+    )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "bench"))
+    result = run(int(sys.argv[1]) if len(sys.argv) > 1 else 5_000)
+    print(json.dumps(result.as_dict(), indent=2))
