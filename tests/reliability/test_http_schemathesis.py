@@ -179,15 +179,15 @@ def _read_report(path: Path, run: Run) -> None:
                 if check["status"] != "success":
                     info = check.get("failure_info") or {}
                     failure = info.get("failure") or {}
-                    exchange = by_case.get(case_id)
+                    failed_exchange = by_case.get(case_id)
                     if (
                         check["name"] == "ensure_resource_availability"
-                        and exchange is not None
-                        and urlsplit(exchange.uri).path.rsplit("/", 1)[-1] in replayed
+                        and failed_exchange is not None
+                        and urlsplit(failed_exchange.uri).path.rsplit("/", 1)[-1] in replayed
                     ):
                         # A retry with an Idempotency-Key replays the first answer even once that
                         # token is deleted (as Stripe does): not a lost resource.
-                        run.replays_of_deleted.append(exchange)
+                        run.replays_of_deleted.append(failed_exchange)
                         continue
                     run.failures.append(
                         Failure(
