@@ -23,7 +23,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from apitokens_dev.template import PROJECT_ROOT
-from tests.local_server import ACCOUNT, LocalServer, start_server
+from tests.harness import ACCOUNT, LocalServer, start_server
 
 pytestmark = pytest.mark.e2e
 PACKAGE = "apitokens_client"

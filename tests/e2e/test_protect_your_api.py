@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.local_server import ACCOUNT, LocalServer, cli, start_server
+from tests.harness import ACCOUNT, LocalServer, cli, start_server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "metrics-api" / "template.yaml"
 OTHER_ACCOUNT = "acc_zyx987wvu654tsr321qpo000"

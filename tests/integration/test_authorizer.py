@@ -20,6 +20,7 @@ from apitokens_dev.iam import is_allowed
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, CallRecorder, Functions, authorizer_event, method_arn, user
 from tests.jwt_keys import claims, jwks, sign
 
+
 @pytest.fixture(autouse=True)
 def jwks_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     keys = jwks()
@@ -103,7 +104,9 @@ def test_jwt_users_get_their_accounts_and_scopes(functions: Functions) -> None:
     allowed = {
         route
         for route in ROUTES
-        if is_allowed(functions.authorize(authorizer_event(f"Bearer {token}", route))["policyDocument"], method_arn(route))
+        if is_allowed(
+            functions.authorize(authorizer_event(f"Bearer {token}", route))["policyDocument"], method_arn(route)
+        )
     }
     assert allowed == {route for route in ROUTES if route.scope == "tokens:read"}
     foreign = functions.authorize(authorizer_event(f"Bearer {token}", ROUTES[0], OTHER_ACCOUNT))
@@ -170,7 +173,9 @@ def test_a_repeated_authorization_header_is_refused(functions: Functions) -> Non
     assert refused(functions, event)
 
 
-def test_malformed_tokens_are_refused_without_a_database_call(functions: Functions, authorizer_calls: CallRecorder) -> None:
+def test_malformed_tokens_are_refused_without_a_database_call(
+    functions: Functions, authorizer_calls: CallRecorder
+) -> None:
     secret = create_token(functions, ["tokens:read"])["token"]
     mutated = secret[:20] + ("A" if secret[20] != "A" else "B") + secret[21:]
     for value in (mutated, secret[:-1], secret + "0", secret.replace("at_live_", "at_test_"), "at_live_" + "0" * 36):
