@@ -65,6 +65,15 @@ def with_authorization(event: dict[str, Any], value: str) -> dict[str, Any]:
     return event
 
 
+def for_token(event: dict[str, Any], sid: str) -> dict[str, Any]:
+    """The events/ example aimed at token `sid` of the example's account."""
+    event = copy.deepcopy(event)
+    old = event["pathParameters"]["apiTokenSid"]
+    event["pathParameters"]["apiTokenSid"] = sid
+    event["path"] = event["path"].replace(old, sid)
+    return event
+
+
 def load_function(function: str) -> tuple[Callable[..., Any], dict[str, Any]]:
     """The handler as the tests load it (from template.yaml's CodeUri) and its module namespace."""
     from apitokens_dev.template import api_routes, default_authorizer, load_handler
@@ -208,9 +217,11 @@ class Handlers:
     listed: int
     token: str
     lookup_item: dict[str, Any]
+    # get, update and delete of one token: (client, call, recorded responses, own requests alone)
+    by_sid: dict[str, tuple[Any, Callable[[], Any], list[Response], Callable[[], None]]] = field(default_factory=dict)
 
 
-def prepare(page_size: int) -> Handlers:
+def prepare(page_size: int) -> Handlers:  # noqa: PLR0915 - one recording session, in order
     """Loads the handlers with the Lambda environment in place, then records, against moto, what
     a create, a full page of list and an authorization by API token send and receive."""
     from moto import mock_aws
@@ -253,6 +264,18 @@ def prepare(page_size: int) -> Handlers:
             raise RuntimeError(f"list_tokens answered {response['statusCode']}: {response.get('body')}")
         listed = len(json.loads(response["body"]).get("records", []))
 
+        by_sid: dict[str, tuple[Any, Callable[[], Any], list[Response], Callable[[], None]]] = {}
+        sid = json.loads(response["body"])["records"][0]["sid"]
+        for function, expected in (("get_token", 200), ("update_token", 200), ("delete_token", 204)):
+            handler, namespace = load_function(function)
+            event = for_token(load_event(function), sid)
+            client = find_client(namespace)
+            answer, script, requests = record_calls(client, functools.partial(handler, event, context))
+            if answer["statusCode"] != expected:
+                raise RuntimeError(f"{function} answered {answer['statusCode']}: {answer.get('body')}")
+            call = functools.partial(handler, event, context)
+            by_sid[function] = (client, call, script, own_calls(client, requests))
+
         token_event = with_authorization(load_event("authorizer_api_token"), f"Bearer {token}")
         authorizer(token_event, context)  # the first use writes lastUsedAt; the next is steady state
         decision, authorizer_script, _ = record_calls(authorizer_client, lambda: authorizer(token_event, context))
@@ -283,6 +306,7 @@ def prepare(page_size: int) -> Handlers:
         listed=listed,
         token=token,
         lookup_item=lookup_item,
+        by_sid=by_sid,
     )
 
 
@@ -391,6 +415,7 @@ def main() -> None:
                 handlers.create_own_calls,
             ),
             ("list_tokens", handlers.list_client, handlers.listing, handlers.list_script, handlers.list_own_calls),
+            *((name, client, call, script, own) for name, (client, call, script, own) in handlers.by_sid.items()),
         ):
             timings[f"{name}_vs_own_calls"] = interleaved(
                 client,
@@ -411,6 +436,7 @@ def main() -> None:
             "authorizer": [method for method, _ in handlers.authorizer_script],
             "create_token": [method for method, _ in handlers.create_script],
             "list_tokens": [method for method, _ in handlers.list_script],
+            **{name: [method for method, _ in script] for name, (_, _, script, _) in handlers.by_sid.items()},
         },
         "listed": handlers.listed,
     }

@@ -12,9 +12,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
 from apitokens.idempotency import HEADER, IdempotentCreate
-from apitokens.models import ApiToken, CreatedApiToken, CreateTokenRequest
+from apitokens.models import ApiToken, CreatedApiToken, CreateTokenRequest, build
 from apitokens.settings import get_settings
 
+build(CreateTokenRequest, CreatedApiToken)
 app = create_app()
 creator = IdempotentCreate(repository(), get_settings())
 

@@ -9,8 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens import service
 from apitokens.http import create_app, json_response, logger, metrics, repository
-from apitokens.models import DeletedApiToken
+from apitokens.models import DeletedApiToken, build
 
+build(DeletedApiToken)
 app = create_app()
 tokens = repository()
 

@@ -9,8 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens import service
 from apitokens.http import create_app, json_response, logger, metrics, repository
-from apitokens.models import ApiToken
+from apitokens.models import ApiToken, build
 
+build(ApiToken)
 app = create_app()
 tokens = repository()
 

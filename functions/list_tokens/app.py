@@ -9,8 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens import service
 from apitokens.http import create_app, json_response, logger, metrics, parse_query, repository
-from apitokens.models import ApiTokenList, ListQuery
+from apitokens.models import ApiTokenList, ListQuery, build
 
+build(ListQuery, ApiTokenList)
 app = create_app()
 tokens = repository()
 

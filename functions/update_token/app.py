@@ -9,8 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens import service
 from apitokens.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
-from apitokens.models import ApiToken, UpdateTokenRequest
+from apitokens.models import ApiToken, UpdateTokenRequest, build
 
+build(UpdateTokenRequest, ApiToken)
 app = create_app()
 tokens = repository()
 

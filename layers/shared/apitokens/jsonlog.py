@@ -13,6 +13,7 @@ Callers pass only values that are safe to log: never a header, a token or a JWT.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -23,6 +24,15 @@ from typing import Any
 from apitokens.timeutil import timestamp_from_epoch
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
+# One encoder for every line: json.dumps with options builds a new one at each call.
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=64)
+def _directive(namespace: str, names: tuple[str, ...], dimension_sets: tuple[tuple[str, ...], ...]) -> list[Any]:
+    # The EMF directive of a kind of line is the same at every request: built once.
+    sets = [["service", *dimension_names] for dimension_names in dimension_sets]
+    return [{"Namespace": namespace, "Dimensions": sets, "Metrics": [{"Name": n, "Unit": "Count"} for n in names]}]
 
 
 class JsonLogger:
@@ -55,18 +65,9 @@ class JsonLogger:
     ) -> dict[str, Any]:
         """Fields that make a log line an EMF document: count `metrics` (unit Count) under each
         set of dimension names; `service` is always a dimension, as in Powertools' Metrics."""
-        sets = [["service", *names] for names in dimension_sets]
+        directive = _directive(namespace, tuple(metrics), tuple(tuple(names) for names in dimension_sets))
         return {
-            "_aws": {
-                "Timestamp": int(time.time() * 1000),
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": namespace,
-                        "Dimensions": sets,
-                        "Metrics": [{"Name": name, "Unit": "Count"} for name in metrics],
-                    }
-                ],
-            },
+            "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directive},
             **dimensions,
             **metrics,
         }
@@ -83,7 +84,7 @@ class JsonLogger:
             **fields,
         }
         # sys.stdout looked up at each call: Lambda (and pytest) may replace it.
-        sys.stdout.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
+        sys.stdout.write(_ENCODER.encode(record) + "\n")
 
     def debug(self, message: str, **fields: Any) -> None:
         self._write("DEBUG", message, fields)
