@@ -265,8 +265,9 @@ def prepare(page_size: int) -> Handlers:  # noqa: PLR0915 - one recording sessio
         listed = len(json.loads(response["body"]).get("records", []))
 
         by_sid: dict[str, tuple[Any, Callable[[], Any], list[Response], Callable[[], None]]] = {}
-        sid = json.loads(response["body"])["records"][0]["sid"]
-        for function, expected in (("get_token", 200), ("update_token", 200), ("delete_token", 204)):
+        # The oldest of the page: the newest is the token the authorizer is timed with.
+        sid = json.loads(response["body"])["records"][-1]["sid"]
+        for function, expected in (("get_token", 200), ("update_token", 200), ("delete_token", 200)):
             handler, namespace = load_function(function)
             event = for_token(load_event(function), sid)
             client = find_client(namespace)
