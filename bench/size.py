@@ -39,13 +39,15 @@ class DeploymentSize:
 
 
 def tree_bytes(path: Path) -> int:
-    # __pycache__ left by tests in a worktree's function directory is no part of a fresh build.
-    files = (entry for entry in path.rglob("*") if entry.is_file() and not entry.is_symlink())
-    return sum(entry.stat().st_size for entry in files if "__pycache__" not in entry.relative_to(path).parts[:-1])
+    """Bytes of every file under `path` (unzipped size, as Lambda counts it)."""
+    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file() and not entry.is_symlink())
 
 
 def function_bytes(path: Path) -> int:
-    return tree_bytes(path)
+    """A function's code as sam build copies it from a fresh checkout: no __pycache__ that tests
+    may have left in a worktree."""
+    files = (entry for entry in path.rglob("*") if entry.is_file() and not entry.is_symlink())
+    return sum(entry.stat().st_size for entry in files if "__pycache__" not in entry.relative_to(path).parts)
 
 
 def python312() -> str | None:
