@@ -272,14 +272,23 @@ def create_rows(fixture: Fixture) -> list[ScaleRow]:
     )
 
 
+def event_for(name: str, account_sid: str) -> dict[str, Any]:
+    """An events/ authorizer example aimed at `account_sid` (path, parameters, methodArn): the
+    authorizer's policy is for the one request it is asked about."""
+    text = (EVENTS / f"{name}.json").read_text(encoding="utf-8")
+    example = json.loads(text)["pathParameters"]["accountSid"]
+    event: dict[str, Any] = json.loads(text.replace(example, account_sid))
+    return event
+
+
 def authorize_rows(fixture: Fixture) -> list[ScaleRow]:
     from apitokens.authorizer import Authorizer
 
     authorizer = Authorizer(fixture.settings, fixture.repository)
-    event = json.loads((EVENTS / "authorizer_api_token.json").read_text(encoding="utf-8"))
     costs = {}
     for label, count in (("100", 100), ("100000", 100_000)):
         account = f"acc_{label:0>24}"
+        event = event_for("authorizer_api_token", account)
         token, _ = fixture.create(account)
         fixture.copies(account, count - 1, lookup_of=token)
         event["headers"]["Authorization"] = f"Bearer {token}"
@@ -322,7 +331,7 @@ def response_bytes_rows(fixture: Fixture) -> list[ScaleRow]:
         def principal(self, token: str) -> Principal:  # noqa: ARG002 - the Protocol's signature
             return Principal(type="user", id="user_bench", account_sids=self.accounts, scopes=ALL_SCOPES)
 
-    event = json.loads((EVENTS / "authorizer_jwt.json").read_text(encoding="utf-8"))
+    event = event_for("authorizer_jwt", f"acc_{0:024d}")  # an account of both principals
     event["headers"]["Authorization"] = "Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln"  # shaped like a JWT
     event["multiValueHeaders"]["Authorization"] = [event["headers"]["Authorization"]]
     sizes = {}
