@@ -90,7 +90,10 @@ def run_probes(tree: Path, token: str, lookup_item: dict[str, Any], scratch: Pat
         json.dumps(
             {
                 "lookup_item": item,
-                "token_event": warm.with_authorization(warm.load_event("authorizer_api_token"), f"Bearer {token}"),
+                # Aimed at the token's own account: the policy is for the one request (issue 9).
+                "token_event": warm.with_authorization(
+                    scale.event_for("authorizer_api_token", item["accountSid"]["S"]), f"Bearer {token}"
+                ),
                 "jwt_event": warm.with_authorization(
                     warm.load_event("authorizer_jwt"), f"Bearer {_jwt_refused_by_algorithm()}"
                 ),
