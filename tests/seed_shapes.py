@@ -12,9 +12,17 @@ TOKEN_FIELDS = [
     "expiresAt",
     "isActive",
     "createdAt",
+    # Lineage and revocation (issue 10), after the seed's fields.
+    "createdBy",
+    "parentSid",
+    "revokedReason",
+    "revokedAt",
 ]
 # The Create response: the token value second, and no lastUsedAt.
-CREATED_FIELDS = ["sid", "token", "accountSid", "name", "description", "scopes", "expiresAt", "isActive", "createdAt"]
+CREATED_FIELDS = [
+    *["sid", "token", "accountSid", "name", "description", "scopes", "expiresAt", "isActive", "createdAt"],
+    *["createdBy", "parentSid", "revokedReason", "revokedAt"],
+]
 LIST_FIELDS = ["hasMore", "records"]
 DELETED_FIELDS = ["sid", "deleted"]
 TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"

@@ -263,9 +263,9 @@ def test_jwks_outage_fails_closed(functions: Functions, monkeypatch: pytest.Monk
 
 
 def test_a_token_cannot_grant_more_scopes_than_it_holds(functions: Functions) -> None:
-    parent = Principal(
-        "token", "tok_p", frozenset({ACCOUNT}), frozenset({"tokens:write", "buckets:read"}), token_sid="tok_p"
-    )
+    # The creating token must exist and be active (issue 10: its children are its lineage).
+    sid = functions.create(scopes=["tokens:write", "buckets:read"]).body["sid"]
+    parent = Principal("token", sid, frozenset({ACCOUNT}), frozenset({"tokens:write", "buckets:read"}), token_sid=sid)
     escalating = functions.create(scopes=["buckets:read", "buckets:write"], principal=parent)
     assert escalating.status == 403
     assert escalating.body["error"]["code"] == "insufficient_scope"
@@ -274,12 +274,13 @@ def test_a_token_cannot_grant_more_scopes_than_it_holds(functions: Functions) ->
 
 
 def test_a_token_cannot_create_one_that_outlives_it(functions: Functions) -> None:
+    sid = functions.create(scopes=["tokens:write"], expiresAt="2031-01-01T00:00:00.000Z").body["sid"]
     parent = Principal(
         "token",
-        "tok_p",
+        sid,
         frozenset({ACCOUNT}),
         frozenset({"tokens:write"}),
-        token_sid="tok_p",
+        token_sid=sid,
         expires_at="2031-01-01T00:00:00.000Z",
     )
     for body in ({}, {"expiresAt": "2031-01-01T00:00:00.001Z"}):

@@ -69,7 +69,8 @@ def test_token_model_writes_camel_case_in_seed_order() -> None:
     record = TokenRecord("tok_1", "acc_1", "n", None, ("tokens:read",), None, True, "2023-12-01T10:30:00.000Z")
     assert ApiToken.from_record(record).model_dump_json() == (
         '{"sid":"tok_1","accountSid":"acc_1","name":"n","description":null,"scopes":["tokens:read"],'
-        '"lastUsedAt":null,"expiresAt":null,"isActive":true,"createdAt":"2023-12-01T10:30:00.000Z"}'
+        '"lastUsedAt":null,"expiresAt":null,"isActive":true,"createdAt":"2023-12-01T10:30:00.000Z",'
+        '"createdBy":{"type":"user","id":""},"parentSid":null,"revokedReason":null,"revokedAt":null}'
     )
 
 

@@ -96,3 +96,10 @@ class StoreUnavailable(DomainError):
     ) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class TokenStateConflict(DomainError):
+    """The token's state forbids the operation (rolling an inactive, expired or already rolled
+    token; re-activating a token revoked as leaked)."""
+
+    code = "invalid_token_state"

@@ -43,6 +43,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.TokenNotFound, 404),
     (errors.ConcurrentModification, 409),
     (errors.TokenLimitReached, 409),
+    (errors.TokenStateConflict, 409),
     (errors.IdempotencyKeyReused, 422),
     (errors.PayloadTooLarge, 413),
     (errors.UnsupportedMediaType, 415),
@@ -169,10 +170,12 @@ def _guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Resp
     account_sid = (event.path_parameters or {}).get("accountSid", "")
     policy.check_route(principal, event.http_method, event.resource, account_sid)
     if event.http_method in ("POST", "PUT"):
-        if len(body_bytes(app)) > MAX_BODY_BYTES:
+        body = body_bytes(app)
+        if len(body) > MAX_BODY_BYTES:
             raise errors.PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
         media_type = _header(app, "content-type").split(";")[0].strip().lower()
-        if media_type != JSON_CONTENT_TYPE:
+        # No body, nothing to type (roll's body is optional; create's absence is a 400 below).
+        if body and media_type != JSON_CONTENT_TYPE:
             raise errors.UnsupportedMediaType("Send the request body as application/json.")
     app.append_context(principal=principal)  # type: ignore[no-untyped-call]
     logger.append_keys(principal_type=principal.type, principal_id=principal.id)

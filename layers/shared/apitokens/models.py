@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from apitokens.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
-from apitokens.records import TokenPage, TokenRecord
+from apitokens.records import RevokedReason, TokenPage, TokenRecord
 from apitokens.scopes import ALL_SCOPES
 
 NAME_MAX_LENGTH = 100
@@ -150,6 +150,35 @@ class UpdateTokenRequest(_Request):
     is_active: bool
 
 
+# A week: Stripe's longest overlap when rolling a key.
+MAX_GRACE_PERIOD_SECONDS = 7 * 24 * 60 * 60
+
+
+class RollTokenRequest(_Request):
+    """POST .../roll body (optional): how long the old token keeps working."""
+
+    grace_period_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_GRACE_PERIOD_SECONDS,
+        description="Seconds the old token keeps working (0, the default: it stops now).",
+    )
+
+
+class CreatedBy(_Response):
+    type: Literal["user", "token"]
+    id: str = Field(description="The user's subject, or the creating token's sid.")
+
+
+def _lineage(record: TokenRecord) -> dict[str, Any]:
+    return {
+        "created_by": CreatedBy(type=record.created_by_type, id=record.created_by_id),
+        "parent_sid": record.parent_sid,
+        "revoked_reason": record.revoked_reason,
+        "revoked_at": record.revoked_at,
+    }
+
+
 class ApiToken(_Response):
     sid: TokenSid
     account_sid: AccountSid
@@ -160,6 +189,10 @@ class ApiToken(_Response):
     expires_at: WireTimestamp | None
     is_active: bool
     created_at: WireTimestamp
+    created_by: CreatedBy
+    parent_sid: TokenSid | None
+    revoked_reason: RevokedReason | None
+    revoked_at: WireTimestamp | None
 
     @classmethod
     def from_record(cls, record: TokenRecord) -> ApiToken:
@@ -175,6 +208,7 @@ class ApiToken(_Response):
             expires_at=record.expires_at,
             is_active=record.is_active,
             created_at=record.created_at,
+            **_lineage(record),
         )
 
 
@@ -190,6 +224,10 @@ class CreatedApiToken(_Response):
     expires_at: WireTimestamp | None
     is_active: bool
     created_at: WireTimestamp
+    created_by: CreatedBy
+    parent_sid: TokenSid | None
+    revoked_reason: RevokedReason | None
+    revoked_at: WireTimestamp | None
 
     @classmethod
     def from_record(cls, record: TokenRecord, token: str) -> CreatedApiToken:
@@ -203,7 +241,19 @@ class CreatedApiToken(_Response):
             expires_at=record.expires_at,
             is_active=record.is_active,
             created_at=record.created_at,
+            **_lineage(record),
         )
+
+
+class RolledApiToken(CreatedApiToken):
+    """The roll response: the new token as create answers it, plus the sid it replaces."""
+
+    rolled_from: TokenSid
+
+    @classmethod
+    def from_roll(cls, record: TokenRecord, token: str, rolled_from: str) -> RolledApiToken:
+        created = CreatedApiToken.from_record(record, token)
+        return cls(**dict(created), rolled_from=rolled_from)
 
 
 class ApiTokenList(_Response):

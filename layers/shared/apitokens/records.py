@@ -6,6 +6,15 @@ Timestamps are kept as strings in the one format of timeutil (they sort as insta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+CreatorType = Literal["user", "token"]
+# Why a token stopped working: deactivated or deleted by a caller, reported as leaked, or
+# deactivated because an ancestor was (README: "Lineage").
+RevokedReason = Literal["revoked", "leaked", "parent_revoked"]
+REVOKED: RevokedReason = "revoked"
+LEAKED: RevokedReason = "leaked"
+PARENT_REVOKED: RevokedReason = "parent_revoked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +28,13 @@ class TokenRecord:
     is_active: bool
     created_at: str
     last_used_at: str | None = None
+    # Lineage: who created the token (a user's subject or a token's sid), and the creating
+    # token's sid (None when a user created it).
+    created_by_type: CreatorType = "user"
+    created_by_id: str = ""
+    parent_sid: str | None = None
+    revoked_reason: RevokedReason | None = None
+    revoked_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +53,12 @@ class Credential:
     expires_at: str | None
     is_active: bool
     last_used_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """One lineage edge, read by a key condition in the account's partition: enough to revoke the
+    child without reading its token item (its lookup item is keyed by the digest)."""
+
+    sid: str
+    secret_digest: str

@@ -9,6 +9,7 @@ Driver errors become domain errors here and nowhere else.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
@@ -17,8 +18,23 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from apitokens import keys
-from apitokens.errors import ConcurrentModification, DomainError, StoreUnavailable, TokenLimitReached, TokenNotFound
-from apitokens.records import Credential, TokenPage, TokenRecord
+from apitokens.errors import (
+    ConcurrentModification,
+    DomainError,
+    StoreUnavailable,
+    TokenLimitReached,
+    TokenNotFound,
+)
+from apitokens.records import (
+    LEAKED,
+    PARENT_REVOKED,
+    REVOKED,
+    Child,
+    Credential,
+    RevokedReason,
+    TokenPage,
+    TokenRecord,
+)
 from apitokens.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,6 +42,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 Item = Mapping[str, Any]
+
+# Descendants revoked per TransactWriteItems: two writes each (token item, lookup item), so 40 of
+# DynamoDB's 100 items, leaving room for an audit record per descendant in the same transaction.
+CASCADE_BATCH = 20
 
 # Attributes a caller may see; the secret's digest stays in the table.
 _PUBLIC_ATTRIBUTES = (
@@ -38,6 +58,11 @@ _PUBLIC_ATTRIBUTES = (
     "isActive",
     "createdAt",
     "lastUsedAt",
+    "createdByType",
+    "createdById",
+    "parentSid",
+    "revokedReason",
+    "revokedAt",
 )
 _PROJECTION = ", ".join(f"#{name}" for name in _PUBLIC_ATTRIBUTES)
 _PROJECTION_NAMES = {f"#{name}": name for name in _PUBLIC_ATTRIBUTES}
@@ -98,7 +123,84 @@ def _record_from_item(item: Item) -> TokenRecord:
         is_active=bool(item["isActive"]["BOOL"]),
         created_at=item["createdAt"]["S"],
         last_used_at=_optional_string(item, "lastUsedAt"),
+        created_by_type="token" if _optional_string(item, "createdByType") == "token" else "user",
+        created_by_id=_optional_string(item, "createdById") or "",
+        parent_sid=_optional_string(item, "parentSid"),
+        revoked_reason=_reason(_optional_string(item, "revokedReason")),
+        revoked_at=_optional_string(item, "revokedAt"),
     )
+
+
+def _reason(value: str | None) -> RevokedReason | None:
+    if value in ("revoked", "leaked", "parent_revoked"):
+        return value  # type: ignore[return-value]
+    return None
+
+
+def token_item(record: TokenRecord, secret_digest: str) -> dict[str, Any]:
+    """The token item of a new token (no revocation yet, so no revokedReason/revokedAt)."""
+    return {
+        **keys.token_key(record.account_sid, record.sid),
+        "type": {"S": "token"},
+        "sid": {"S": record.sid},
+        "accountSid": {"S": record.account_sid},
+        "name": {"S": record.name},
+        "description": _string(record.description),
+        "scopes": {"L": [{"S": scope} for scope in record.scopes]},
+        "expiresAt": _string(record.expires_at),
+        "isActive": {"BOOL": record.is_active},
+        "createdAt": {"S": record.created_at},
+        "lastUsedAt": _string(record.last_used_at),
+        "createdByType": {"S": record.created_by_type},
+        "createdById": {"S": record.created_by_id},
+        "parentSid": _string(record.parent_sid),
+        "secretDigest": {"S": secret_digest},
+    }
+
+
+def lookup_item(record: TokenRecord, secret_digest: str) -> dict[str, Any]:
+    return {
+        **keys.secret_key(secret_digest),
+        "type": {"S": "secret"},
+        "accountSid": {"S": record.account_sid},
+        "tokenSid": {"S": record.sid},
+        "scopes": {"L": [{"S": scope} for scope in record.scopes]},
+        "expiresAt": _string(record.expires_at),
+        "isActive": {"BOOL": record.is_active},
+    }
+
+
+def new_token_writes(record: TokenRecord, secret_digest: str) -> list[dict[str, Any]]:
+    """The writes that bring a token into being: its item, its lookup item and, when an API token
+    created it, the lineage edge from that token plus a guard that the creator is still active
+    (so no child can appear after the creator's revocation has read its children)."""
+    writes: list[dict[str, Any]] = [
+        {"Put": {"Item": token_item(record, secret_digest), "ConditionExpression": "attribute_not_exists(PK)"}},
+        {"Put": {"Item": lookup_item(record, secret_digest), "ConditionExpression": "attribute_not_exists(PK)"}},
+    ]
+    if record.parent_sid is not None:
+        writes += [
+            {
+                "Put": {
+                    "Item": {
+                        **keys.lineage_key(record.account_sid, record.parent_sid, record.sid),
+                        "type": {"S": "lineage"},
+                        "childSid": {"S": record.sid},
+                        "childDigest": {"S": secret_digest},
+                    }
+                }
+            },
+            {
+                "Update": {
+                    "Key": keys.token_key(record.account_sid, record.parent_sid),
+                    # hasChildren tells a revocation of the parent that it must look for children.
+                    "UpdateExpression": "SET hasChildren = :true",
+                    "ConditionExpression": "attribute_exists(PK) AND isActive = :true",
+                    "ExpressionAttributeValues": {":true": {"BOOL": True}},
+                }
+            },
+        ]
+    return writes
 
 
 def _not_found(account_sid: str, token_sid: str) -> TokenNotFound:
@@ -108,6 +210,13 @@ def _not_found(account_sid: str, token_sid: str) -> TokenNotFound:
 def _cancellation_codes(error: BaseException) -> list[str]:
     response = getattr(error, "response", {})
     return [str(reason.get("Code", "None")) for reason in response.get("CancellationReasons", [])]
+
+
+def _still_exists(error: BaseException, index: int) -> bool:
+    """Whether a cancelled transaction's item `index` was there (its condition asked for
+    ReturnValuesOnConditionCheckFailure = ALL_OLD and DynamoDB returned it)."""
+    reasons = getattr(error, "response", {}).get("CancellationReasons", [])
+    return index < len(reasons) and bool(reasons[index].get("Item"))
 
 
 def _domain_error(error: ClientError | BotoCoreError) -> DomainError:
@@ -145,19 +254,32 @@ class TokenRepository:
     def from_settings(cls, settings: Settings) -> TokenRepository:
         return cls(create_client(settings), settings.table_name)
 
-    def _transact(self, items: list[dict[str, Any]], first_failed: DomainError | None = None) -> None:
+    def _transact(
+        self,
+        items: list[dict[str, Any]],
+        first_failed: DomainError | None = None,
+        failed_at: Mapping[int, DomainError] | None = None,
+    ) -> None:
         """One TransactWriteItems. If the first item's condition failed and `first_failed` is
         given, raises that (the first item is always the one whose state decides: the token, or
-        the account's count); any other cancellation is a ConcurrentModification."""
+        the account's count); `failed_at` names the error for a failed condition of another item.
+        Any other cancellation is a ConcurrentModification."""
         on_table = [{kind: {**request, "TableName": self._table} for kind, request in item.items()} for item in items]
         try:
             with _driver_errors():
                 self._client.transact_write_items(TransactItems=on_table)  # type: ignore[arg-type]
         except ConcurrentModification as error:
-            if first_failed is not None and _cancellation_codes(error.__cause__ or error)[:1] == [
-                "ConditionalCheckFailed"
-            ]:
+            cause = error.__cause__ or error
+            codes = _cancellation_codes(cause)
+            if first_failed is not None and codes[:1] == ["ConditionalCheckFailed"]:
+                if _still_exists(cause, 0):
+                    # The deciding item exists but changed since it was read (a child appeared,
+                    # it was revoked or rolled): a retry reads it again.
+                    raise
                 raise first_failed from error
+            for index, failure in (failed_at or {}).items():
+                if codes[index : index + 1] == ["ConditionalCheckFailed"]:
+                    raise failure from error
             raise
 
     def idempotency_store(self, partition_key: str) -> DynamoDBPersistenceLayer:
@@ -223,53 +345,12 @@ class TokenRepository:
     # -- token operations ----------------------------------------------------------------------
 
     def create(self, record: TokenRecord, secret_digest: str, max_tokens: int) -> None:
-        """Writes the token, its lookup item and the account's count in one transaction; the
-        count's condition enforces the per-account limit exactly, even under concurrency."""
-        token_item: dict[str, Any] = {
-            **keys.token_key(record.account_sid, record.sid),
-            "type": {"S": "token"},
-            "sid": {"S": record.sid},
-            "accountSid": {"S": record.account_sid},
-            "name": {"S": record.name},
-            "description": _string(record.description),
-            "scopes": {"L": [{"S": scope} for scope in record.scopes]},
-            "expiresAt": _string(record.expires_at),
-            "isActive": {"BOOL": record.is_active},
-            "createdAt": {"S": record.created_at},
-            "lastUsedAt": _string(record.last_used_at),
-            "secretDigest": {"S": secret_digest},
-        }
-        lookup_item: dict[str, Any] = {
-            **keys.secret_key(secret_digest),
-            "type": {"S": "secret"},
-            "accountSid": {"S": record.account_sid},
-            "tokenSid": {"S": record.sid},
-            "scopes": token_item["scopes"],
-            "expiresAt": token_item["expiresAt"],
-            "isActive": {"BOOL": record.is_active},
-        }
-        limit_reached = TokenLimitReached(
-            f"This account already has {max_tokens} API tokens, the most it may hold; "
-            "delete one before creating another."
-        )
+        """Writes the token, its lookup item, its lineage edge (created by a token) and the
+        account's count in one transaction; the count's condition enforces the per-account limit
+        exactly, even under concurrency."""
         self._transact(
-            [
-                {
-                    "Update": {
-                        "Key": keys.account_meta_key(record.account_sid),
-                        "UpdateExpression": "SET tokenCount = if_not_exists(tokenCount, :zero) + :one",
-                        "ConditionExpression": "attribute_not_exists(tokenCount) OR tokenCount < :limit",
-                        "ExpressionAttributeValues": {
-                            ":zero": {"N": "0"},
-                            ":one": {"N": "1"},
-                            ":limit": {"N": str(max_tokens)},
-                        },
-                    }
-                },
-                {"Put": {"Item": token_item, "ConditionExpression": "attribute_not_exists(PK)"}},
-                {"Put": {"Item": lookup_item, "ConditionExpression": "attribute_not_exists(PK)"}},
-            ],
-            first_failed=limit_reached,
+            [_count_increment(record.account_sid, max_tokens), *new_token_writes(record, secret_digest)],
+            first_failed=_limit_reached(max_tokens),
         )
 
     def _get_item(self, account_sid: str, token_sid: str, projection: bool) -> Item:
@@ -327,35 +408,58 @@ class TokenRepository:
         is_active: bool,
         description: str | None,
         replace_description: bool,
+        now: str,
         check: Callable[[TokenRecord], None] | None = None,
-    ) -> TokenRecord:
+    ) -> tuple[TokenRecord, bool]:
         """Changes name, isActive and (when `replace_description`) description. isActive is
         written to the lookup item in the same transaction: deactivation is immediate. `check`
-        sees the token as read and may refuse the change by raising."""
+        sees the token as read and may refuse the change by raising. Deactivating records
+        revokedReason "revoked" (unless a reason is already there); re-activating clears it, and
+        never succeeds on a token revoked as leaked. Returns the token and whether it has
+        children to cascade to (the caller then calls revoke_descendants)."""
         item = self._get_item(account_sid, token_sid, projection=False)
         current = _record_from_item(item)
         if check is not None:
             check(current)
         secret_digest = item["secretDigest"]["S"]
+        has_children = "hasChildren" in item
         assignments = ["#name = :name", "isActive = :active"]
+        removals: list[str] = []
         values: dict[str, Any] = {
             ":name": {"S": name},
             ":active": {"BOOL": is_active},
             ":digest": {"S": secret_digest},
         }
+        condition = "attribute_exists(PK) AND secretDigest = :digest"
+        if not has_children:
+            # A child created since the read would escape the cascade: refuse, and a retry sees it.
+            condition += " AND attribute_not_exists(hasChildren)"
+        if is_active:
+            removals += ["revokedReason", "revokedAt"]
+            condition += " AND (attribute_not_exists(revokedReason) OR revokedReason <> :leaked)"
+            values[":leaked"] = {"S": LEAKED}
+        else:
+            assignments += [
+                "revokedReason = if_not_exists(revokedReason, :reason)",
+                "revokedAt = if_not_exists(revokedAt, :now)",
+            ]
+            values[":reason"] = {"S": REVOKED}
+            values[":now"] = {"S": now}
         if replace_description:
             assignments.append("description = :description")
             values[":description"] = _string(description)
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
         self._transact(
             [
                 {
                     "Update": {
                         "Key": keys.token_key(account_sid, token_sid),
-                        "UpdateExpression": "SET " + ", ".join(assignments),
+                        "UpdateExpression": expression,
                         # The same token, not one deleted and re-created meanwhile.
-                        "ConditionExpression": "attribute_exists(PK) AND secretDigest = :digest",
+                        "ConditionExpression": condition,
                         "ExpressionAttributeNames": {"#name": "name"},
                         "ExpressionAttributeValues": values,
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 },
                 {
@@ -369,34 +473,175 @@ class TokenRepository:
             ],
             first_failed=_not_found(account_sid, token_sid),
         )
-        return replace(
+        revoked_now = current.is_active and not is_active
+        updated = replace(
             current,
             name=name,
             is_active=is_active,
             description=description if replace_description else current.description,
+            revoked_reason=None if is_active else (current.revoked_reason or REVOKED),
+            revoked_at=None if is_active else (current.revoked_at or (now if revoked_now else current.revoked_at)),
         )
+        return updated, has_children
 
-    def delete(self, account_sid: str, token_sid: str) -> None:
-        """Deletes the token and its lookup item together and gives the account its slot back."""
+    def delete(self, account_sid: str, token_sid: str, now: str) -> None:
+        """Deletes the token and its lookup item together and gives the account its slot back.
+
+        A token with children is first deactivated (so it can create no more), then its
+        descendants are revoked, then it is deleted: a crash anywhere leaves the token there,
+        inactive, and the same DELETE again finishes the job."""
         item = self._get_item(account_sid, token_sid, projection=False)
         secret_digest = item["secretDigest"]["S"]
-        self._transact(
-            [
-                {
-                    "Delete": {
-                        "Key": keys.token_key(account_sid, token_sid),
-                        "ConditionExpression": "attribute_exists(PK) AND secretDigest = :digest",
-                        "ExpressionAttributeValues": {":digest": {"S": secret_digest}},
-                    }
-                },
-                {"Delete": {"Key": keys.secret_key(secret_digest)}},
+        if "hasChildren" in item:
+            if item["isActive"]["BOOL"]:
+                self._transact(
+                    _deactivation(account_sid, token_sid, secret_digest, REVOKED, now),
+                    first_failed=_not_found(account_sid, token_sid),
+                )
+            self.revoke_descendants(account_sid, token_sid, now)
+        parent_sid = _optional_string(item, "parentSid")
+        condition = "attribute_exists(PK) AND secretDigest = :digest"
+        if "hasChildren" not in item:
+            condition += " AND attribute_not_exists(hasChildren)"
+        writes: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "Key": keys.token_key(account_sid, token_sid),
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": {":digest": {"S": secret_digest}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {"Delete": {"Key": keys.secret_key(secret_digest)}},
+        ]
+        if "slotReleased" not in item:
+            writes.append(
                 {
                     "Update": {
                         "Key": keys.account_meta_key(account_sid),
                         "UpdateExpression": "ADD tokenCount :minus_one",
                         "ExpressionAttributeValues": {":minus_one": {"N": "-1"}},
                     }
-                },
-            ],
-            first_failed=_not_found(account_sid, token_sid),
+                }
+            )
+        if parent_sid is not None:
+            writes.append({"Delete": {"Key": keys.lineage_key(account_sid, parent_sid, token_sid)}})
+        release_at = _optional_string(item, "slotReleaseAt")
+        if release_at is not None and "slotReleased" not in item:
+            writes.append({"Delete": {"Key": keys.rolled_key(account_sid, release_at, token_sid)}})
+        self._transact(writes, first_failed=_not_found(account_sid, token_sid))
+
+    # -- lineage: cascading revocation, leaks, rolls ------------------------------------------
+
+    def children(self, account_sid: str, parent_sid: str) -> Iterator[list[Child]]:
+        """The lineage edges from `parent_sid`, a page at a time: one Query, key condition only."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": keys.account_pk(account_sid)},
+                ":prefix": {"S": keys.children_prefix(parent_sid)},
+            },
+            "ProjectionExpression": "childSid, childDigest",
+            "ConsistentRead": True,
+        }
+        while True:
+            with _driver_errors():
+                response = self._client.query(**request)
+            yield [Child(item["childSid"]["S"], item["childDigest"]["S"]) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def revoke_descendants(self, account_sid: str, root_sid: str, now: str) -> int:
+        """Deactivates every descendant of `root_sid` (breadth first, CASCADE_BATCH descendants per
+        TransactWriteItems, each its token item and its lookup item) with revokedReason
+        "parent_revoked", keeping an earlier reason. Idempotent: run again after a failure, it
+        rewrites the same values and reaches the rest. Returns how many descendants it wrote."""
+        frontier = collections.deque([root_sid])
+        seen = {root_sid}
+        written = 0
+        while frontier:
+            parent_sid = frontier.popleft()
+            for page in self.children(account_sid, parent_sid):
+                fresh = [child for child in page if child.sid not in seen]
+                seen.update(child.sid for child in fresh)
+                for start in range(0, len(fresh), CASCADE_BATCH):
+                    batch = fresh[start : start + CASCADE_BATCH]
+                    writes = [
+                        write
+                        for child in batch
+                        for write in _deactivation(account_sid, child.sid, child.secret_digest, PARENT_REVOKED, now)
+                    ]
+                    self._transact(writes)
+                    written += len(batch)
+                frontier.extend(child.sid for child in fresh)
+        return written
+
+    def revoke_leaked(self, secret_digest: str, now: str, source: str, url: str) -> Credential | None:
+        """Deactivates the token with this digest as leaked (whatever its state: leaked beats
+        any other reason) and records where it was found (the first report's place), then its
+        descendants. None when no token has this digest. Idempotent."""
+        credential = self.find_credential(secret_digest)
+        if credential is None:
+            return None
+        account_sid, token_sid = credential.account_sid, credential.token_sid
+        writes = _deactivation(account_sid, token_sid, secret_digest, LEAKED, now)
+        update = writes[0]["Update"]
+        update["UpdateExpression"] = (
+            "SET isActive = :false, revokedReason = :reason, revokedAt = if_not_exists(revokedAt, :now), "
+            "leakSource = if_not_exists(leakSource, :source), leakUrl = if_not_exists(leakUrl, :url)"
         )
+        update["ExpressionAttributeValues"].update({":source": {"S": source}, ":url": {"S": url}})
+        self._transact(writes)
+        self.revoke_descendants(account_sid, token_sid, now)
+        return credential
+
+
+def _limit_reached(max_tokens: int) -> TokenLimitReached:
+    return TokenLimitReached(
+        f"This account already has {max_tokens} API tokens, the most it may hold; delete one before creating another."
+    )
+
+
+def _count_increment(account_sid: str, max_tokens: int) -> dict[str, Any]:
+    return {
+        "Update": {
+            "Key": keys.account_meta_key(account_sid),
+            "UpdateExpression": "SET tokenCount = if_not_exists(tokenCount, :zero) + :one",
+            "ConditionExpression": "attribute_not_exists(tokenCount) OR tokenCount < :limit",
+            "ExpressionAttributeValues": {":zero": {"N": "0"}, ":one": {"N": "1"}, ":limit": {"N": str(max_tokens)}},
+        }
+    }
+
+
+def _deactivation(
+    account_sid: str, token_sid: str, secret_digest: str, reason: RevokedReason, now: str
+) -> list[dict[str, Any]]:
+    """Deactivates a token: its item (keeping an earlier reason and time) and its lookup item,
+    which is what the authorizer reads. Idempotent."""
+    return [
+        {
+            "Update": {
+                "Key": keys.token_key(account_sid, token_sid),
+                "UpdateExpression": "SET isActive = :false, revokedReason = if_not_exists(revokedReason, :reason), "
+                "revokedAt = if_not_exists(revokedAt, :now)",
+                "ConditionExpression": "attribute_exists(PK) AND secretDigest = :digest",
+                "ExpressionAttributeValues": {
+                    ":false": {"BOOL": False},
+                    ":reason": {"S": reason},
+                    ":now": {"S": now},
+                    ":digest": {"S": secret_digest},
+                },
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        },
+        {
+            "Update": {
+                "Key": keys.secret_key(secret_digest),
+                "UpdateExpression": "SET isActive = :false",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": {":false": {"BOOL": False}},
+            }
+        },
+    ]

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from apitokens import ids, tokens
-from apitokens.errors import FieldError, InsufficientScope, InvalidRequest
+from apitokens.errors import FieldError, Forbidden, InsufficientScope, InvalidRequest, TokenStateConflict
 from apitokens.models import CreateTokenRequest, ListQuery, UpdateTokenRequest
 from apitokens.principal import Principal
-from apitokens.records import TokenPage, TokenRecord
+from apitokens.records import LEAKED, TokenPage, TokenRecord
 from apitokens.repository import TokenRepository
 from apitokens.settings import Settings
 from apitokens.timeutil import format_timestamp, utcnow
@@ -75,9 +76,18 @@ def create_token(
         expires_at=expires_at,
         is_active=True,
         created_at=format_timestamp(now),
+        **lineage(principal),
     )
     repository.create(record, tokens.digest(secret), settings.max_tokens_per_account)
     return CreatedToken(record=record, secret=secret)
+
+
+def lineage(principal: Principal) -> dict[str, Any]:
+    """createdBy and parentSid of a token this principal creates: a token made by an API token is
+    that token's child, so revoking the creator reaches it."""
+    if principal.type == "token":
+        return {"created_by_type": "token", "created_by_id": principal.token_sid, "parent_sid": principal.token_sid}
+    return {"created_by_type": "user", "created_by_id": principal.id, "parent_sid": None}
 
 
 def list_tokens(repository: TokenRepository, account_sid: str, query: ListQuery) -> TokenPage:
@@ -91,20 +101,46 @@ def get_token(repository: TokenRepository, account_sid: str, token_sid: str) -> 
     return repository.get(ids.require_account_sid(account_sid), ids.require_token_sid(token_sid))
 
 
+def _check_update(principal: Principal, current: TokenRecord, activate: bool) -> None:
+    """Checked on the token as read, before the write; its scopes and expiry never change."""
+    _check_no_escalation(principal, current.scopes, current.expires_at)
+    if activate and not current.is_active:
+        if current.revoked_reason == LEAKED:
+            raise TokenStateConflict("This token was revoked as leaked and can never be re-activated.")
+        if principal.type != "user":
+            raise Forbidden("Only a user can re-activate a token; an API token cannot.")
+
+
 def update_token(
-    repository: TokenRepository, principal: Principal, account_sid: str, token_sid: str, request: UpdateTokenRequest
+    repository: TokenRepository,
+    principal: Principal,
+    account_sid: str,
+    token_sid: str,
+    request: UpdateTokenRequest,
+    *,
+    now: datetime | None = None,
 ) -> TokenRecord:
-    return repository.update(
-        ids.require_account_sid(account_sid),
-        ids.require_token_sid(token_sid),
+    """Deactivating (isActive false) also deactivates every descendant before it returns; the
+    same request again resumes a cascade that failed midway."""
+    account_sid = ids.require_account_sid(account_sid)
+    token_sid = ids.require_token_sid(token_sid)
+    timestamp = format_timestamp(now or utcnow())
+    record, has_children = repository.update(
+        account_sid,
+        token_sid,
         name=request.name,
         is_active=request.is_active,
         description=request.description,
         replace_description="description" in request.model_fields_set,
-        # Checked on the token as read, before the write; its scopes and expiry never change.
-        check=lambda current: _check_no_escalation(principal, current.scopes, current.expires_at),
+        now=timestamp,
+        check=lambda current: _check_update(principal, current, request.is_active),
     )
+    if has_children and not request.is_active:
+        repository.revoke_descendants(account_sid, token_sid, timestamp)
+    return record
 
 
-def delete_token(repository: TokenRepository, account_sid: str, token_sid: str) -> None:
-    repository.delete(ids.require_account_sid(account_sid), ids.require_token_sid(token_sid))
+def delete_token(repository: TokenRepository, account_sid: str, token_sid: str, *, now: datetime | None = None) -> None:
+    repository.delete(
+        ids.require_account_sid(account_sid), ids.require_token_sid(token_sid), format_timestamp(now or utcnow())
+    )
