@@ -24,6 +24,8 @@ from apitokens.models import (
     CreateTokenRequest,
     DeletedApiToken,
     ErrorEnvelope,
+    RolledApiToken,
+    RollTokenRequest,
     UpdateTokenRequest,
 )
 from apitokens_dev import template
@@ -122,6 +124,18 @@ _OPERATIONS: dict[tuple[str, str], _Operation] = {
         DeletedApiToken,
         response_example={"sid": "tok_abc123def456ghi789jkl012", "deleted": True},
     ),
+    ("POST", scopes.ROLL): _Operation(
+        "rollApiToken",
+        "Roll API token",
+        "Replace a token by a new one with the same name, description, scopes and expiresAt. The old token "
+        "keeps working for gracePeriodSeconds (0 to 604800, default 0: it stops now); the tokens it created "
+        "move to the new one. The new token value is only returned once, in this response. The body is "
+        "optional.",
+        201,
+        RolledApiToken,
+        request=RollTokenRequest,
+        idempotent=True,
+    ),
 }
 
 _ERRORS: dict[int, tuple[str, str]] = {
@@ -150,9 +164,10 @@ _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     CreatedApiToken,
     ApiTokenList,
     DeletedApiToken,
+    RolledApiToken,
     ErrorEnvelope,
 )
-_REQUEST_MODELS: tuple[type[BaseModel], ...] = (CreateTokenRequest, UpdateTokenRequest)
+_REQUEST_MODELS: tuple[type[BaseModel], ...] = (CreateTokenRequest, UpdateTokenRequest, RollTokenRequest)
 
 
 def _pattern(compiled: Any) -> str:
@@ -296,7 +311,8 @@ def _operation(method: str, path: str, operation: _Operation) -> dict[str, Any]:
     }
     if operation.request is not None:
         document["requestBody"] = {
-            "required": True,
+            # Roll's body is optional: every field has a default.
+            "required": operation.request is not RollTokenRequest,
             "content": {"application/json": _media(operation.request, operation.request_example)},
         }
     return document

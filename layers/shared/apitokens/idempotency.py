@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 
 from apitokens import keys, service
 from apitokens.errors import IdempotencyKeyReused, InvalidRequest, RequestInProgress, StoreUnavailable
-from apitokens.models import CreateTokenRequest
+from apitokens.models import CreateTokenRequest, RollTokenRequest
 from apitokens.principal import Principal
 from apitokens.records import TokenRecord
 from apitokens.repository import TokenRepository
@@ -58,15 +58,17 @@ def _perform(request: dict[str, Any]) -> dict[str, Any]:
 
 
 class IdempotentCreate:
+    """Create and roll, each made idempotent by an Idempotency-Key (records keyed per operation)."""
+
     def __init__(self, repository: TokenRepository, settings: Settings) -> None:
         self._repository = repository
         self._settings = settings
-        self._idempotent: tuple[IdempotencyConfig, Callable[..., dict[str, Any]]] | None = None
+        self._idempotent: dict[str, tuple[IdempotencyConfig, Callable[..., dict[str, Any]]]] = {}
 
-    def _idempotent_create(self) -> tuple[IdempotencyConfig, Callable[..., dict[str, Any]]]:
+    def _idempotent_operation(self, operation: str) -> tuple[IdempotencyConfig, Callable[..., dict[str, Any]]]:
         """Powertools idempotency, set up by the first request that carries a key: a create
         without one does not pay its import at cold start."""
-        if self._idempotent is None:
+        if operation not in self._idempotent:
             from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
             config = IdempotencyConfig(
@@ -75,15 +77,15 @@ class IdempotentCreate:
                 expires_after_seconds=RECORD_LIFETIME_SECONDS,
                 raise_on_no_idempotency_key=True,
             )
-            create_once = idempotent_function(
+            once = idempotent_function(
                 _perform,
                 data_keyword_argument="request",
                 persistence_store=self._repository.idempotency_store(keys.IDEMPOTENCY_PK),
                 config=config,
-                key_prefix="create_token",
+                key_prefix=operation,
             )
-            self._idempotent = (config, create_once)
-        return self._idempotent
+            self._idempotent[operation] = (config, once)
+        return self._idempotent[operation]
 
     def create(
         self,
@@ -93,9 +95,48 @@ class IdempotentCreate:
         idempotency_key: str | None,
         lambda_context: LambdaContext | None = None,
     ) -> CreateOutcome:
-        if idempotency_key is None:
+        def work() -> tuple[TokenRecord, str]:
             created = service.create_token(self._repository, self._settings, principal, account_sid, request)
-            return CreateOutcome(created.record, created.secret)
+            return created.record, created.secret
+
+        body = request.model_dump(mode="json", by_alias=True)
+        scope = [principal.type, principal.id, account_sid]
+        return self._run("create_token", scope, body, work, key=idempotency_key, lambda_context=lambda_context)
+
+    def roll(
+        self,
+        principal: Principal,
+        account_sid: str,
+        token_sid: str,
+        request: RollTokenRequest,
+        *,
+        idempotency_key: str | None,
+        lambda_context: LambdaContext | None = None,
+    ) -> CreateOutcome:
+        def work() -> tuple[TokenRecord, str]:
+            rolled = service.roll_token(
+                self._repository, self._settings, principal, account_sid, token_sid, request=request
+            )
+            return rolled.record, rolled.secret
+
+        body = request.model_dump(mode="json", by_alias=True)
+        scope = [principal.type, principal.id, account_sid, token_sid]
+        return self._run("roll_token", scope, body, work, key=idempotency_key, lambda_context=lambda_context)
+
+    def _run(
+        self,
+        operation: str,
+        scope: list[str],
+        body: dict[str, Any],
+        perform: Callable[[], tuple[TokenRecord, str]],
+        *,
+        key: str | None,
+        lambda_context: LambdaContext | None,
+    ) -> CreateOutcome:
+        idempotency_key = key
+        if idempotency_key is None:
+            record, secret = perform()
+            return CreateOutcome(record, secret)
         if KEY_PATTERN.fullmatch(idempotency_key) is None:
             raise InvalidRequest(f"{HEADER} must be 1 to 255 printable ASCII characters without spaces.")
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -106,25 +147,25 @@ class IdempotentCreate:
             IdempotencyValidationError,
         )
 
-        config, create_once = self._idempotent_create()
+        config, once = self._idempotent_operation(operation)
         if lambda_context is not None:
             # Lets an in-progress record expire with the invocation should the function time out.
             config.register_lambda_context(lambda_context)
-        done: list[service.CreatedToken] = []
+        done: list[tuple[TokenRecord, str]] = []
 
         def work() -> dict[str, Any]:
-            created = service.create_token(self._repository, self._settings, principal, account_sid, request)
-            done.append(created)
-            return asdict(created.record)
+            record, secret = perform()
+            done.append((record, secret))
+            return asdict(record)
 
         data = {
             # A JSON list, not a joined string: no subject or key can make two callers' scopes equal.
-            "key": json.dumps([principal.type, principal.id, account_sid, idempotency_key]),
-            "body": request.model_dump(mode="json", by_alias=True),
+            "key": json.dumps([*scope, idempotency_key]),
+            "body": body,
         }
         token = _work.set(work)
         try:
-            stored = create_once(request=data)
+            stored = once(request=data)
         except IdempotencyValidationError:
             raise IdempotencyKeyReused(
                 f"This {HEADER} was already used with a different request body; use a new key."
@@ -136,11 +177,11 @@ class IdempotentCreate:
                 # The token exists: only marking the idempotency record completed failed. A 503
                 # now would hide the only copy of the secret and leave an orphan token; answer
                 # with it. A retry with this key gets 409 until the in-progress record expires.
-                logger.warning("idempotency record not completed", extra={"token_sid": done[0].record.sid})
-                return CreateOutcome(done[0].record, done[0].secret)
+                logger.warning("idempotency record not completed", extra={"token_sid": done[0][0].sid})
+                return CreateOutcome(*done[0])
             raise StoreUnavailable() from error
         finally:
             _work.reset(token)
         if done:
-            return CreateOutcome(done[0].record, done[0].secret)
+            return CreateOutcome(*done[0])
         return CreateOutcome(TokenRecord(**{**stored, "scopes": tuple(stored["scopes"])}), None)

@@ -24,6 +24,7 @@ from apitokens.errors import (
     StoreUnavailable,
     TokenLimitReached,
     TokenNotFound,
+    TokenStateConflict,
 )
 from apitokens.records import (
     LEAKED,
@@ -46,6 +47,8 @@ Item = Mapping[str, Any]
 # Descendants revoked per TransactWriteItems: two writes each (token item, lookup item), so 40 of
 # DynamoDB's 100 items, leaving room for an audit record per descendant in the same transaction.
 CASCADE_BATCH = 20
+# Children moved per transaction by a roll: three writes each (old edge, new edge, parentSid).
+MOVE_BATCH = 15
 
 # Attributes a caller may see; the secret's digest stays in the table.
 _PUBLIC_ATTRIBUTES = (
@@ -596,6 +599,184 @@ class TokenRepository:
         self._transact(writes)
         self.revoke_descendants(account_sid, token_sid, now)
         return credential
+
+    def roll(
+        self,
+        account_sid: str,
+        token_sid: str,
+        successor: Callable[[TokenRecord], TokenRecord],
+        secret_digest: str,
+        *,
+        grace_end: str,
+        max_tokens: int,
+    ) -> tuple[TokenRecord, TokenRecord]:
+        """Replaces a token by a new one in one transaction: the new token's items (and its lineage
+        edge), the old token's expiresAt lowered to `grace_end` on both its items, and the
+        account's count. With no grace (the old token stops now) the new token takes the old one's
+        slot; with a grace period it takes one more (limit-checked), and a ROLLED# item gives the
+        old one's back when its grace ends (release_rolled_slots). `successor` builds the new
+        token from the old as read, or refuses by raising. Returns (old, new)."""
+        item = self._get_item(account_sid, token_sid, projection=False)
+        current = _record_from_item(item)
+        if "rolledTo" in item:
+            raise TokenStateConflict("This token was already rolled; roll the token that replaced it.")
+        record = successor(current)
+        old_expires = grace_end if current.expires_at is None else min(current.expires_at, grace_end)
+        released = old_expires <= record.created_at
+        assignments = ["expiresAt = :expires", "rolledTo = :new"]
+        values: dict[str, Any] = {
+            ":expires": {"S": old_expires},
+            ":new": {"S": record.sid},
+            ":digest": {"S": item["secretDigest"]["S"]},
+            ":true": {"BOOL": True},
+        }
+        assignments.append("slotReleased = :true" if released else "slotReleaseAt = :expires")
+        writes = new_token_writes(record, secret_digest)
+        if record.parent_sid == token_sid:
+            # A token rolling itself: its successor is its child; one write per item.
+            writes = [write for write in writes if "Update" not in write]
+            assignments.append("hasChildren = :true")
+        old_digest = item["secretDigest"]["S"]
+        writes = [
+            {
+                "Update": {
+                    "Key": keys.token_key(account_sid, token_sid),
+                    "UpdateExpression": "SET " + ", ".join(assignments),
+                    "ConditionExpression": "attribute_exists(PK) AND secretDigest = :digest AND isActive = :true "
+                    "AND attribute_not_exists(rolledTo)",
+                    "ExpressionAttributeValues": values,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Update": {
+                    "Key": keys.secret_key(old_digest),
+                    "UpdateExpression": "SET expiresAt = :expires",
+                    "ConditionExpression": "attribute_exists(PK)",
+                    "ExpressionAttributeValues": {":expires": {"S": old_expires}},
+                }
+            },
+            *writes,
+        ]
+        failed_at: dict[int, DomainError] = {}
+        if not released:
+            failed_at[len(writes)] = _limit_reached(max_tokens)
+            writes += [
+                _count_increment(account_sid, max_tokens),
+                {
+                    "Put": {
+                        "Item": {
+                            **keys.rolled_key(account_sid, old_expires, token_sid),
+                            "type": {"S": "rolled"},
+                            "tokenSid": {"S": token_sid},
+                        }
+                    }
+                },
+            ]
+        self._transact(
+            writes,
+            first_failed=TokenStateConflict("This token is no longer active or was already rolled."),
+            failed_at=failed_at,
+        )
+        return replace(current, expires_at=old_expires), record
+
+    def move_children(self, account_sid: str, from_sid: str, to_sid: str) -> int:
+        """Moves the lineage edges of `from_sid` (but the one to `to_sid`) to `to_sid`, and each
+        child's parentSid with it: MOVE_BATCH children per transaction. Returns how many moved."""
+        moved = 0
+        for page in self.children(account_sid, from_sid):
+            children = [child for child in page if child.sid != to_sid]
+            for start in range(0, len(children), MOVE_BATCH):
+                writes: list[dict[str, Any]] = [
+                    {
+                        "Update": {
+                            "Key": keys.token_key(account_sid, to_sid),
+                            "UpdateExpression": "SET hasChildren = :true",
+                            "ConditionExpression": "attribute_exists(PK)",
+                            "ExpressionAttributeValues": {":true": {"BOOL": True}},
+                        }
+                    }
+                ]
+                for child in children[start : start + MOVE_BATCH]:
+                    writes += [
+                        {
+                            "Delete": {
+                                "Key": keys.lineage_key(account_sid, from_sid, child.sid),
+                                "ConditionExpression": "attribute_exists(PK)",
+                            }
+                        },
+                        {
+                            "Put": {
+                                "Item": {
+                                    **keys.lineage_key(account_sid, to_sid, child.sid),
+                                    "type": {"S": "lineage"},
+                                    "childSid": {"S": child.sid},
+                                    "childDigest": {"S": child.secret_digest},
+                                }
+                            }
+                        },
+                        {
+                            "Update": {
+                                "Key": keys.token_key(account_sid, child.sid),
+                                "UpdateExpression": "SET parentSid = :parent",
+                                "ConditionExpression": "attribute_exists(PK)",
+                                "ExpressionAttributeValues": {":parent": {"S": to_sid}},
+                            }
+                        },
+                    ]
+                self._transact(writes)
+                moved += len(children[start : start + MOVE_BATCH])
+        return moved
+
+    def release_rolled_slots(self, account_sid: str, now: str) -> int:
+        """Gives back the per-account slots of rolled tokens whose grace period has ended: one
+        Query by key (`ROLLED#` items sort by release time) and a transaction each. Returns how
+        many slots it released."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :first AND :now",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": keys.account_pk(account_sid)},
+                ":first": {"S": keys.ROLLED_SK_PREFIX},
+                ":now": {"S": keys.ROLLED_SK_PREFIX + now},
+            },
+            "ConsistentRead": True,
+        }
+        with _driver_errors():
+            items = self._client.query(**request).get("Items", [])
+        released = 0
+        for item in items:
+            token_sid = item["tokenSid"]["S"]
+            try:
+                self._transact(
+                    [
+                        {
+                            "Update": {
+                                "Key": keys.token_key(account_sid, token_sid),
+                                "UpdateExpression": "SET slotReleased = :true REMOVE slotReleaseAt",
+                                "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(slotReleased)",
+                                "ExpressionAttributeValues": {":true": {"BOOL": True}},
+                            }
+                        },
+                        {
+                            "Delete": {
+                                "Key": {"PK": item["PK"], "SK": item["SK"]},
+                                "ConditionExpression": "attribute_exists(PK)",
+                            }
+                        },
+                        {
+                            "Update": {
+                                "Key": keys.account_meta_key(account_sid),
+                                "UpdateExpression": "ADD tokenCount :minus_one",
+                                "ExpressionAttributeValues": {":minus_one": {"N": "-1"}},
+                            }
+                        },
+                    ]
+                )
+            except ConcurrentModification:
+                continue  # released or deleted by a concurrent request: its slot is back already
+            released += 1
+        return released
 
 
 def _limit_reached(max_tokens: int) -> TokenLimitReached:

@@ -105,6 +105,7 @@ def load_catalog(path: Path = CATALOG_PATH) -> tuple[Route, ...]:
 ROUTES: tuple[Route, ...] = load_catalog()
 TOKENS = "/accounts/{accountSid}/apiTokens"
 TOKEN = "/accounts/{accountSid}/apiTokens/{apiTokenSid}"
+ROLL = "/accounts/{accountSid}/apiTokens/{apiTokenSid}/roll"
 _BY_KEY = {(route.method, route.resource): route for route in ROUTES}
 
 

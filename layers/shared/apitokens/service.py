@@ -8,17 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from apitokens import ids, tokens
-from apitokens.errors import FieldError, Forbidden, InsufficientScope, InvalidRequest, TokenStateConflict
-from apitokens.models import CreateTokenRequest, ListQuery, UpdateTokenRequest
+from apitokens.errors import (
+    DomainError,
+    FieldError,
+    Forbidden,
+    InsufficientScope,
+    InvalidRequest,
+    TokenLimitReached,
+    TokenStateConflict,
+)
+from apitokens.models import CreateTokenRequest, ListQuery, RollTokenRequest, UpdateTokenRequest
 from apitokens.principal import Principal
 from apitokens.records import LEAKED, TokenPage, TokenRecord
 from apitokens.repository import TokenRepository
 from apitokens.settings import Settings
 from apitokens.timeutil import format_timestamp, utcnow
+
+logger = Logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +90,13 @@ def create_token(
         created_at=format_timestamp(now),
         **lineage(principal),
     )
-    repository.create(record, tokens.digest(secret), settings.max_tokens_per_account)
+    try:
+        repository.create(record, tokens.digest(secret), settings.max_tokens_per_account)
+    except TokenLimitReached:
+        # Rolled tokens whose grace period has ended give their slots back, lazily, here.
+        if repository.release_rolled_slots(account_sid, record.created_at) == 0:
+            raise
+        repository.create(record, tokens.digest(secret), settings.max_tokens_per_account)
     return CreatedToken(record=record, secret=secret)
 
 
@@ -144,3 +162,73 @@ def delete_token(repository: TokenRepository, account_sid: str, token_sid: str, 
     repository.delete(
         ids.require_account_sid(account_sid), ids.require_token_sid(token_sid), format_timestamp(now or utcnow())
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RolledToken:
+    record: TokenRecord
+    secret: str
+    rolled_from: str
+
+
+def roll_token(
+    repository: TokenRepository,
+    settings: Settings,
+    principal: Principal,
+    account_sid: str,
+    token_sid: str,
+    *,
+    request: RollTokenRequest,
+    now: datetime | None = None,
+) -> RolledToken:
+    """A new token with the old one's name, description, scopes and expiresAt; the old one keeps
+    working until now + gracePeriodSeconds (or its own expiry, if sooner), and its children move
+    to the new one. A token may roll itself (its successor is then its child) or, within its own
+    grants, another token; an inactive, expired or already rolled token cannot be rolled."""
+    account_sid = ids.require_account_sid(account_sid)
+    token_sid = ids.require_token_sid(token_sid)
+    now = now or utcnow()
+    created_at = format_timestamp(now)
+    secret = tokens.generate(settings.token_prefix)
+    new_sid = ids.new_token_sid()
+
+    def successor(current: TokenRecord) -> TokenRecord:
+        if not current.is_active or (current.expires_at is not None and current.expires_at <= created_at):
+            raise TokenStateConflict("Only an active, unexpired token can be rolled.")
+        _check_no_escalation(principal, current.scopes, current.expires_at)
+        return TokenRecord(
+            sid=new_sid,
+            account_sid=account_sid,
+            name=current.name,
+            description=current.description,
+            scopes=current.scopes,
+            expires_at=current.expires_at,
+            is_active=True,
+            created_at=created_at,
+            **lineage(principal),
+        )
+
+    def roll() -> TokenRecord:
+        _, record = repository.roll(
+            account_sid,
+            token_sid,
+            successor,
+            tokens.digest(secret),
+            grace_end=format_timestamp(now + timedelta(seconds=request.grace_period_seconds)),
+            max_tokens=settings.max_tokens_per_account,
+        )
+        return record
+
+    try:
+        record = roll()
+    except TokenLimitReached:
+        if repository.release_rolled_slots(account_sid, created_at) == 0:
+            raise
+        record = roll()
+    try:
+        repository.move_children(account_sid, token_sid, record.sid)
+    except DomainError as error:
+        # The new token exists and its secret is in hand: answering an error now would lose it.
+        # The children not moved stay under the old token, whose revocation still reaches them.
+        logger.warning("children not moved to the rolled token", extra={"reason": error.code, "sid": record.sid})
+    return RolledToken(record=record, secret=secret, rolled_from=token_sid)

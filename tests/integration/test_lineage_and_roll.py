@@ -1,0 +1,269 @@
+"""Lineage, cascading revocation and roll (issue 10), handlers invoked on moto."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import types
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from apitokens.principal import Principal
+from apitokens.repository import CASCADE_BATCH, TokenRepository
+from apitokens.scopes import ROLL
+from apitokens.settings import get_settings
+from apitokens.tokens import digest
+from apitokens_dev.template import dynamodb_clients
+from tests.conftest import ACCOUNT, Functions, HttpResult, load_event, proxy_event, scan_table
+
+TOKENS = "/accounts/{accountSid}/apiTokens"
+WRITER = ["tokens:read", "tokens:write", "tokens:delete"]
+
+
+def as_token(sid: str, scopes: list[str] = WRITER, expires_at: str | None = None) -> Principal:
+    return Principal("token", sid, frozenset({ACCOUNT}), frozenset(scopes), token_sid=sid, expires_at=expires_at)
+
+
+def child_of(functions: Functions, parent: dict[str, Any], **body: Any) -> dict[str, Any]:
+    created = functions.create(principal=as_token(parent["sid"]), scopes=WRITER, **body)
+    assert created.status == 201, created.body
+    return dict(created.body)
+
+
+def authorized(functions: Functions, secret: str) -> bool:
+    event = copy.deepcopy(load_event("authorizer_api_token"))
+    event["headers"]["Authorization"] = f"Bearer {secret}"
+    event["multiValueHeaders"]["Authorization"] = [f"Bearer {secret}"]
+    try:
+        functions.authorize(event)
+    except Exception as error:
+        if str(error) != "Unauthorized":
+            raise
+        return False
+    return True
+
+
+def roll(
+    functions: Functions,
+    sid: str,
+    body: Any = None,
+    principal: Principal | None = None,
+    headers: dict[str, str] | None = None,
+) -> HttpResult:
+    event = proxy_event("POST", TOKENS, body=body, principal=principal, headers=headers)
+    if body is None:
+        event["body"] = None
+    event["resource"] = ROLL
+    event["path"] = f"/accounts/{ACCOUNT}/apiTokens/{sid}/roll"
+    event["pathParameters"] = {"accountSid": ACCOUNT, "apiTokenSid": sid}
+    return functions.invoke(event)
+
+
+def family(functions: Functions) -> dict[str, dict[str, Any]]:
+    """root -> child -> grandchild, plus a sibling of the root made by a user."""
+    root = functions.create(scopes=WRITER).body
+    child = child_of(functions, root)
+    grandchild = child_of(functions, child)
+    other = functions.create(scopes=WRITER).body
+    return {"root": root, "child": child, "grandchild": grandchild, "other": other}
+
+
+def test_tokens_record_who_created_them(functions: Functions) -> None:
+    tree = family(functions)
+    assert tree["root"]["createdBy"] == {"type": "user", "id": "user_1"}
+    assert tree["root"]["parentSid"] is None
+    assert tree["child"]["createdBy"] == {"type": "token", "id": tree["root"]["sid"]}
+    assert tree["grandchild"]["parentSid"] == tree["child"]["sid"]
+    got = functions.get(tree["grandchild"]["sid"]).body
+    assert (got["parentSid"], got["revokedReason"], got["revokedAt"]) == (tree["child"]["sid"], None, None)
+
+
+@pytest.mark.parametrize("revoke", ["delete", "deactivate"])
+def test_revoking_a_token_revokes_every_descendant(functions: Functions, revoke: str) -> None:
+    tree = family(functions)
+    root = tree["root"]["sid"]
+    if revoke == "delete":
+        assert functions.delete(root).status == 200
+        assert functions.get(root).status == 404
+    else:
+        updated = functions.update(root, {"name": "off", "isActive": False})
+        assert updated.status == 200
+        assert (updated.body["revokedReason"], updated.body["isActive"]) == ("revoked", False)
+    for name in ("child", "grandchild"):
+        got = functions.get(tree[name]["sid"]).body
+        assert (got["isActive"], got["revokedReason"]) == (False, "parent_revoked"), name
+        assert got["revokedAt"] is not None
+        assert not authorized(functions, tree[name]["token"])
+    assert authorized(functions, tree["other"]["token"])
+    assert functions.get(tree["other"]["sid"]).body["isActive"] is True
+
+
+def test_only_a_user_may_reactivate_and_never_a_leaked_token(functions: Functions) -> None:
+    tree = family(functions)
+    assert functions.update(tree["root"]["sid"], {"name": "off", "isActive": False}).status == 200
+    child = tree["child"]["sid"]
+    by_token = functions.update(child, {"name": "on", "isActive": True}, principal=as_token(tree["other"]["sid"]))
+    assert by_token.status == 403
+    assert functions.get(child).body["isActive"] is False
+    by_user = functions.update(child, {"name": "on", "isActive": True})
+    assert by_user.status == 200
+    assert (by_user.body["isActive"], by_user.body["revokedReason"], by_user.body["revokedAt"]) == (True, None, None)
+    assert authorized(functions, tree["child"]["token"])
+
+    repository = TokenRepository.from_settings(get_settings())
+    assert repository.revoke_leaked(digest(tree["other"]["token"]), "2030-01-01T00:00:00.000Z", "commit", "u")
+    refused = functions.update(tree["other"]["sid"], {"name": "on", "isActive": True})
+    assert refused.status == 409
+    assert refused.body["error"]["code"] == "invalid_token_state"
+    assert functions.get(tree["other"]["sid"]).body["revokedReason"] == "leaked"
+
+
+def test_a_revoked_token_creates_no_more_children(functions: Functions) -> None:
+    tree = family(functions)
+    assert functions.update(tree["root"]["sid"], {"name": "off", "isActive": False}).status == 200
+    # A request authorized just before the revocation, arriving just after it.
+    late = functions.create(principal=as_token(tree["root"]["sid"]), scopes=WRITER)
+    assert late.status == 409
+    assert len(functions.list(query={"limit": "100"}).body["records"]) == 4
+
+
+def chain_and_fan(functions: Functions, fan: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    root = functions.create(scopes=WRITER).body
+    descendants = [child_of(functions, root) for _ in range(fan)]
+    descendants.append(child_of(functions, descendants[0]))
+    return root, descendants
+
+
+def test_a_cascade_larger_than_one_transaction(functions: Functions, monkeypatch: pytest.MonkeyPatch) -> None:
+    fan = CASCADE_BATCH * 2 + 15  # 56 descendants: 112 writes, more than one TransactWriteItems holds (100)
+    root, descendants = chain_and_fan(functions, fan)
+    (client,) = dynamodb_clients(vars(_module(functions, "DELETE")))
+    sizes: list[int] = []
+    original = client.transact_write_items
+
+    def counting(**kwargs: Any) -> Any:
+        sizes.append(len(kwargs["TransactItems"]))
+        return original(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", counting)
+    assert functions.delete(root["sid"]).status == 200
+    assert max(sizes) <= 2 * CASCADE_BATCH < 100
+    assert sum(sizes) - sizes[0] - sizes[-1] == 2 * len(descendants)  # two writes per descendant
+    assert all(not functions.get(token["sid"]).body["isActive"] for token in descendants)
+
+
+def _module(functions: Functions, method: str) -> Any:
+    """The namespace of a loaded function's module (its handler's globals, under the decorators)."""
+    handler = functions.by_route[(method, "/accounts/{accountSid}/apiTokens/{apiTokenSid}")]
+    return types.SimpleNamespace(**inspect.unwrap(handler).__globals__)
+
+
+def test_a_cascade_that_fails_between_batches_is_finished_by_a_retry(
+    functions: Functions, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, descendants = chain_and_fan(functions, CASCADE_BATCH * 2 + 5)
+    (client,) = dynamodb_clients(vars(_module(functions, "DELETE")))
+    original = client.transact_write_items
+    calls = {"n": 0}
+
+    def failing_third(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:  # deactivate root, batch 1, then this: batch 2
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "TransactWriteItems")
+        return original(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", failing_third)
+    failed = functions.delete(root["sid"])
+    assert failed.status == 503
+    # The root is still there, inactive: it can create nothing more, and the retry finds it.
+    assert functions.get(root["sid"]).body["isActive"] is False
+    states = [functions.get(token["sid"]).body["isActive"] for token in descendants]
+    assert states.count(False) == CASCADE_BATCH
+    assert states.count(True) == len(descendants) - CASCADE_BATCH
+    monkeypatch.setattr(client, "transact_write_items", original)
+    assert functions.delete(root["sid"]).status == 200
+    assert all(not functions.get(token["sid"]).body["isActive"] for token in descendants)
+    assert all(not authorized(functions, token["token"]) for token in descendants)
+    count = next(item for item in scan_table(dynamodb) if item["SK"]["S"] == "META")["tokenCount"]["N"]
+    assert int(count) == len(descendants)
+
+
+def test_roll_replaces_a_token_and_moves_its_children(functions: Functions) -> None:
+    tree = family(functions)
+    old = tree["child"]
+    rolled = roll(functions, old["sid"])
+    assert rolled.status == 201, rolled.body
+    new = rolled.body
+    assert new["rolledFrom"] == old["sid"]
+    assert (new["name"], new["scopes"], new["expiresAt"]) == (old["name"], old["scopes"], old["expiresAt"])
+    assert new["token"] != old["token"]
+    assert authorized(functions, new["token"])
+    assert not authorized(functions, old["token"])  # no grace: the old token stops now
+    assert functions.get(tree["grandchild"]["sid"]).body["parentSid"] == new["sid"]
+    # The grandchild now hangs from the new token: revoking it reaches the grandchild.
+    assert functions.delete(new["sid"]).status == 200
+    assert not authorized(functions, tree["grandchild"]["token"])
+    again = roll(functions, old["sid"])
+    assert again.status == 409
+    assert again.body["error"]["code"] == "invalid_token_state"
+
+
+def test_roll_with_a_grace_period_and_an_idempotency_key(functions: Functions) -> None:
+    old = functions.create(scopes=WRITER, expiresAt="2031-01-01T00:00:00.000Z").body
+    headers = {"Idempotency-Key": "roll-1"}
+    first = roll(functions, old["sid"], {"gracePeriodSeconds": 3600}, headers=headers)
+    assert first.status == 201, first.body
+    assert authorized(functions, old["token"])
+    assert authorized(functions, first.body["token"])
+    old_now = functions.get(old["sid"]).body
+    assert old_now["expiresAt"] < "2031-01-01T00:00:00.000Z"
+    assert first.body["expiresAt"] == "2031-01-01T00:00:00.000Z"
+    replay = roll(functions, old["sid"], {"gracePeriodSeconds": 3600}, headers=headers)
+    assert replay.status == 200
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.body["sid"] == first.body["sid"]
+    assert "token" not in replay.body
+    reused = roll(functions, old["sid"], {"gracePeriodSeconds": 60}, headers=headers)
+    assert reused.status == 422
+    assert len(functions.list(query={"limit": "100"}).body["records"]) == 2
+
+
+@pytest.mark.parametrize("body", [{"gracePeriodSeconds": -1}, {"gracePeriodSeconds": 604801}, {"grace": 1}])
+def test_roll_refuses_bad_bodies(functions: Functions, dynamodb: Any, body: Any) -> None:
+    old = functions.create().body
+    before = scan_table(dynamodb)
+    refused = roll(functions, old["sid"], body)
+    assert refused.status == 400
+    assert scan_table(dynamodb) == before
+
+
+def test_roll_never_escalates_and_refuses_inactive_tokens(functions: Functions) -> None:
+    broad = functions.create(scopes=["tokens:write", "buckets:write"]).body
+    narrow = functions.create(scopes=["tokens:write"]).body
+    escalating = roll(functions, broad["sid"], principal=as_token(narrow["sid"], ["tokens:write"]))
+    assert escalating.status == 403
+    assert authorized(functions, broad["token"])
+    # A token may roll itself: its successor is its child.
+    itself = roll(functions, narrow["sid"], principal=as_token(narrow["sid"], ["tokens:write"]))
+    assert itself.status == 201, itself.body
+    assert itself.body["parentSid"] == narrow["sid"]
+    assert functions.update(broad["sid"], {"name": "off", "isActive": False}).status == 200
+    assert roll(functions, broad["sid"]).status == 409
+
+
+def test_rolling_counts_against_the_limit_only_while_both_tokens_live(
+    functions: Functions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_TOKENS_PER_ACCOUNT", "2")
+    get_settings.cache_clear()
+    limited = Functions()
+    first = limited.create().body
+    limited.create()
+    assert roll(limited, first["sid"], {"gracePeriodSeconds": 3600}).status == 409  # both would live: 3 > 2
+    rolled = roll(limited, first["sid"])  # no grace: the new token takes the old one's slot
+    assert rolled.status == 201, rolled.body
+    assert limited.create().status == 409
+    assert limited.delete(first["sid"]).status == 200  # an old rolled token frees no slot twice
+    assert limited.create().status == 409
