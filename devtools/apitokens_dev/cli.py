@@ -1,9 +1,10 @@
-"""`apitokens`: the developer command line (serve, dev-jwt, openapi, admin)."""
+"""`apitokens`: the developer command line (serve, dev-jwt, dev-leak-report, openapi, admin)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -208,6 +209,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev_jwt.add_argument("--subject", default=devkeys.DEFAULT_SUBJECT, help="the `sub` claim (default: user_dev)")
 
+    leak = commands.add_parser(
+        "dev-leak-report",
+        parents=[state],
+        help="print a GitHub secret-scanning report, signed with the development key, for curl",
+        description="Print the headers and body of a GitHub secret-scanning report naming TOKEN..., signed "
+        "with the development GitHub key of --state-dir, which `apitokens serve` run from the same directory "
+        "accepts at POST /v1/secret-scanning/github; then a curl line that sends it.",
+    )
+    leak.add_argument("tokens", nargs="+", metavar="TOKEN", help="a token value found somewhere")
+    leak.add_argument("--url", default="", help="where it was found (the report's url)")
+    leak.add_argument(
+        "--base-url", default="http://127.0.0.1:3000/v1", help="the API (default: http://127.0.0.1:3000/v1)"
+    )
+
     openapi = commands.add_parser("openapi", help="print the OpenAPI document of the API (JSON)")
     openapi.add_argument(
         "--server-url",
@@ -229,7 +244,20 @@ def _scope(parser: argparse.ArgumentParser, values: list[str] | None) -> str | N
     return " ".join(dict.fromkeys(requested))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _dev_leak_report(arguments: argparse.Namespace) -> int:
+    headers, body = devkeys.github_report(devkeys.github_key(arguments.state_dir), arguments.tokens, arguments.url)
+    for name, value in headers.items():
+        print(f"{name}: {value}")
+    print()
+    print(body.decode("utf-8"))
+    print()
+    options = " ".join(f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers.items())
+    url = f"{arguments.base_url.rstrip('/')}/secret-scanning/github"
+    print(f"curl -s -X POST {shlex.quote(url)} {options} --data-binary {shlex.quote(body.decode('utf-8'))}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per command
     parser = _parser()
     arguments = parser.parse_args(argv)
     if arguments.command == "openapi":
@@ -248,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if arguments.command == "admin":
         return _run_admin(arguments)
+    if arguments.command == "dev-leak-report":
+        return _dev_leak_report(arguments)
 
     from apitokens_dev.server import ServeError, serve
 

@@ -48,9 +48,9 @@ def _private_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-def load_or_create_key(state_dir: Path = STATE_DIR) -> ec.EllipticCurvePrivateKey:
+def load_or_create_key(state_dir: Path = STATE_DIR, key_file: str = KEY_FILE) -> ec.EllipticCurvePrivateKey:
     """The signing key of `state_dir`, made on first use (directory 0700, key file 0600)."""
-    path = state_dir / KEY_FILE
+    path = state_dir / key_file
     try:
         return _private_key(path.read_bytes())
     except FileNotFoundError:
@@ -113,3 +113,46 @@ def mint_jwt(
     if scope is not None:
         claims["scope"] = scope
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": public_jwk(key)["kid"], "typ": "JWT"})
+
+
+# -- GitHub secret scanning, as the local server plays it ------------------------------------
+
+GITHUB_KEY_FILE = "dev-github-scanning-key.pem"
+GITHUB_KEYS_PATH = "/dev/github/secret-scanning-keys"
+GITHUB_TOKEN_TYPE = "apitokens_test_token"
+
+
+def github_key(state_dir: Path = STATE_DIR) -> ec.EllipticCurvePrivateKey:
+    """The development stand-in for GitHub's secret-scanning signing key, beside the JWT key."""
+    return load_or_create_key(state_dir, GITHUB_KEY_FILE)
+
+
+def github_key_identifier(key: ec.EllipticCurvePrivateKey) -> str:
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
+
+
+def github_public_keys(key: ec.EllipticCurvePrivateKey) -> dict[str, list[dict[str, Any]]]:
+    """The key list in the shape of https://api.github.com/meta/public_keys/secret_scanning."""
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return {
+        "public_keys": [{"key_identifier": github_key_identifier(key), "key": pem.decode("ascii"), "is_current": True}]
+    }
+
+
+def github_report(
+    key: ec.EllipticCurvePrivateKey, tokens: Iterable[str], url: str = "", source: str = "content"
+) -> tuple[dict[str, str], bytes]:
+    """A secret-scanning report as GitHub sends it: (headers, raw body), signed over the body."""
+    from cryptography.hazmat.primitives import hashes
+
+    body = json.dumps(
+        [{"token": token, "type": GITHUB_TOKEN_TYPE, "url": url, "source": source} for token in tokens]
+    ).encode("utf-8")
+    signature = key.sign(body, ec.ECDSA(hashes.SHA256()))
+    headers = {
+        "Content-Type": "application/json",
+        "Github-Public-Key-Identifier": github_key_identifier(key),
+        "Github-Public-Key-Signature": base64.b64encode(signature).decode("ascii"),
+    }
+    return headers, body

@@ -126,6 +126,7 @@ def _error_type(response_type: str) -> str:
         "AUTHORIZER_FAILURE": "AuthorizerFailureException",
         "AUTHORIZER_CONFIGURATION_ERROR": "AuthorizerConfigurationException",
         "REQUEST_TOO_LARGE": "RequestTooLargeException",
+        "THROTTLED": "TooManyRequestsException",
     }.get(response_type, "InternalServerErrorException")
 
 
@@ -137,6 +138,7 @@ class Route:
     method: str
     resource: str  # as in template.yaml, e.g. /accounts/{accountSid}/apiTokens
     function: str  # logical id of the function that serves it
+    authorized: bool = True  # False: `Auth: {Authorizer: NONE}`, no authorizer call
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -342,6 +344,36 @@ class Function:
                     self._idle.append(handler)
 
 
+class Throttle:
+    """The template's method throttling, as a token bucket per method and source IP (API Gateway's
+    own buckets are per method across all clients; per source IP is what a WAF rate rule adds,
+    and what keeps one local client from starving another in tests)."""
+
+    def __init__(
+        self, limits: Mapping[tuple[str, str], tuple[float, int]], clock: Callable[[], float] = time.monotonic
+    ):
+        self._limits = dict(limits)
+        self._clock = clock
+        self._buckets: dict[tuple[str, str, str], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, method: str, resource: str, source_ip: str) -> bool:
+        limit = self._limits.get((method, resource))
+        if limit is None:
+            return True
+        rate, burst = limit
+        key = (method, resource, source_ip)
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - last) * rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return False
+            self._buckets[key] = (tokens - 1, now)
+            return True
+
+
 class Gateway:
     def __init__(
         self,
@@ -354,6 +386,7 @@ class Gateway:
         identity: Sequence[IdentitySource] = (("header", "Authorization"),),
         cache_ttl: int = 0,
         other_apis: Sequence[Any] = (),
+        throttle: Throttle | None = None,
     ) -> None:
         missing = {route.function for route in routes} - set(functions)
         if missing:
@@ -363,6 +396,7 @@ class Gateway:
         self._authorizer = authorizer
         self.responses = responses
         self.stage = stage
+        self.throttle = throttle or Throttle({})
         self.identity = tuple(identity)
         self.cache = AuthorizerCache(cache_ttl)
         # httpapi.HttpApi instances, tried when no route of this API matches.
@@ -395,7 +429,7 @@ class Gateway:
             item.function: function(item.function, item.code_uri, item.handler, resolvers) for item in definitions
         }
         authorizer = function(*template.default_authorizer(), exclusive=None)
-        routes = [Route(item.method, item.path, item.function) for item in definitions]
+        routes = [Route(item.method, item.path, item.function, item.authorized) for item in definitions]
         from apitokens_dev.httpapi import HttpApi
 
         others = [HttpApi.from_template(path, authorizer, overrides) for path in apis]
@@ -408,12 +442,13 @@ class Gateway:
             identity=definition.identity,
             cache_ttl=definition.cache_ttl,
             other_apis=others,
+            throttle=Throttle(template.method_throttling()),
         )
 
     def method_arn(self, method: str, path: str) -> str:
         return f"arn:aws:execute-api:{REGION}:{AWS_ACCOUNT_ID}:{API_ID}/{self.stage}/{method}{path}"
 
-    def handle(self, request: Request) -> HttpResponse:
+    def handle(self, request: Request) -> HttpResponse:  # noqa: PLR0911 - each of API Gateway's answers
         request_id = str(uuid.uuid4())
         prefix = f"/{self.stage}"
         raw_path = request.path
@@ -423,6 +458,8 @@ class Gateway:
         if matched is None:
             return self._other_api(request, request_id)
         route, path_parameters = matched
+        if not self.throttle.allow(route.method, route.resource, request.source_ip):
+            return self.responses.render("THROTTLED", request_id)
         path = unquote(resource_path)
         headers, multi_headers = _multi(request.headers)
         query, multi_query = _multi(parse_qsl(request.query, keep_blank_values=True))
@@ -457,35 +494,37 @@ class Gateway:
             "stageVariables": {},
             "requestContext": request_context,
         }
-        started = time.monotonic()
-        identity_context = {"httpMethod": request.method, "path": prefix + path, "resourcePath": route.resource}
-        key = identity_values(self.identity, headers or {}, query or {}, identity_context)
-        # With caching on, a REST API checks the identity sources first: one missing is a 401
-        # without calling the authorizer (with caching off the authorizer decides alone).
-        if key is None and self.cache.ttl_seconds > 0:
-            return self.responses.render("UNAUTHORIZED", request_id)
-        try:
-            decision = self.cache.answer(key or (), lambda: self._invoke(self._authorizer, authorizer_event))
-        except Exception as error:
-            # Lambda's errorMessage "Unauthorized" is API Gateway's contract for a 401; any
-            # other failure of the authorizer is a refusal too, never an allow.
-            kind = "UNAUTHORIZED" if str(error) == "Unauthorized" else "AUTHORIZER_FAILURE"
-            return self.responses.render(kind, request_id)
-        try:
-            principal_id, context = _authorizer_context(decision)
-            allowed = policy_allows(decision.get("policyDocument"), method_arn)
-        except PolicyError:
-            return self.responses.render("AUTHORIZER_CONFIGURATION_ERROR", request_id)
-        principal_type = context.get("principalType", "-")
-        if not allowed:
-            denied = self.responses.render("ACCESS_DENIED", request_id)
-            denied.principal_type = principal_type
-            return denied
-        request_context["authorizer"] = {
-            **context,
-            "principalId": principal_id,
-            "integrationLatency": int((time.monotonic() - started) * 1000),
-        }
+        principal_type = "-"
+        if route.authorized:
+            started = time.monotonic()
+            identity_context = {"httpMethod": request.method, "path": prefix + path, "resourcePath": route.resource}
+            key = identity_values(self.identity, headers or {}, query or {}, identity_context)
+            # With caching on, a REST API checks the identity sources first: one missing is a 401
+            # without calling the authorizer (with caching off the authorizer decides alone).
+            if key is None and self.cache.ttl_seconds > 0:
+                return self.responses.render("UNAUTHORIZED", request_id)
+            try:
+                decision = self.cache.answer(key or (), lambda: self._invoke(self._authorizer, authorizer_event))
+            except Exception as error:
+                # Lambda's errorMessage "Unauthorized" is API Gateway's contract for a 401; any
+                # other failure of the authorizer is a refusal too, never an allow.
+                kind = "UNAUTHORIZED" if str(error) == "Unauthorized" else "AUTHORIZER_FAILURE"
+                return self.responses.render(kind, request_id)
+            try:
+                principal_id, context = _authorizer_context(decision)
+                allowed = policy_allows(decision.get("policyDocument"), method_arn)
+            except PolicyError:
+                return self.responses.render("AUTHORIZER_CONFIGURATION_ERROR", request_id)
+            principal_type = context.get("principalType", "-")
+            if not allowed:
+                denied = self.responses.render("ACCESS_DENIED", request_id)
+                denied.principal_type = principal_type
+                return denied
+            request_context["authorizer"] = {
+                **context,
+                "principalId": principal_id,
+                "integrationLatency": int((time.monotonic() - started) * 1000),
+            }
         body, is_base64 = _event_body(request.body)
         event = {
             "resource": route.resource,

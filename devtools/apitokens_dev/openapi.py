@@ -24,6 +24,10 @@ from apitokens.models import (
     CreateTokenRequest,
     DeletedApiToken,
     ErrorEnvelope,
+    GithubFeedbackList,
+    GithubReport,
+    RevokeCredentialsAccepted,
+    RevokeCredentialsRequest,
     RolledApiToken,
     RollTokenRequest,
     UpdateTokenRequest,
@@ -48,6 +52,8 @@ class _Operation:
     idempotent: bool = False
     request_example: dict[str, Any] | None = None
     response_example: dict[str, Any] | None = None
+    # Served without the authorizer (leak reports): no bearer token, no scope.
+    public: bool = False
 
 
 # The README's and the seed's examples (a test checks the README's request bodies are here).
@@ -136,6 +142,28 @@ _OPERATIONS: dict[tuple[str, str], _Operation] = {
         request=RollTokenRequest,
         idempotent=True,
     ),
+    ("POST", "/secret-scanning/github"): _Operation(
+        "reportGithubSecretScanning",
+        "GitHub secret-scanning report",
+        "GitHub's secret-scanning partner endpoint: a JSON array of {token, type, url, source}, signed "
+        "(Github-Public-Key-Identifier, Github-Public-Key-Signature: ECDSA P-256 SHA-256 over the raw body). "
+        "Each token of this deployment is revoked as leaked, with its descendants; the answer is GitHub's "
+        "feedback list (token_hash, token_type, label). A bad or missing signature is a 401 and changes nothing.",
+        200,
+        GithubFeedbackList,
+        request=GithubReport,
+        public=True,
+    ),
+    ("POST", "/credentials/revoke"): _Operation(
+        "revokeCredentials",
+        "Revoke found tokens",
+        "Anyone who finds a token may submit it (at most 100 per request). Always 202 with the same body, "
+        "whatever the tokens were; real tokens are revoked as leaked. Throttled: 429 when exceeded.",
+        202,
+        RevokeCredentialsAccepted,
+        request=RevokeCredentialsRequest,
+        public=True,
+    ),
 }
 
 _ERRORS: dict[int, tuple[str, str]] = {
@@ -166,8 +194,16 @@ _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     DeletedApiToken,
     RolledApiToken,
     ErrorEnvelope,
+    GithubFeedbackList,
+    RevokeCredentialsAccepted,
 )
-_REQUEST_MODELS: tuple[type[BaseModel], ...] = (CreateTokenRequest, UpdateTokenRequest, RollTokenRequest)
+_REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    CreateTokenRequest,
+    UpdateTokenRequest,
+    RollTokenRequest,
+    GithubReport,
+    RevokeCredentialsRequest,
+)
 
 
 def _pattern(compiled: Any) -> str:
@@ -265,7 +301,37 @@ def _error_responses() -> dict[str, Any]:
     return responses
 
 
+def _public_operation(operation: _Operation) -> dict[str, Any]:
+    request = operation.request or RevokeCredentialsRequest
+    envelope = {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}}
+    errors = {"400": "Malformed or oversized report.", "413": "The body is too large.", "415": "Not JSON."}
+    if operation.operation_id == "reportGithubSecretScanning":
+        errors["401"] = "Missing or invalid signature."
+    else:
+        errors["429"] = "Too many reports from this client; slow down."
+    return {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "description": operation.description,
+        "tags": ["Leak response"],
+        "security": [],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=request.__name__)}}},
+        },
+        "responses": {
+            str(operation.status): {
+                "description": operation.summary + ": accepted.",
+                "content": {"application/json": {"schema": {"$ref": REF.format(model=operation.response.__name__)}}},
+            },
+            **{status: {"description": text, "content": envelope} for status, text in errors.items()},
+        },
+    }
+
+
 def _operation(method: str, path: str, operation: _Operation) -> dict[str, Any]:
+    if operation.public:
+        return _public_operation(operation)
     route = scopes.route_for(method, path)
     if route is None:
         raise LookupError(f"apitokens.scopes.ROUTES has no scope for {method} {path}")
@@ -375,7 +441,7 @@ def build_openapi(server_url: str = DEFAULT_SERVER_URL) -> dict[str, Any]:
         },
         "servers": [{"url": server_url}],
         "security": [{SECURITY_SCHEME: []}],
-        "tags": [{"name": "API Tokens"}],
+        "tags": [{"name": "API Tokens"}, {"name": "Leak response"}],
         "paths": paths,
         "components": {
             "securitySchemes": {

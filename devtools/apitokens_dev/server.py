@@ -1,9 +1,10 @@
 """`apitokens serve`: the API on a local HTTP port, through the local gateway (gateway.py), backed
 by an embedded DynamoDB (moto's server, in-process) or by a given endpoint.
 
-Besides the API under /v1 it serves two unauthenticated development endpoints: the JWKS of the
-development signing key (/.well-known/jwks.json, which the authorizer itself fetches) and the
-OpenAPI document (/v1/openapi.json).
+Besides the API under /v1 it serves three unauthenticated development endpoints: the JWKS of the
+development signing key (/.well-known/jwks.json, which the authorizer itself fetches), the
+development GitHub secret-scanning key list (/dev/github/secret-scanning-keys, in GitHub's shape,
+which the secret-scanning function fetches) and the OpenAPI document (/v1/openapi.json).
 """
 
 from __future__ import annotations
@@ -149,6 +150,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.command == "GET" and path == JWKS_PATH:
             keys = devkeys.jwks(devkeys.load_or_create_key(site.state_dir))
             response = _json_response(json.dumps(keys).encode("utf-8"))
+        elif self.command == "GET" and path == devkeys.GITHUB_KEYS_PATH:
+            public_keys = devkeys.github_public_keys(devkeys.github_key(site.state_dir))
+            response = _json_response(json.dumps(public_keys).encode("utf-8"))
         elif self.command == "GET" and path == f"/{site.gateway.stage}/openapi.json":
             response = _json_response(site.openapi)
         else:
@@ -370,7 +374,9 @@ def template_environment() -> dict[str, str]:
     return environment
 
 
-def local_environment(*, table: str, endpoint: str, jwks_url: str, embedded: bool) -> dict[str, str]:
+def local_environment(
+    *, table: str, endpoint: str, jwks_url: str, embedded: bool, github_keys_url: str = ""
+) -> dict[str, str]:
     """The functions' environment from template.yaml, with the local stage's values over it."""
     environment = {
         **template_environment(),
@@ -379,6 +385,8 @@ def local_environment(*, table: str, endpoint: str, jwks_url: str, embedded: boo
         # The local stage issues and accepts at_test_ tokens only, like a test deployment.
         "TOKEN_ENVIRONMENT": "test",
         "JWKS_URL": jwks_url,
+        # The development GitHub key list this server publishes (devkeys.GITHUB_KEYS_PATH).
+        "GITHUB_KEYS_URL": github_keys_url,
         "JWT_ISSUER": devkeys.ISSUER,
         "JWT_AUDIENCE": devkeys.AUDIENCE,
         "JWT_ACCOUNTS_CLAIM": devkeys.ACCOUNTS_CLAIM,
@@ -473,6 +481,7 @@ def serve(
     """Runs until Ctrl-C or SIGTERM; the exit status (0 on a requested stop)."""
     signal.signal(signal.SIGTERM, _stop)
     key = devkeys.load_or_create_key(state_dir)
+    devkeys.github_key(state_dir)
     httpd = _bind(host, port)
     try:
         with contextlib.ExitStack() as stack:
@@ -481,7 +490,13 @@ def serve(
             embedded = dynamodb_endpoint is None
             endpoint = dynamodb_endpoint or stack.enter_context(embedded_dynamodb())
             os.environ.update(
-                local_environment(table=table, endpoint=endpoint, jwks_url=root_url + JWKS_PATH, embedded=embedded)
+                local_environment(
+                    table=table,
+                    endpoint=endpoint,
+                    jwks_url=root_url + JWKS_PATH,
+                    embedded=embedded,
+                    github_keys_url=root_url + devkeys.GITHUB_KEYS_PATH,
+                )
             )
             from apitokens.settings import get_settings
 

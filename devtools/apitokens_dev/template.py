@@ -68,6 +68,8 @@ class FunctionRoute:
     path: str  # API Gateway resource path, e.g. /accounts/{accountSid}/apiTokens
     code_uri: Path
     handler: str  # module.function, relative to code_uri
+    # False for a route declared with `Auth: {Authorizer: NONE}`: the gateway calls no authorizer.
+    authorized: bool = True
 
 
 def _code(properties: dict[str, Any], root: Path = PROJECT_ROOT) -> tuple[Path, str]:
@@ -95,9 +97,27 @@ def api_routes(
                     path=str(event["Properties"]["Path"]),
                     code_uri=code_uri,
                     handler=handler,
+                    authorized=(event["Properties"].get("Auth") or {}).get("Authorizer") != "NONE",
                 )
             )
     return routes
+
+
+def method_throttling(template: dict[str, Any] | None = None) -> dict[tuple[str, str], tuple[float, int]]:
+    """(method, resource path) -> (rate per second, burst) from the API's MethodSettings, with
+    parameters at their defaults."""
+    template = template or load_template()
+    limits: dict[tuple[str, str], tuple[float, int]] = {}
+    for definition in template["Resources"].values():
+        if definition.get("Type") != "AWS::Serverless::Api":
+            continue
+        for setting in definition["Properties"].get("MethodSettings") or []:
+            path = str(setting["ResourcePath"]).replace("~1", "/")
+            rate = _parameter_value(setting.get("ThrottlingRateLimit"), template, {})
+            burst = _parameter_value(setting.get("ThrottlingBurstLimit"), template, {})
+            if rate is not None and burst is not None:
+                limits[(str(setting["HttpMethod"]).upper(), path)] = (float(rate), int(burst))
+    return limits
 
 
 def default_authorizer(template: dict[str, Any] | None = None) -> tuple[str, Path, str]:

@@ -162,13 +162,8 @@ def _header(app: APIGatewayRestResolver, name: str) -> str:
     return str(app.current_event.headers.get(name) or "")
 
 
-def _guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
-    """Runs before every route: who is calling, may they call this route on this account, and
-    is the body acceptable. Defence in depth behind the authorizer's IAM policy."""
+def _check_body(app: APIGatewayRestResolver) -> None:
     event = app.current_event
-    principal = Principal.from_context(event.raw_event.get("requestContext", {}).get("authorizer"))
-    account_sid = (event.path_parameters or {}).get("accountSid", "")
-    policy.check_route(principal, event.http_method, event.resource, account_sid)
     if event.http_method in ("POST", "PUT"):
         body = body_bytes(app)
         if len(body) > MAX_BODY_BYTES:
@@ -177,6 +172,16 @@ def _guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Resp
         # No body, nothing to type (roll's body is optional; create's absence is a 400 below).
         if body and media_type != JSON_CONTENT_TYPE:
             raise errors.UnsupportedMediaType("Send the request body as application/json.")
+
+
+def _guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
+    """Runs before every route: who is calling, may they call this route on this account, and
+    is the body acceptable. Defence in depth behind the authorizer's IAM policy."""
+    event = app.current_event
+    principal = Principal.from_context(event.raw_event.get("requestContext", {}).get("authorizer"))
+    account_sid = (event.path_parameters or {}).get("accountSid", "")
+    policy.check_route(principal, event.http_method, event.resource, account_sid)
+    _check_body(app)
     app.append_context(principal=principal)  # type: ignore[no-untyped-call]
     logger.append_keys(principal_type=principal.type, principal_id=principal.id)
     return next_middleware(app)
@@ -209,6 +214,33 @@ class _LoggedResolver(APIGatewayRestResolver):
         return response
 
 
+def _public_guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
+    """The routes without the authorizer (leak reports): the body rules only."""
+    _check_body(app)
+    return next_middleware(app)
+
+
+def create_public_app() -> APIGatewayRestResolver:
+    """The resolver of a route that API Gateway serves without the authorizer."""
+    tracing.enable_if_configured(get_settings())
+    app = _LoggedResolver()
+    app.use(middlewares=[_public_guard])
+    _error_handlers(app)
+    return app
+
+
+def _error_handlers(app: APIGatewayRestResolver) -> None:
+    @app.exception_handler(errors.DomainError)  # type: ignore[untyped-decorator]
+    def _domain_error(error: errors.DomainError) -> Response[str]:
+        return domain_error_response(error)
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(error: Exception) -> Response[str]:
+        # Logged with its traceback for operators; the caller gets the envelope, never the trace.
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "An internal error occurred.")
+
+
 def create_app() -> APIGatewayRestResolver:
     settings = get_settings()
     tracing.enable_if_configured(settings)
@@ -222,10 +254,7 @@ def create_app() -> APIGatewayRestResolver:
         )
     app = _LoggedResolver(cors=cors)
     app.use(middlewares=[_guard])
-
-    @app.exception_handler(errors.DomainError)  # type: ignore[untyped-decorator]
-    def _domain_error(error: errors.DomainError) -> Response[str]:
-        return domain_error_response(error)
+    _error_handlers(app)
 
     @app.not_found
     def _not_found(_: Exception) -> Response[str]:
@@ -241,12 +270,6 @@ def create_app() -> APIGatewayRestResolver:
             except errors.InvalidRequest as error:
                 return domain_error_response(error)
         return error_response(404, "not_found", "No such route.")
-
-    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-    def _unexpected(error: Exception) -> Response[str]:
-        # Logged with its traceback for operators; the caller gets the envelope, never the trace.
-        logger.exception("unhandled error")
-        return error_response(500, "internal_error", "An internal error occurred.")
 
     return app
 

@@ -9,7 +9,7 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 from pydantic.alias_generators import to_camel
 
 from apitokens.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
@@ -270,6 +270,61 @@ class ApiTokenList(_Response):
 class DeletedApiToken(_Response):
     sid: TokenSid
     deleted: bool = True
+
+
+# -- leak reports (no authorizer) ---------------------------------------------------------------
+
+MAX_REPORTED = 1000
+MAX_REVOKE_REQUEST = 100
+_Reported = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class GithubMatch(_Request):
+    """One match of GitHub's secret-scanning partner report."""
+
+    token: _Reported
+    type: Annotated[str, Field(max_length=256)]
+    url: Annotated[str, Field(max_length=4096)]
+    source: Annotated[str, Field(max_length=256)]
+
+
+def _distinct_tokens(value: list[Any]) -> list[Any]:
+    values = [item if isinstance(item, str) else item.token for item in value]
+    if len(set(values)) != len(values):
+        raise ValueError("must not name the same token twice")
+    return value
+
+
+class GithubReport(RootModel[list[GithubMatch]]):
+    model_config = ConfigDict(strict=True)
+
+    root: Annotated[list[GithubMatch], Field(min_length=1, max_length=MAX_REPORTED), AfterValidator(_distinct_tokens)]
+
+
+class GithubFeedback(BaseModel):
+    """GitHub's optional feedback for one match: the token's SHA-256, never the token itself."""
+
+    token_hash: str
+    token_type: str
+    label: Literal["true_positive", "false_positive"]
+
+
+class GithubFeedbackList(RootModel[list[GithubFeedback]]):
+    pass
+
+
+class RevokeCredentialsRequest(_Request):
+    """POST /credentials/revoke: tokens someone found."""
+
+    tokens: Annotated[
+        list[_Reported], Field(min_length=1, max_length=MAX_REVOKE_REQUEST), AfterValidator(_distinct_tokens)
+    ]
+
+
+class RevokeCredentialsAccepted(_Response):
+    """The one answer to every acceptable report, whatever the tokens were (no validity oracle)."""
+
+    message: str = "Thank you. Any of these tokens that is valid here is now revoked."
 
 
 class ErrorDetail(BaseModel):

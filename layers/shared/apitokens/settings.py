@@ -61,6 +61,8 @@ class Settings:
     # The claim the audience is checked against: `aud`, or `client_id` for Cognito access tokens.
     jwt_audience_claim: str = "aud"
     jwt_leeway_seconds: int = 30
+    # GitHub secret scanning: where its public keys are published.
+    github_keys_url: str = "https://api.github.com/meta/public_keys/secret_scanning"
     enable_tracing: bool = False
     # Read by Powertools itself in the CRUD handlers; by jsonlog in the authorizer.
     service_name: str = "apitokens"
@@ -96,6 +98,8 @@ class Settings:
             jwt_scope_claim=_optional(env, "JWT_SCOPE_CLAIM") or "scope",
             jwt_audience_claim=_optional(env, "JWT_AUDIENCE_CLAIM") or "aud",
             jwt_leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 30, 0, 300),
+            github_keys_url=_optional(env, "GITHUB_KEYS_URL")
+            or "https://api.github.com/meta/public_keys/secret_scanning",
             enable_tracing=env.get("ENABLE_TRACING", "").strip().lower() == "true",
             service_name=_optional(env, "POWERTOOLS_SERVICE_NAME") or "apitokens",
             log_level=(_optional(env, "POWERTOOLS_LOG_LEVEL") or "INFO").upper(),

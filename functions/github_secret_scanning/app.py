@@ -1,0 +1,41 @@
+"""POST /secret-scanning/github: GitHub's secret-scanning partner endpoint (no authorizer).
+
+The signature over the raw body is verified before anything is parsed; every reported token of
+this deployment is revoked as leaked (descendants too) and GitHub gets its feedback list.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from apitokens import leaks
+from apitokens.http import body_bytes, create_public_app, json_response, logger, metrics, parse_body, repository
+from apitokens.models import GithubFeedback, GithubFeedbackList, GithubReport
+from apitokens.settings import get_settings
+from apitokens.timeutil import format_timestamp, utcnow
+
+app = create_public_app()
+tokens = repository()
+github_keys = leaks.GithubKeys(get_settings().github_keys_url)
+
+
+@app.post("/secret-scanning/github")
+def github_report() -> Response[str]:
+    headers = app.current_event.headers
+    github_keys.verify(body_bytes(app), headers.get(leaks.IDENTIFIER_HEADER), headers.get(leaks.SIGNATURE_HEADER))
+    matches = parse_body(app, GithubReport).root
+    findings = [leaks.Finding(match.token, match.type, match.source, match.url) for match in matches]
+    verdicts = leaks.report(tokens, get_settings(), findings, format_timestamp(utcnow()))
+    leaked = sum(verdict.label == "true_positive" for verdict in verdicts)
+    metrics.add_metric(name="TokensReportedLeaked", unit=MetricUnit.Count, value=leaked)
+    feedback = [GithubFeedback(token_hash=v.token_hash, token_type=v.token_type, label=v.label) for v in verdicts]
+    return json_response(200, GithubFeedbackList(feedback))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,34 @@
+"""POST /credentials/revoke: anyone who finds a token can revoke it (no authorizer).
+
+Always 202 with the same body for an acceptable report, whatever the tokens were: the answer
+tells nothing about validity. Throttled per method at the gateway (template.yaml).
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from apitokens import leaks
+from apitokens.http import create_public_app, json_response, logger, metrics, parse_body, repository
+from apitokens.models import RevokeCredentialsAccepted, RevokeCredentialsRequest
+from apitokens.settings import get_settings
+from apitokens.timeutil import format_timestamp, utcnow
+
+app = create_public_app()
+tokens = repository()
+
+
+@app.post("/credentials/revoke")
+def revoke_credentials() -> Response[str]:
+    request = parse_body(app, RevokeCredentialsRequest)
+    findings = [leaks.Finding(token, "api_token", "credentials_revoke", "") for token in request.tokens]
+    leaks.report(tokens, get_settings(), findings, format_timestamp(utcnow()))
+    return json_response(202, RevokeCredentialsAccepted())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

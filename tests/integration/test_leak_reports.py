@@ -1,0 +1,217 @@
+"""Leak reports (issue 10): GitHub's secret-scanning contract and /credentials/revoke, on moto."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from apitokens import tokens
+from apitokens_dev import devkeys
+from tests.conftest import Functions, HttpResult, load_event, scan_table
+from tests.integration.test_lineage_and_roll import WRITER, authorized, child_of
+
+GITHUB = "/secret-scanning/github"
+REVOKE = "/credentials/revoke"
+
+
+@pytest.fixture
+def github_key(tmp_path: Path, functions: Functions, monkeypatch: pytest.MonkeyPatch) -> ec.EllipticCurvePrivateKey:
+    """The development GitHub key, published to the function in place of GitHub's key list."""
+    key = devkeys.github_key(tmp_path)
+    keys = inspect.unwrap(functions.by_route[("POST", GITHUB)]).__globals__["github_keys"]
+    fetched: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        fetched.append(url)
+        return json.dumps(devkeys.github_public_keys(key)).encode()
+
+    monkeypatch.setattr(keys, "_fetch", fetch)
+    return key
+
+
+def public_call(functions: Functions, resource: str, body: bytes, headers: dict[str, str] | None = None) -> HttpResult:
+    event = copy.deepcopy(load_event("create_token"))
+    event["resource"] = event["path"] = resource
+    event["pathParameters"] = None
+    event["requestContext"].pop("authorizer", None)
+    event["requestContext"]["resourcePath"] = resource
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    event["headers"] = all_headers
+    event["multiValueHeaders"] = {name: [value] for name, value in all_headers.items()}
+    event["body"] = body.decode("utf-8")
+    return functions.invoke(event)
+
+
+def report(functions: Functions, key: ec.EllipticCurvePrivateKey, found: list[str]) -> HttpResult:
+    headers, body = devkeys.github_report(key, found, url="https://github.com/o/r/blob/x/.env")
+    return public_call(functions, GITHUB, body, headers)
+
+
+def test_github_report_revokes_ours_as_leaked_with_descendants(
+    functions: Functions, github_key: ec.EllipticCurvePrivateKey
+) -> None:
+    leaked = functions.create(scopes=WRITER).body
+    child = child_of(functions, leaked)
+    bystander = functions.create().body
+    other_environment = tokens.generate("at_test_")
+    answer = report(functions, github_key, [leaked["token"], other_environment, "not a token"])
+    assert answer.status == 200, answer.body
+    assert answer.body == [
+        {
+            "token_hash": tokens.digest(leaked["token"]),
+            "token_type": devkeys.GITHUB_TOKEN_TYPE,
+            "label": "true_positive",
+        },
+        {
+            "token_hash": tokens.digest(other_environment),
+            "token_type": devkeys.GITHUB_TOKEN_TYPE,
+            "label": "false_positive",
+        },
+        {
+            "token_hash": tokens.digest("not a token"),
+            "token_type": devkeys.GITHUB_TOKEN_TYPE,
+            "label": "false_positive",
+        },
+    ]
+    got = functions.get(leaked["sid"]).body
+    assert (got["isActive"], got["revokedReason"]) == (False, "leaked")
+    assert functions.get(child["sid"]).body["revokedReason"] == "parent_revoked"
+    assert not authorized(functions, leaked["token"])
+    assert not authorized(functions, child["token"])
+    assert authorized(functions, bystander["token"])
+    assert functions.update(leaked["sid"], {"name": "back", "isActive": True}).status == 409
+
+
+def test_the_same_report_twice_changes_nothing_more(
+    functions: Functions, dynamodb: Any, github_key: ec.EllipticCurvePrivateKey
+) -> None:
+    leaked = functions.create(scopes=WRITER).body
+    child_of(functions, leaked)
+    assert report(functions, github_key, [leaked["token"]]).status == 200
+    before = scan_table(dynamodb)
+    again = report(functions, github_key, [leaked["token"]])
+    assert again.status == 200
+    assert again.body[0]["label"] == "true_positive"
+    assert scan_table(dynamodb) == before
+
+
+def _resigned(key: ec.EllipticCurvePrivateKey, body: bytes) -> dict[str, str]:
+    headers, _ = devkeys.github_report(key, [])
+    from cryptography.hazmat.primitives import hashes
+
+    headers["Github-Public-Key-Signature"] = base64.b64encode(key.sign(body, ec.ECDSA(hashes.SHA256()))).decode()
+    return headers
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["no_signature", "no_identifier", "unknown_identifier", "other_body", "not_base64", "other_key"],
+)
+def test_bad_signatures_are_401_and_change_nothing(
+    functions: Functions, dynamodb: Any, github_key: ec.EllipticCurvePrivateKey, tamper: str
+) -> None:
+    leaked = functions.create().body
+    headers, body = devkeys.github_report(github_key, [leaked["token"]])
+    if tamper == "no_signature":
+        del headers["Github-Public-Key-Signature"]
+    elif tamper == "no_identifier":
+        del headers["Github-Public-Key-Identifier"]
+    elif tamper == "unknown_identifier":
+        headers["Github-Public-Key-Identifier"] = "f" * 64
+    elif tamper == "other_body":
+        body = body.replace(b'"content"', b'"commit"')
+    elif tamper == "not_base64":
+        headers["Github-Public-Key-Signature"] = "***"
+    else:
+        headers = {
+            **_resigned(ec.generate_private_key(ec.SECP256R1()), body),
+            **{"Github-Public-Key-Identifier": headers["Github-Public-Key-Identifier"]},
+        }
+    before = scan_table(dynamodb)
+    refused = public_call(functions, GITHUB, body, headers)
+    assert refused.status == 401
+    assert refused.body["error"]["code"] == "unauthorized"
+    assert scan_table(dynamodb) == before
+    assert leaked["token"] not in json.dumps(refused.body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{}",
+        b"[]",
+        b"not json",
+        b'[{"token": "x"}]',
+        b'[{"token": "x", "type": "t", "url": "", "source": "s", "more": 1}]',
+    ],
+)
+def test_malformed_signed_reports_are_400(
+    functions: Functions, dynamodb: Any, github_key: ec.EllipticCurvePrivateKey, body: bytes
+) -> None:
+    before = scan_table(dynamodb)
+    refused = public_call(functions, GITHUB, body, _resigned(github_key, body))
+    assert refused.status == 400
+    assert scan_table(dynamodb) == before
+
+
+def test_duplicate_tokens_in_one_report_are_400(
+    functions: Functions, dynamodb: Any, github_key: ec.EllipticCurvePrivateKey
+) -> None:
+    leaked = functions.create().body
+    before = scan_table(dynamodb)
+    assert report(functions, github_key, [leaked["token"], leaked["token"]]).status == 400
+    assert scan_table(dynamodb) == before
+
+
+def test_credentials_revoke_always_answers_the_same(functions: Functions) -> None:
+    real = functions.create(scopes=WRITER).body
+    child = child_of(functions, real)
+    answers = [
+        public_call(functions, REVOKE, json.dumps({"tokens": found}).encode())
+        for found in ([real["token"]], [tokens.generate("at_live_")], ["junk"], [tokens.generate("at_test_")])
+    ]
+    assert {answer.status for answer in answers} == {202}
+    assert len({json.dumps(answer.body) for answer in answers}) == 1
+    assert functions.get(real["sid"]).body["revokedReason"] == "leaked"
+    assert not authorized(functions, child["token"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"tokens": []}, {"tokens": ["a"] * 2}, {"tokens": [f"t{index}" for index in range(101)]}, {"tokens": "x"}],
+)
+def test_credentials_revoke_refuses_malformed_reports(functions: Functions, dynamodb: Any, body: Any) -> None:
+    before = scan_table(dynamodb)
+    refused = public_call(functions, REVOKE, json.dumps(body).encode())
+    assert refused.status == 400
+    assert scan_table(dynamodb) == before
+
+
+def test_github_keys_are_cached_and_refetched_at_most_once_a_minute() -> None:
+    from apitokens.leaks import GithubKeys
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = [0.0]
+    fetches: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        fetches.append(url)
+        return json.dumps(devkeys.github_public_keys(key)).encode()
+
+    keys = GithubKeys("https://keys.test/", fetch, clock=lambda: now[0])
+    identifier = devkeys.github_key_identifier(key)
+    assert keys.key(identifier) is not None
+    assert keys.key(identifier) is not None
+    for _ in range(10):
+        assert keys.key("unknown") is None
+    assert len(fetches) == 1
+    now[0] = 61.0
+    assert keys.key("unknown") is None
+    assert len(fetches) == 2
