@@ -112,7 +112,8 @@ def method_throttling(template: dict[str, Any] | None = None) -> dict[tuple[str,
         if definition.get("Type") != "AWS::Serverless::Api":
             continue
         for setting in definition["Properties"].get("MethodSettings") or []:
-            path = str(setting["ResourcePath"]).replace("~1", "/")
+            # "/~1credentials~1revoke": a separator, then the resource path with "/" escaped as ~1.
+            path = str(setting["ResourcePath"]).removeprefix("/").replace("~1", "/")
             rate = _parameter_value(setting.get("ThrottlingRateLimit"), template, {})
             burst = _parameter_value(setting.get("ThrottlingBurstLimit"), template, {})
             if rate is not None and burst is not None:

@@ -93,7 +93,8 @@ def test_openapi_is_a_valid_document_of_the_five_operations(tmp_path: Path) -> N
 
     schemas = document["components"]["schemas"]
     assert list(schemas["ApiToken"]["properties"]) == [
-        "sid", "accountSid", "name", "description", "scopes", "lastUsedAt", "expiresAt", "isActive", "createdAt"
+        "sid", "accountSid", "name", "description", "scopes", "lastUsedAt", "expiresAt", "isActive", "createdAt",
+        "createdBy", "parentSid", "revokedReason", "revokedAt",  # issue 10: lineage, after the seed's fields
     ]  # fmt: skip
     assert list(schemas["CreatedApiToken"]["properties"])[:2] == ["sid", "token"]
     assert schemas["CreateTokenRequest"]["required"] == ["name", "scopes"]

@@ -1,0 +1,109 @@
+"""Roll, cascading revocation and both leak endpoints over real HTTP through `apitokens serve`
+(issue 10), with `apitokens dev-leak-report` producing the signed GitHub request."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from apitokens.tokens import digest
+from tests.local_server import ACCOUNT, LocalServer, cli
+
+pytestmark = pytest.mark.e2e
+
+TOKENS = f"/accounts/{ACCOUNT}/apiTokens"
+WRITER = ["tokens:read", "tokens:write", "tokens:delete"]
+
+
+def works(server: LocalServer, token: str) -> bool:
+    status = server.request("GET", TOKENS, token=token).status
+    assert status in (200, 401)
+    return status == 200
+
+
+def test_a_token_rolls_itself_with_a_grace_period(server: LocalServer, jwt: str) -> None:
+    old = server.create_token(jwt, scopes=WRITER)
+    rolled = server.request(
+        "POST",
+        f"{TOKENS}/{old['sid']}/roll",
+        token=old["token"],
+        body={"gracePeriodSeconds": 600},
+        headers={"Idempotency-Key": "http-roll-1"},
+    )
+    assert rolled.status == 201, rolled.text
+    server.secrets.append(rolled.body["token"])
+    assert rolled.body["rolledFrom"] == old["sid"]
+    assert rolled.body["createdBy"] == {"type": "token", "id": old["sid"]}
+    assert works(server, old["token"])
+    assert works(server, rolled.body["token"])
+    replay = server.request(
+        "POST",
+        f"{TOKENS}/{old['sid']}/roll",
+        token=old["token"],
+        body={"gracePeriodSeconds": 600},
+        headers={"Idempotency-Key": "http-roll-1"},
+    )
+    assert (replay.status, replay.headers["idempotent-replayed"]) == (200, "true")
+    assert "token" not in replay.body
+    # Without a body, as the optional body allows: no grace, the successor stops at once.
+    again = server.send("POST", f"/v1{TOKENS}/{rolled.body['sid']}/roll", [("Authorization", f"Bearer {jwt}")])
+    assert again.status == 201, again.text
+    server.secrets.append(json.loads(again.text)["token"])
+    assert not works(server, rolled.body["token"])
+
+
+def test_deleting_a_token_revokes_what_it_created(server: LocalServer, jwt: str) -> None:
+    parent = server.create_token(jwt, scopes=WRITER)
+    child = server.create_token(parent["token"], scopes=WRITER)
+    grandchild = server.create_token(child["token"], scopes=["tokens:read"])
+    assert server.request("DELETE", f"{TOKENS}/{parent['sid']}", token=jwt).status == 200
+    assert not works(server, child["token"])
+    assert not works(server, grandchild["token"])
+    got = server.request("GET", f"{TOKENS}/{grandchild['sid']}", token=jwt).body
+    assert (got["isActive"], got["revokedReason"]) == (False, "parent_revoked")
+
+
+def _signed_request(server: LocalServer, *found: str) -> tuple[list[tuple[str, str]], bytes]:
+    """What `apitokens dev-leak-report` prints: headers, a blank line, the body, a curl line."""
+    printed = cli("dev-leak-report", *found, "--base-url", server.base_url, cwd=server.workdir).stdout
+    header_block, body, curl = printed.strip().split("\n\n")
+    headers = [(name, value) for name, _, value in (line.partition(": ") for line in header_block.splitlines())]
+    assert curl.startswith(f"curl -s -X POST {server.base_url}/secret-scanning/github")
+    return headers, body.encode()
+
+
+def test_github_secret_scanning_through_the_local_server(server: LocalServer, jwt: str) -> None:
+    leaked = server.create_token(jwt, scopes=WRITER)
+    child = server.create_token(leaked["token"])
+    headers, body = _signed_request(server, leaked["token"], "at_live_notours")
+    answer = server.send("POST", "/v1/secret-scanning/github", headers, body)
+    assert answer.status == 200, answer.text
+    feedback = json.loads(answer.text)
+    assert [(entry["token_hash"], entry["label"]) for entry in feedback] == [
+        (digest(leaked["token"]), "true_positive"),
+        (digest("at_live_notours"), "false_positive"),
+    ]
+    assert not works(server, leaked["token"])
+    assert not works(server, child["token"])
+    # A tampered body under the same signature changes nothing.
+    other = server.create_token(jwt)
+    forged = body.replace(leaked["token"].encode(), other["token"].encode())
+    refused = server.send("POST", "/v1/secret-scanning/github", headers, forged)
+    assert refused.status == 401
+    assert works(server, other["token"])
+    stdout, stderr = server.logs()
+    assert leaked["token"] not in stdout + stderr
+
+
+def test_anyone_can_revoke_a_found_token_and_is_throttled(server: LocalServer, jwt: str) -> None:
+    found = server.create_token(jwt)
+    revoked = server.request("POST", "/credentials/revoke", body={"tokens": [found["token"]]})
+    assert revoked.status == 202, revoked.text
+    unknown = server.request("POST", "/credentials/revoke", body={"tokens": ["at_test_whatever"]})
+    assert (unknown.status, unknown.text) == (202, revoked.text)
+    assert not works(server, found["token"])
+    statuses = [server.request("POST", "/credentials/revoke", body={"tokens": ["x"]}) for _ in range(12)]
+    throttled = [reply for reply in statuses if reply.status == 429]
+    assert throttled
+    assert throttled[0].body["error"]["code"] == "too_many_requests"
