@@ -492,6 +492,11 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
             f"{soaked.rss_start_mb:.0f} -> {soaked.rss_end_mb:.0f} MB over {SOAK_PAIRS} pairs (goal: under 50 MB)",
         )
     )
+    progress("cascade and authorizer reads after rolls (moto)")
+    import cascade
+
+    cascade_results = cascade.run()
+    lines += ["", *cascade.report_lines(cascade_results)]
 
     print(table(figures))
     print()
@@ -533,6 +538,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
         "replay_check": {"fake": check_fake.as_dict(), "moto": check_moto.as_dict()},
         "item_sizes_bytes": vars(sizes),
         "soak": soaked.as_dict(),
+        "cascade": cascade_results,
         "cost_model": {"assumptions": costs.assumptions(memory_mb), "scenarios": costs.as_dicts(scenarios)},
     }
     (RESULTS / "latest.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -404,7 +404,8 @@ def _link_token_sids(paths: dict[str, dict[str, Any]]) -> None:
     follow a created token through get, update and delete."""
     consumers = [
         operation["operationId"]
-        for operation in (paths.get(scopes.TOKEN) or {}).values()
+        for path in (scopes.TOKEN, scopes.ROLL)
+        for operation in (paths.get(path) or {}).values()
         if any(parameter.get("$ref", "").endswith("/apiTokenSid") for parameter in operation.get("parameters", []))
     ]
     links = {
@@ -414,7 +415,7 @@ def _link_token_sids(paths: dict[str, dict[str, Any]]) -> None:
         }
         for operation_id in consumers
     }
-    for path in (scopes.TOKENS, scopes.TOKEN):
+    for path in (scopes.TOKENS, scopes.TOKEN, scopes.ROLL):
         for method, operation in (paths.get(path) or {}).items():
             if path == scopes.TOKENS and method == "get":
                 continue  # a list: its records are many tokens, not one

@@ -254,6 +254,11 @@ def run_schemathesis(server: LocalServer, workdir: Path, *options: str) -> Run:
         "ndjson,json",
         "--report-dir",
         str(reports),
+        # The five operations of the seed. Roll and the leak-report routes (issue 10) have their
+        # own tests (tests/integration/test_lineage_and_roll.py, test_leak_reports.py and
+        # tests/e2e/test_roll_and_leaks_http.py); under schemathesis no roll ever succeeded yet.
+        "--include-path-regex",
+        "^/accounts/[^/]+/apiTokens(/[^/]+)?$",
         "--no-color",
         *options,
     ]

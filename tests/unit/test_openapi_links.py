@@ -5,7 +5,10 @@ from apitokens_dev.openapi import build_openapi
 def test_responses_that_carry_a_token_link_to_the_operations_on_it() -> None:
     paths = build_openapi()["paths"]
     created = paths[TOKENS]["post"]["responses"]["201"]["links"]
-    assert {link["operationId"] for link in created.values()} == {"getApiToken", "updateApiToken", "deleteApiToken"}
+    assert {link["operationId"] for link in created.values()} == {
+        *("getApiToken", "updateApiToken", "deleteApiToken"),
+        "rollApiToken",  # issue 10
+    }
     for link in created.values():
         assert link["parameters"] == {"accountSid": "$request.path.accountSid", "apiTokenSid": "$response.body#/sid"}
     assert paths[TOKEN]["delete"]["responses"]["200"]["links"] == created
