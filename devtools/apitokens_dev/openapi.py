@@ -67,6 +67,10 @@ _TOKEN_EXAMPLE: dict[str, Any] = {
     "expiresAt": "2030-12-31T23:59:59.000Z",
     "isActive": True,
     "createdAt": "2023-11-01T10:00:00.000Z",
+    "createdBy": {"type": "user", "id": "user_2Xb9"},
+    "parentSid": None,
+    "revokedReason": None,
+    "revokedAt": None,
 }
 _CREATE_EXAMPLE = {
     "name": "Analytics Token",
@@ -303,12 +307,12 @@ def _error_responses() -> dict[str, Any]:
 
 def _public_operation(operation: _Operation) -> dict[str, Any]:
     request = operation.request or RevokeCredentialsRequest
-    envelope = {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}}
-    errors = {"400": "Malformed or oversized report.", "413": "The body is too large.", "415": "Not JSON."}
-    if operation.operation_id == "reportGithubSecretScanning":
-        errors["401"] = "Missing or invalid signature."
-    else:
-        errors["429"] = "Too many reports from this client; slow down."
+    # What the gateway and the function may answer: the shared error responses (here a 401 is
+    # a missing or bad signature; a 409, a token changed while it was being revoked: retry).
+    errors: dict[str, Any] = {
+        str(status): {"$ref": f"#/components/responses/{_ERRORS[status][0]}"}
+        for status in (*_COMMON_ERRORS, *_WRITE_ERRORS)
+    }
     return {
         "operationId": operation.operation_id,
         "summary": operation.summary,
@@ -324,7 +328,7 @@ def _public_operation(operation: _Operation) -> dict[str, Any]:
                 "description": operation.summary + ": accepted.",
                 "content": {"application/json": {"schema": {"$ref": REF.format(model=operation.response.__name__)}}},
             },
-            **{status: {"description": text, "content": envelope} for status, text in errors.items()},
+            **dict(sorted(errors.items())),
         },
     }
 

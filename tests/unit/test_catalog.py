@@ -27,7 +27,10 @@ def arn(route: Route, account: str, api: str = API) -> str:
 
 
 def test_the_catalog_and_the_templates_routes_agree() -> None:
-    declared = {(route.method, route.path) for path in TEMPLATES for route in api_definition(path).routes}
+    # Routes without the authorizer (the leak reports of issue 10) need no scope.
+    declared = {
+        (route.method, route.path) for path in TEMPLATES for route in api_definition(path).routes if route.authorized
+    }
     assert declared == {(route.method, route.resource) for route in ROUTES}
 
 
@@ -63,9 +66,9 @@ def test_a_bad_catalog_line_is_refused_with_its_line(text: str, message: str) ->
 
 def test_adding_a_route_is_one_line() -> None:
     text = Path(policy.__file__).with_name("routes.txt").read_text(encoding="utf-8")
-    extra = "POST /accounts/{accountSid}/apiTokens/{apiTokenSid}/roll tokens:write  # issue 10\n"
+    extra = "POST /accounts/{accountSid}/workflows/{workflowSid}/run workflows:write  # a new route\n"
     routes = parse_catalog(text + extra)
-    assert routes[-1] == Route("POST", "/accounts/{accountSid}/apiTokens/{apiTokenSid}/roll", "tokens:write")
+    assert routes[-1] == Route("POST", "/accounts/{accountSid}/workflows/{workflowSid}/run", "workflows:write")
 
 
 def _principals(route_scope: str) -> list[Principal]:
