@@ -1,7 +1,7 @@
 """Cascade and authorizer read figures of issue 10, on moto (counts, not timings).
 
 - Cascading revocation: DynamoDB writes (TransactWriteItems items) and reads (Queries) per
-  revoked descendant when a root with 1, 10 and 1,000 descendants is deleted. The tree is 4-ary,
+  revoked descendant when a root with 1, 10 and 100 descendants is deleted (see DESCENDANTS). The tree is 4-ary,
   so depth grows too: the cost must depend on the number of descendants only.
 - The authorizer's reads per request after rolls and cascades: exactly 1 GetItem for a token
   (accepted or refused), 0 for a malformed one.
@@ -17,7 +17,9 @@ import os
 from collections import Counter
 from typing import Any
 
-DESCENDANTS = (1, 10, 1_000)
+# 1,000 is the issue's figure, but moto's memory grows superlinearly with the table here (about
+# 410 MB at 100 descendants, over 18 GB before 1,000 finished): measured up to 100 on moto.
+DESCENDANTS = (1, 10, 100)
 ACCOUNT = "acc_abc123def456ghi789jkl012"
 TABLE = "apitokens-bench-cascade"
 
