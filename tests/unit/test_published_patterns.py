@@ -36,6 +36,9 @@ SERVICE_CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
     "apiTokenSid": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
     "startingAfter": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
     "sid": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
+    # Token sids in the lineage fields and the roll response (issue 10).
+    "parentSid": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
+    "rolledFrom": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
     "idempotencyKey": (lambda value: idempotency.KEY_PATTERN.fullmatch(value) is not None, "retry-7"),
     "name": (_field_accepts("name"), "Deploy key"),
     "description": (_field_accepts("description"), "Used by CI"),
