@@ -13,10 +13,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens import leaks
 from apitokens.http import body_bytes, create_public_app, json_response, logger, metrics, parse_body, repository
-from apitokens.models import GithubFeedback, GithubFeedbackList, GithubReport
+from apitokens.models import GithubFeedback, GithubFeedbackList, GithubReport, build
 from apitokens.settings import get_settings
 from apitokens.timeutil import format_timestamp, utcnow
 
+# Built at import (cold start), not on the first request: only this handler's models.
+build(GithubReport, GithubFeedbackList)
 app = create_public_app()
 tokens = repository()
 github_keys = leaks.GithubKeys(get_settings().github_keys_url)

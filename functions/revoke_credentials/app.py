@@ -12,10 +12,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens import leaks
 from apitokens.http import create_public_app, json_response, logger, metrics, parse_body, repository
-from apitokens.models import RevokeCredentialsAccepted, RevokeCredentialsRequest
+from apitokens.models import RevokeCredentialsAccepted, RevokeCredentialsRequest, build
 from apitokens.settings import get_settings
 from apitokens.timeutil import format_timestamp, utcnow
 
+# Built at import (cold start), not on the first request: only this handler's models.
+build(RevokeCredentialsRequest, RevokeCredentialsAccepted)
 app = create_public_app()
 tokens = repository()
 

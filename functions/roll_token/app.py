@@ -13,9 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens.http import body_bytes, create_app, json_response, logger, metrics, parse_body, principal_of, repository
 from apitokens.idempotency import HEADER, IdempotentCreate
-from apitokens.models import ApiToken, RolledApiToken, RollTokenRequest
+from apitokens.models import ApiToken, RolledApiToken, RollTokenRequest, build
 from apitokens.settings import get_settings
 
+# Built at import (cold start), not on the first request: only this handler's models.
+build(RollTokenRequest, RolledApiToken, ApiToken)
 app = create_app()
 roller = IdempotentCreate(repository(), get_settings())
 
