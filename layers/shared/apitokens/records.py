@@ -18,6 +18,12 @@ PARENT_REVOKED: RevokedReason = "parent_revoked"
 
 
 @dataclass(frozen=True, slots=True)
+class Creator:
+    type: CreatorType
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
 class TokenRecord:
     sid: str
     account_sid: str
@@ -35,6 +41,11 @@ class TokenRecord:
     parent_sid: str | None = None
     revoked_reason: RevokedReason | None = None
     revoked_at: str | None = None
+
+    @property
+    def created_by(self) -> Creator:
+        """The creator as the API shows it (the record keeps it flat, as the item stores it)."""
+        return Creator(self.created_by_type, self.created_by_id)
 
 
 @dataclass(frozen=True, slots=True)
