@@ -25,7 +25,7 @@ def create_token(account_sid: str) -> Response[str]:
     request = parse_body(app, CreateTokenRequest)
     key = app.current_event.headers.get(HEADER)
     outcome = creator.create(principal_of(app), account_sid, request, key, app.lambda_context)
-    if outcome.secret is None:
+    if outcome.replayed:
         return json_response(200, ApiToken.from_record(outcome.record), {"Idempotent-Replayed": "true"})
     metrics.add_metric(name="TokensCreated", unit=MetricUnit.Count, value=1)
     return json_response(201, CreatedApiToken.from_record(outcome.record, outcome.secret))

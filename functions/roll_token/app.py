@@ -30,7 +30,7 @@ def roll_token(account_sid: str, token_sid: str) -> Response[str]:
     outcome = roller.roll(
         principal_of(app), account_sid, token_sid, request, idempotency_key=key, lambda_context=app.lambda_context
     )
-    if outcome.secret is None:
+    if outcome.replayed:
         return json_response(200, ApiToken.from_record(outcome.record), {"Idempotent-Replayed": "true"})
     metrics.add_metric(name="TokensRolled", unit=MetricUnit.Count, value=1)
     return json_response(201, RolledApiToken.from_roll(outcome.record, outcome.secret, token_sid))

@@ -10,7 +10,6 @@ is still running is a 409 with Retry-After. Records expire after 24 hours.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import re
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from apitokens.repository import TokenRepository
 from apitokens.settings import Settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 HEADER = "Idempotency-Key"
@@ -37,24 +36,13 @@ KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 
 logger = Logger()
 
-# The work of the current request, handed to the decorated function (which only receives the
-# data it hashes) without a global: each request runs in its own context.
-_work: contextvars.ContextVar[Callable[[], dict[str, Any]]] = contextvars.ContextVar("idempotent_create")
-
 
 @dataclass(frozen=True, slots=True)
 class CreateOutcome:
     record: TokenRecord
-    # None on a replay: the secret is never stored, not even in the idempotency record.
-    secret: str | None
-
-    @property
-    def replayed(self) -> bool:
-        return self.secret is None
-
-
-def _perform(request: dict[str, Any]) -> dict[str, Any]:
-    return _work.get()()
+    # Empty on a replay: the secret is never stored, not even in the idempotency record.
+    secret: str
+    replayed: bool = False
 
 
 class IdempotentCreate:
@@ -63,13 +51,13 @@ class IdempotentCreate:
     def __init__(self, repository: TokenRepository, settings: Settings) -> None:
         self._repository = repository
         self._settings = settings
-        self._idempotent: dict[str, tuple[IdempotencyConfig, Callable[..., dict[str, Any]]]] = {}
+        self._idempotency: dict[str, tuple[IdempotencyConfig, DynamoDBPersistenceLayer]] = {}
 
-    def _idempotent_operation(self, operation: str) -> tuple[IdempotencyConfig, Callable[..., dict[str, Any]]]:
-        """Powertools idempotency, set up by the first request that carries a key: a create
-        without one does not pay its import at cold start."""
-        if operation not in self._idempotent:
-            from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    def _idempotency_of(self, operation: str) -> tuple[IdempotencyConfig, DynamoDBPersistenceLayer]:
+        """Powertools idempotency's config and store, set up by the first request that carries a
+        key: a create without one does not pay its import at cold start."""
+        if operation not in self._idempotency:
+            from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
             config = IdempotencyConfig(
                 event_key_jmespath="key",
@@ -77,15 +65,8 @@ class IdempotentCreate:
                 expires_after_seconds=RECORD_LIFETIME_SECONDS,
                 raise_on_no_idempotency_key=True,
             )
-            once = idempotent_function(
-                _perform,
-                data_keyword_argument="request",
-                persistence_store=self._repository.idempotency_store(keys.IDEMPOTENCY_PK),
-                config=config,
-                key_prefix=operation,
-            )
-            self._idempotent[operation] = (config, once)
-        return self._idempotent[operation]
+            self._idempotency[operation] = (config, self._repository.idempotency_store(keys.IDEMPOTENCY_PK))
+        return self._idempotency[operation]
 
     def create(
         self,
@@ -133,12 +114,11 @@ class IdempotentCreate:
         key: str | None,
         lambda_context: LambdaContext | None,
     ) -> CreateOutcome:
-        idempotency_key = key
-        if idempotency_key is None:
-            record, secret = perform()
-            return CreateOutcome(record, secret)
-        if KEY_PATTERN.fullmatch(idempotency_key) is None:
+        if key is None:
+            return CreateOutcome(*perform())
+        if KEY_PATTERN.fullmatch(key) is None:
             raise InvalidRequest(f"{HEADER} must be 1 to 255 printable ASCII characters without spaces.")
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             BaseError as IdempotencyError,
         )
@@ -147,23 +127,26 @@ class IdempotentCreate:
             IdempotencyValidationError,
         )
 
-        config, once = self._idempotent_operation(operation)
+        config, store = self._idempotency_of(operation)
         if lambda_context is not None:
             # Lets an in-progress record expire with the invocation should the function time out.
             config.register_lambda_context(lambda_context)
         done: list[tuple[TokenRecord, str]] = []
 
-        def work() -> dict[str, Any]:
+        def issue(request: dict[str, Any]) -> dict[str, Any]:
+            # Powertools hashes `request` and stores what this returns: the record, not the secret.
             record, secret = perform()
             done.append((record, secret))
             return asdict(record)
 
+        once = idempotent_function(
+            issue, data_keyword_argument="request", persistence_store=store, config=config, key_prefix=operation
+        )
         data = {
             # A JSON list, not a joined string: no subject or key can make two callers' scopes equal.
-            "key": json.dumps([*scope, idempotency_key]),
+            "key": json.dumps([*scope, key]),
             "body": body,
         }
-        token = _work.set(work)
         try:
             stored = once(request=data)
         except IdempotencyValidationError:
@@ -180,8 +163,6 @@ class IdempotentCreate:
                 logger.warning("idempotency record not completed", extra={"token_sid": done[0][0].sid})
                 return CreateOutcome(*done[0])
             raise StoreUnavailable() from error
-        finally:
-            _work.reset(token)
         if done:
             return CreateOutcome(*done[0])
-        return CreateOutcome(TokenRecord(**{**stored, "scopes": tuple(stored["scopes"])}), None)
+        return CreateOutcome(TokenRecord(**{**stored, "scopes": tuple(stored["scopes"])}), secret="", replayed=True)
