@@ -37,40 +37,6 @@ def present(modules: frozenset[str] | set[str]) -> dict[str, bool]:
     return {name: name in modules for name in WATCHED}
 
 
-class Context:
-    function_name = "apitokens-bench"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:apitokens-bench"
-    aws_request_id = "5d8f6f2b-0000-4000-8000-000000000000"
-    function_version = "$LATEST"
-    log_group_name = "/aws/lambda/apitokens-bench"
-    log_stream_name = "2030/12/01/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
-def find_clients(namespace: dict[str, Any]) -> list[Any]:
-    """botocore clients held by the module's own (apitokens) objects, a few attributes deep."""
-    from botocore.client import BaseClient
-
-    found: list[Any] = []
-    seen: set[int] = set()
-    stack = [(value, 0) for value in namespace.values()]
-    while stack:
-        value, depth = stack.pop()
-        if id(value) in seen or depth > 3:
-            continue
-        seen.add(id(value))
-        if isinstance(value, BaseClient):
-            found.append(value)
-        elif type(value).__module__.startswith("apitokens"):
-            attributes = getattr(value, "__dict__", {})
-            slots = [getattr(value, slot) for slot in getattr(type(value), "__slots__", ()) if hasattr(value, slot)]
-            stack.extend((child, depth + 1) for child in [*attributes.values(), *slots])
-    return found
-
-
 result: dict[str, Any] = {"modules_after_import": AFTER_IMPORT, "after_import": present(IMPORTED)}
 if app is not None and len(sys.argv) > 4:
     from botocore.stub import Stubber

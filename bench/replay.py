@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,10 +49,9 @@ class ReplayResult:
     writes_per_token_max: int = 0
     shortest_gap_seconds: float = 0.0
     denied: int = 0
-    touch_requests: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in vars(self).items() if key != "touch_requests"}
+        return dict(vars(self))
 
 
 def seed(count: int, moto_client: Any, accounts: int = 4) -> Seeded:
@@ -182,7 +181,6 @@ def replay(
         result.cancelled = fake.cancelled
         if fake.calls["TransactWriteItems"] - writes_before != result.writes:
             raise RuntimeError("the fake saw other TransactWriteItems than the repository sent")
-    result.touch_requests = recorded
     times: dict[str, list[float]] = defaultdict(list)
     for request in recorded:
         update = request["TransactItems"][0]["Update"]

@@ -86,9 +86,6 @@ class JsonLogger:
         # sys.stdout looked up at each call: Lambda (and pytest) may replace it.
         sys.stdout.write(_ENCODER.encode(record) + "\n")
 
-    def debug(self, message: str, **fields: Any) -> None:
-        self._write("DEBUG", message, fields)
-
     def info(self, message: str, **fields: Any) -> None:
         self._write("INFO", message, fields)
 

@@ -89,7 +89,6 @@ class GithubKeys:
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None
         self._lock = threading.Lock()
-        self.fetches = 0
 
     def key(self, identifier: str) -> Any:
         with self._lock:
@@ -105,7 +104,6 @@ class GithubKeys:
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
         self._fetched_at = self._clock()
-        self.fetches += 1
         try:
             document = json.loads(self._fetch(self._url))
             entries = document["public_keys"]
