@@ -1,6 +1,6 @@
 """The fixtures of every test folder, on the one harness (tests/harness): the environment, moto's
-table from template.yaml, and the functions loaded as Lambda loads them. The harness's helpers
-are re-exported here for the tests that import them from tests.conftest."""
+table from template.yaml, and the functions loaded as Lambda loads them. Tests import the
+harness's helpers from tests.harness."""
 
 from __future__ import annotations
 
@@ -9,49 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import (
-    ACCOUNT,
-    EVENTS,
-    JWKS_URL,
-    JWT_AUDIENCE,
-    JWT_ISSUER,
-    OTHER_ACCOUNT,
-    PROJECT_ROOT,
-    TABLE,
-    TEST_ENVIRONMENT,
-    Functions,
-    Reply,
-    applied_environment,
-    lambda_context,
-    load_event,
-    moto_table,
-    proxy_event,
-    scan_table,
-    user,
-)
-
-# The in-process answer's former name.
-HttpResult = Reply
-
-__all__ = [
-    "ACCOUNT",
-    "EVENTS",
-    "JWKS_URL",
-    "JWT_AUDIENCE",
-    "JWT_ISSUER",
-    "OTHER_ACCOUNT",
-    "PROJECT_ROOT",
-    "TABLE",
-    "TEST_ENVIRONMENT",
-    "Functions",
-    "HttpResult",
-    "Reply",
-    "lambda_context",
-    "load_event",
-    "proxy_event",
-    "scan_table",
-    "user",
-]
+from tests.harness import Functions, applied_environment, moto_table
 
 
 @pytest.fixture

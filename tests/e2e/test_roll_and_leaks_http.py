@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from apitokens.tokens import digest
-from tests.local_server import ACCOUNT, LocalServer, cli
+from tests.harness import ACCOUNT, LocalServer, cli
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from apitokens_dev import cli
-from tests.conftest import ACCOUNT, TABLE, Functions, scan_table
+from tests.harness import ACCOUNT, TABLE, Functions, scan_table
 
 TARGET = ["--table", TABLE, "--region", "us-east-1"]
 

@@ -10,7 +10,7 @@ import pytest
 
 from apitokens.scopes import ROUTES, Route
 from apitokens_dev.iam import is_allowed
-from tests.conftest import ACCOUNT, OTHER_ACCOUNT, Functions, user
+from tests.harness import ACCOUNT, OTHER_ACCOUNT, Functions, user
 
 API = "arn:aws:execute-api:us-east-1:123456789012:h1t2t3p4a5/v1"
 METRICS = Route("GET", "/accounts/{accountSid}/metrics", "metrics:read")

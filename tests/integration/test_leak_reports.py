@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from apitokens import tokens
 from apitokens_dev import devkeys
-from tests.conftest import Functions, HttpResult, load_event, scan_table
+from tests.harness import Functions, Reply, load_event, scan_table
 from tests.integration.test_lineage_and_roll import WRITER, authorized, child_of
 
 GITHUB = "/secret-scanning/github"
@@ -36,7 +36,7 @@ def github_key(tmp_path: Path, functions: Functions, monkeypatch: pytest.MonkeyP
     return key
 
 
-def public_call(functions: Functions, resource: str, body: bytes, headers: dict[str, str] | None = None) -> HttpResult:
+def public_call(functions: Functions, resource: str, body: bytes, headers: dict[str, str] | None = None) -> Reply:
     event = copy.deepcopy(load_event("create_token"))
     event["resource"] = event["path"] = resource
     event["pathParameters"] = None
@@ -49,7 +49,7 @@ def public_call(functions: Functions, resource: str, body: bytes, headers: dict[
     return functions.invoke(event)
 
 
-def report(functions: Functions, key: ec.EllipticCurvePrivateKey, found: list[str]) -> HttpResult:
+def report(functions: Functions, key: ec.EllipticCurvePrivateKey, found: list[str]) -> Reply:
     headers, body = devkeys.github_report(key, found, url="https://github.com/o/r/blob/x/.env")
     return public_call(functions, GITHUB, body, headers)
 

@@ -16,7 +16,7 @@ from apitokens.scopes import ROLL
 from apitokens.settings import get_settings
 from apitokens.tokens import digest
 from apitokens_dev.template import dynamodb_clients
-from tests.conftest import ACCOUNT, Functions, HttpResult, load_event, proxy_event, scan_table
+from tests.harness import ACCOUNT, Functions, Reply, load_event, proxy_event, scan_table
 
 TOKENS = "/accounts/{accountSid}/apiTokens"
 WRITER = ["tokens:read", "tokens:write", "tokens:delete"]
@@ -51,7 +51,7 @@ def roll(
     body: Any = None,
     principal: Principal | None = None,
     headers: dict[str, str] | None = None,
-) -> HttpResult:
+) -> Reply:
     event = proxy_event("POST", TOKENS, body=body, principal=principal, headers=headers)
     if body is None:
         event["body"] = None

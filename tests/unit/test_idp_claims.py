@@ -9,7 +9,7 @@ from apitokens.errors import Unauthenticated
 from apitokens.jwt_auth import JwksVerifier
 from apitokens.scopes import ALL_SCOPES
 from apitokens.settings import Settings
-from tests.conftest import ACCOUNT, JWT_AUDIENCE, OTHER_ACCOUNT, TEST_ENVIRONMENT
+from tests.harness import ACCOUNT, JWT_AUDIENCE, OTHER_ACCOUNT, TEST_ENVIRONMENT
 from tests.jwt_keys import StaticJwksClient, claims, sign
 
 
