@@ -21,7 +21,7 @@ from pathlib import Path
 from common import PYTHON, ROOT
 
 ACCOUNT = "acc_soak00000000000000000000"
-WINDOW = 500
+WINDOW = 500  # pairs compared at each end (a fifth of a short soak)
 _BASE_URL = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/v1")
 
 
@@ -30,8 +30,9 @@ class Soak:
     pairs: int
     rss_start_mb: float
     rss_end_mb: float
-    first_ms: float  # median create+delete of the first WINDOW pairs
-    last_ms: float  # and of the last WINDOW
+    window: int
+    first_ms: float  # median create+delete of the first `window` pairs
+    last_ms: float  # and of the last `window`
 
     @property
     def growth_mb(self) -> float:
@@ -51,6 +52,10 @@ def _rss_mb(pid: int) -> float:
     if match is None:
         raise RuntimeError(f"no VmRSS for process {pid}")
     return int(match.group(1)) / 1024
+
+
+def window_of(pairs: int) -> int:
+    return min(WINDOW, pairs // 5)
 
 
 def run(pairs: int = 5_000) -> Soak:
@@ -107,8 +112,9 @@ def run(pairs: int = 5_000) -> Soak:
         pairs,
         rss_start,
         rss_end,
-        statistics.median(latencies[:WINDOW]),
-        statistics.median(latencies[-WINDOW:]),
+        window_of(pairs),
+        statistics.median(latencies[: window_of(pairs)]),
+        statistics.median(latencies[-window_of(pairs) :]),
     )
 
 
