@@ -251,6 +251,7 @@ def embedded_dynamodb() -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     make_moto_dynamodb_atomic()
     stop_moto_dynamodb_instance_tracking()
+    drop_empty_moto_partitions()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -318,6 +319,32 @@ def stop_moto_dynamodb_instance_tracking(setattr: Callable[[Any, str, Any], None
     for model in model_data["dynamodb"].values():
         if not isinstance(getattr(model, "instances_tracked", None), _Untracked):
             setattr(model, "instances_tracked", _Untracked())
+
+
+def drop_empty_moto_partitions(setattr: Callable[[Any, str, Any], None] = setattr) -> None:
+    """Makes moto forget a partition once its last item is deleted.
+
+    moto's Table.delete_item pops the item from its partition's dict but leaves the empty dict
+    behind, so every deleted token left one empty partition (its lookup item has a partition of
+    its own), and TransactWriteItems, which deep-copies the table for each of its items, got
+    slower with every token ever deleted: the soak's latency grew with the pairs made, not with
+    the live table (docs/reliability.md). DynamoDB has no such thing as an empty partition key.
+    `setattr` lets a test undo it (pytest's monkeypatch.setattr)."""
+    from moto.dynamodb.models.table import Table
+
+    delete_item = Table.delete_item
+    if getattr(delete_item, "drops_empty_partitions", False):
+        return
+
+    @functools.wraps(delete_item)
+    def delete_and_drop_empty(self: Any, hash_key: Any, range_key: Any = None) -> Any:
+        item = delete_item(self, hash_key, range_key)
+        if range_key and not self.items.get(hash_key, True):
+            del self.items[hash_key]
+        return item
+
+    delete_and_drop_empty.drops_empty_partitions = True  # type: ignore[attr-defined]
+    setattr(Table, "delete_item", delete_and_drop_empty)
 
 
 def ensure_table(endpoint: str, table: str) -> bool:

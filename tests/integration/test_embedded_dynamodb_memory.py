@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from moto.dynamodb.models.table import Table
 
-from apitokens_dev.server import stop_moto_dynamodb_instance_tracking
+from apitokens_dev.server import drop_empty_moto_partitions, stop_moto_dynamodb_instance_tracking
 from tests.harness import TABLE
 
 TRANSACTIONS = 40
@@ -47,3 +47,26 @@ def test_a_cancelled_transaction_still_rolls_back(dynamodb: Any, monkeypatch: py
             TransactItems=[{"Put": {"TableName": TABLE, "Item": new}}, {"ConditionCheck": condition}]
         )
     assert dynamodb.scan(TableName=TABLE)["Items"] == []
+
+
+def _partitions(client: Any) -> int:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return len(dynamodb_backends["123456789012"]["us-east-1"].get_table(TABLE).items)
+
+
+def test_a_deleted_items_partition_is_forgotten(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without the patch every deleted partition stayed behind as an empty dict, and each
+    # transaction's deep copy of the table grew with every item ever deleted.
+    drop_empty_moto_partitions(monkeypatch.setattr)
+    _transactions(dynamodb, 5)
+    before = _partitions(dynamodb)
+    _transactions(dynamodb, TRANSACTIONS, start=5)
+    assert _partitions(dynamodb) == before == 0
+    kept = {"PK": {"S": "ACCOUNT#kept"}, "SK": {"S": "META"}}
+    other = {"PK": {"S": "ACCOUNT#kept"}, "SK": {"S": "TOKEN#x"}}
+    dynamodb.put_item(TableName=TABLE, Item=kept)
+    dynamodb.put_item(TableName=TABLE, Item=other)
+    dynamodb.delete_item(TableName=TABLE, Key=other)
+    assert _partitions(dynamodb) == 1
+    assert dynamodb.get_item(TableName=TABLE, Key=kept, ConsistentRead=True)["Item"] == kept
