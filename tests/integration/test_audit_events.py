@@ -212,7 +212,7 @@ def test_the_pipe_filter_and_transformation_on_stream_records(functions: Functio
     assert json.loads(raw) == audit_stream.FILTER_PATTERN
     pattern = EventPattern(raw, EventPatternParser(raw).parse())
     records = [_stream_record(audit_item), _stream_record(token_item), _stream_record(audit_item, "REMOVE")]
-    assert [pattern.matches_event(record) for record in records] == [True, False, False]
+    assert [pattern.matches_event(record) for record in records] == [True, False, False]  # type: ignore[arg-type]
     [event] = audit_stream.transform(records)
     assert event["type"] == "token.created"
     assert event["apiTokenSid"] == created["sid"]
