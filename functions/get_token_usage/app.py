@@ -9,8 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens import service
 from apitokens.http import create_app, json_response, logger, metrics, repository
-from apitokens.models import TokenUsage
+from apitokens.models import TokenUsage, build
 
+# Built at import (cold start), not on the first request: only this handler's models.
+build(TokenUsage)
 app = create_app()
 tokens = repository()
 

@@ -9,8 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens import service
 from apitokens.http import create_app, event_repository, json_response, logger, metrics, parse_query
-from apitokens.models import AuditEventList, AuditEventsQuery
+from apitokens.models import AuditEvent, AuditEventList, AuditEventsQuery, build
 
+# Built at import (cold start), not on the first request: only this handler's models.
+build(AuditEventsQuery, AuditEventList, AuditEvent)
 app = create_app()
 events = event_repository()
 

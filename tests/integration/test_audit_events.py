@@ -139,7 +139,7 @@ def test_a_cursor_of_another_account_is_400(functions: Functions) -> None:
 def test_usage_keeps_the_five_latest_ips_and_records_new_ips(functions: Functions) -> None:
     created = functions.create().body
     clock = [datetime(2030, 1, 1, tzinfo=UTC).timestamp()]
-    functions.authorizer_instance._clock = lambda: clock[0]
+    functions.authorizer_instance.clock = lambda: clock[0]
     for minute, ip in enumerate(
         ["198.51.100.1", "198.51.100.2", "198.51.100.1", *[f"198.51.100.{n}" for n in range(3, 8)]]
     ):

@@ -190,7 +190,6 @@ def _guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Resp
     return next_middleware(app)
 
 
-<<<<<<< HEAD
 def request_log_fields(event: Mapping[str, Any], response: dict[str, Any], latency_ms: float) -> dict[str, Any]:
     """The one log line of a handled request: who called which route, on which account, with
     what outcome and how fast. Built from the authorizer context and the path, never from a
@@ -218,22 +217,11 @@ class _LoggedResolver(APIGatewayRestResolver):
         return response
 
 
-def _public_guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
-    """The routes without the authorizer (leak reports): the body rules only."""
-    _check_body(app)
-    return next_middleware(app)
-
-
-def create_public_app() -> APIGatewayRestResolver:
-    """The resolver of a route that API Gateway serves without the authorizer."""
-    tracing.enable_if_configured(get_settings())
-    app = _LoggedResolver()
-=======
 def create_public_app(actor_id: str) -> APIGatewayRestResolver:
     """The resolver of a route that API Gateway serves without the authorizer; what it changes,
     the system does (as `actor_id`) on a report from the request's origin."""
     tracing.enable_if_configured(get_settings())
-    app = APIGatewayRestResolver()
+    app = _LoggedResolver()
 
     def _public_guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
         """The body rules only."""
@@ -241,7 +229,6 @@ def create_public_app(actor_id: str) -> APIGatewayRestResolver:
         audit.set_current(audit.context_from_event(app.current_event.raw_event, audit.Actor("system", actor_id)))
         return next_middleware(app)
 
->>>>>>> 7ab64cd (Audit events written in each change's transaction (created, updated, (de/re)activated, deleted, rolled, revoked by cascade, leaked), TTL retention parameter; GET auditEvents (by token/type via GSIs, validated cursor) and GET usage (5 recent clients recorded in the once-a-minute touch, token.used_from_new_ip); daily expiry sweep over a by-expiry-day index; stream -> Pipe -> bus with a transform function)
     app.use(middlewares=[_public_guard])
     _error_handlers(app)
     return app

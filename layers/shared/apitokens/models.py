@@ -5,6 +5,7 @@ Request bodies forbid unknown fields and are validated strictly (no "true" for t
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -386,7 +387,7 @@ def _valid_event_type(value: str) -> str:
 class AuditEventsQuery(BaseModel):
     """Query string of GET .../auditEvents: limit and startingAfter as for tokens, and filters."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     limit: int = Field(default=20, ge=1, le=100)
     starting_after: Annotated[str, AfterValidator(_valid_event_sid)] | None = Field(default=None, alias="startingAfter")
