@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from tests.local_server import ACCOUNT, LocalServer, cli
+from tests.harness import ACCOUNT, LocalServer, cli
 
 
 def test_audit_events_and_usage_over_http(server: LocalServer, jwt: str) -> None:

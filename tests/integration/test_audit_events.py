@@ -18,19 +18,19 @@ from apitokens.event_repository import EventRepository
 from apitokens.scopes import AUDIT_EVENTS, USAGE
 from apitokens.settings import get_settings
 from apitokens_dev.template import dynamodb_clients, resource
-from tests.conftest import ACCOUNT, OTHER_ACCOUNT, Functions, HttpResult, load_event, proxy_event, scan_table, user
+from tests.harness import ACCOUNT, OTHER_ACCOUNT, Functions, Reply, load_event, proxy_event, scan_table, user
 
 TOKENS = "/accounts/{accountSid}/apiTokens"
 
 
-def events(functions: Functions, account: str = ACCOUNT, **query: str) -> HttpResult:
+def events(functions: Functions, account: str = ACCOUNT, **query: str) -> Reply:
     event = proxy_event("GET", TOKENS, account, query=query or None, principal=user((ACCOUNT, OTHER_ACCOUNT)))
     event["resource"] = AUDIT_EVENTS
     event["path"] = f"/accounts/{account}/auditEvents"
     return functions.invoke(event)
 
 
-def usage(functions: Functions, sid: str) -> HttpResult:
+def usage(functions: Functions, sid: str) -> Reply:
     event = proxy_event("GET", TOKENS)
     event["resource"] = USAGE
     event["path"] = f"/accounts/{ACCOUNT}/apiTokens/{sid}/usage"

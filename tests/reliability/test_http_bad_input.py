@@ -50,9 +50,20 @@ GET = ("GET", "/accounts/{account}/apiTokens/{sid}")
 UPDATE = ("PUT", "/accounts/{account}/apiTokens/{sid}")
 DELETE = ("DELETE", "/accounts/{account}/apiTokens/{sid}")
 ROLL = ("POST", "/accounts/{account}/apiTokens/{sid}/roll")
-ROUTES = {"list": LIST, "create": CREATE, "get": GET, "update": UPDATE, "delete": DELETE, "roll": ROLL}
+USAGE = ("GET", "/accounts/{account}/apiTokens/{sid}/usage")
+AUDIT_EVENTS = ("GET", "/accounts/{account}/auditEvents")
+ROUTES = {
+    "list": LIST,
+    "create": CREATE,
+    "get": GET,
+    "update": UPDATE,
+    "delete": DELETE,
+    "roll": ROLL,
+    "usage": USAGE,
+    "audit-events": AUDIT_EVENTS,
+}
 WITH_BODY = {"create": CREATE, "update": UPDATE}
-ONE_TOKEN = {"get": GET, "update": UPDATE, "delete": DELETE}
+ONE_TOKEN = {"get": GET, "update": UPDATE, "delete": DELETE, "usage": USAGE}
 VALID_BODY = {
     "create": {"name": "bad input", "scopes": ["tokens:read"]},
     "update": {"name": "renamed", "isActive": True},

@@ -49,7 +49,8 @@ Item = Mapping[str, Any]
 # Descendants revoked per TransactWriteItems: three writes each (token item, lookup item, audit
 # event), so 60 of DynamoDB's 100 items.
 CASCADE_BATCH = 20
-# Children moved per transaction by a roll: three writes each (old edge, new edge, parentSid).
+# Children moved per transaction by a roll: four writes each (old edge, new edge, parentSid and
+# its token.updated event), so 61 of DynamoDB's 100 items with the new parent's.
 MOVE_BATCH = 15
 
 # Attributes a caller may see; the secret's digest stays in the table.
@@ -837,10 +838,12 @@ class TokenRepository:
         )
         return replace(current, expires_at=old_expires), record
 
-    def move_children(self, account_sid: str, from_sid: str, to_sid: str) -> int:
+    def move_children(self, account_sid: str, from_sid: str, to_sid: str, now: str) -> int:
         """Moves the lineage edges of `from_sid` (but the one to `to_sid`) to `to_sid`, and each
-        child's parentSid with it: MOVE_BATCH children per transaction. Returns how many moved."""
+        child's parentSid with it, and its token.updated event (parentSid from, to) in the same
+        transaction: MOVE_BATCH children per transaction. Returns how many moved."""
         moved = 0
+        moved_parent = {"parentSid": audit.change(from_sid, to_sid)}
         for page in self.children(account_sid, from_sid):
             children = [child for child in page if child.sid != to_sid]
             for start in range(0, len(children), MOVE_BATCH):
@@ -880,6 +883,7 @@ class TokenRepository:
                                 "ExpressionAttributeValues": {":parent": {"S": to_sid}},
                             }
                         },
+                        self._event(audit.event_document(audit.UPDATED, account_sid, child.sid, now, moved_parent)),
                     ]
                 self._transact(writes)
                 moved += len(children[start : start + MOVE_BATCH])

@@ -227,7 +227,7 @@ def roll_token(
             raise
         record = roll()
     try:
-        repository.move_children(account_sid, token_sid, record.sid)
+        repository.move_children(account_sid, token_sid, record.sid, created_at)
     except DomainError as error:
         # The new token exists and its secret is in hand: answering an error now would lose it.
         # The children not moved stay under the old token, whose revocation still reaches them.
