@@ -19,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from common import TABLE_NAME
-from dynamo import item_size
-from scale import MOTO_ACCOUNT, Fixture, ScaleRow, _cost_rows, _write_units, measured
+from dynamo import item_size, read_units
+from scale import MOTO_ACCOUNT, Fixture, ScaleRow, _write_units, measured
 
 EXPIRING = 10
+PAGE = 20
 
 
 def _user(account_sid: str) -> Any:
@@ -141,17 +142,43 @@ def audit_page_rows(fixture: Fixture) -> list[ScaleRow]:
         fixture.create(account)  # its token.created event
         _copy_events(fixture, account, count - 1)
         with measured(fixture.meter) as cost:
-            page = service.list_audit_events(events, account, AuditEventsQuery(limit=20))
-        if len(page.records) != min(20, count):
+            page = service.list_audit_events(events, account, AuditEventsQuery(limit=PAGE))
+        if len(page.records) != min(PAGE, count):
             raise RuntimeError(f"the audit page returned {len(page.records)} events of {count}")
         costs[label] = cost
-    return _cost_rows(
-        "audit page of 20 (account)",
-        ("10 events", "100,000 events"),
-        costs["10"],
-        costs["100000"],
-        f"items read {costs['10'].items_read} vs {costs['100000'].items_read}; {costs['100000'].operations}",
-    )
+    # The small account holds fewer events than a page: the bound is the page (limit + 1 items
+    # read, their size in 4 KB steps), whatever the account holds.
+    small, large = costs["10"], costs["100000"]
+    event_bytes = _newest_event_bytes(fixture, account)
+    cases = ("10 events", "100,000 events")
+    name = "audit page of 20 (account)"
+    return [
+        ScaleRow(name, "requests", *cases, small.requests, large.requests, 1.0, detail=f"{large.operations}"),
+        ScaleRow(name, "items read", *cases, small.items_read, large.items_read, PAGE + 1, absolute=True),
+        ScaleRow(
+            name,
+            "capacity units",
+            *cases,
+            small.capacity_units,
+            large.capacity_units,
+            read_units((PAGE + 1) * event_bytes),
+            absolute=True,
+            detail=f"an event item is {event_bytes} B",
+        ),
+    ]
+
+
+def _newest_event_bytes(fixture: Fixture, account_sid: str) -> int:
+    from apitokens import keys
+
+    newest = fixture.client.query(
+        TableName=TABLE_NAME,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :event)",
+        ExpressionAttributeValues={":pk": {"S": keys.account_pk(account_sid)}, ":event": {"S": "EVENT#"}},
+        ScanIndexForward=False,
+        Limit=1,
+    )["Items"][0]
+    return item_size(newest)
 
 
 def expiry_rows(fixture: Fixture) -> list[ScaleRow]:
