@@ -4,7 +4,7 @@ The replay of 60,000 authorizations needs state (a touch changes what the next r
 which botocore's Stubber cannot give, and moto costs about a millisecond per call. So this
 answers at the same hook the Stubber uses (`before-call`): the repository, botocore's parameter
 validation and serialization all run for real, and the request is read back from the wire body.
-It implements exactly what the authorizer sends (GetItem; TransactWriteItems of Updates with
+It implements exactly what the authorizer sends (GetItem; TransactWriteItems of Updates (and a Put) with
 `SET a = :v` and the condition grammar below) and raises on anything else, so a change in the
 repository shows up as an error rather than as a silently wrong count.
 """
@@ -222,9 +222,10 @@ class FakeDynamo:
         reasons, planned = [], []
         for action in actions:
             (kind, body), *_ = action.items()
-            if kind != "Update":
+            if kind not in ("Update", "Put"):
                 raise NotImplementedError(f"FakeDynamo does not implement {kind} in a transaction")
-            item = self.get(body["Key"])
+            # A Put: the audit event of a first use from a new IP (issue 11).
+            item = self.get(body["Key"] if kind == "Update" else body["Item"])
             names = body.get("ExpressionAttributeNames", {})
             values = body.get("ExpressionAttributeValues", {})
             ok = condition_holds(body.get("ConditionExpression"), item, names, values)
@@ -238,6 +239,9 @@ class FakeDynamo:
             }
             return self._respond(error, status=400)
         for body, item, names, values in planned:
+            if "Item" in body:
+                self.put(body["Item"])
+                continue
             updated = copy.deepcopy(item) if item is not None else dict(body["Key"])
             expression = body["UpdateExpression"].strip()
             if not expression.upper().startswith("SET "):

@@ -45,6 +45,7 @@ class ReplayResult:
     invocations: int = 0
     reads: int = 0
     writes: int = 0  # TransactWriteItems calls for lastUsedAt (each updates two items)
+    new_ip_events: int = 0  # of those, the ones that also put a token.used_from_new_ip event
     cancelled: int = 0
     writes_per_token_max: int = 0
     shortest_gap_seconds: float = 0.0
@@ -121,6 +122,17 @@ def seed(count: int, moto_client: Any, accounts: int = 4) -> Seeded:
     )
 
 
+# Each request comes from one of a few clients, as a token's users do (a CI runner pool, a
+# laptop): the touch then records recentClients, and a first use from an IP also writes its
+# token.used_from_new_ip event in the same transaction (issue 11), as in production.
+CLIENT_IPS = tuple(f"198.51.100.{number}" for number in range(1, 9))
+
+
+def _client_event(draw: random.Random) -> dict[str, Any]:
+    ip = CLIENT_IPS[draw.randrange(len(CLIENT_IPS))]
+    return {"requestContext": {"identity": {"sourceIp": ip}}, "headers": {"User-Agent": "bench-client/1.0"}}
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = START
@@ -169,7 +181,7 @@ def replay(
             result.invocations += 1
             result.reads += 1
             try:
-                authorizer.token_principal(token)
+                authorizer.token_principal(token, _client_event(draw))
             except Unauthenticated:
                 result.denied += 1
                 continue
@@ -177,6 +189,7 @@ def replay(
     finally:
         client.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", unique_id="bench")
     result.writes = len(recorded)
+    result.new_ip_events = sum(any("Put" in entry for entry in request["TransactItems"]) for request in recorded)
     if fake is not None:
         result.cancelled = fake.cancelled
         if fake.calls["TransactWriteItems"] - writes_before != result.writes:

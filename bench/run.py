@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import audit
 import cold
 import costs
 import replay
@@ -215,6 +216,8 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
 
     progress("scale: DynamoDB cost per operation, small data vs large (moto)")
     scale_rows, scale_seeding_seconds = scale.run()
+    progress("audit: event bytes and write units per change, with and without the event (moto)")
+    audit_costs = audit.run_change_costs()
 
     progress(f"warm: {arguments.batches} batches of {arguments.batch_size} calls per side, interleaved")
     warm_result = run_warm(arguments.batches, arguments.batch_size)
@@ -410,7 +413,8 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
     for ttl, result in replays.items():
         note(
             f"  cache TTL {ttl:>3} s: {result.invocations:>6,} invocations, {result.writes:>5,} touch transactions "
-            f"({result.writes / result.authorizations:.4f} per request), cancelled {result.cancelled}, "
+            f"({result.writes / result.authorizations:.4f} per request; {result.new_ip_events} with a "
+            f"token.used_from_new_ip event), cancelled {result.cancelled}, "
             f"max {result.writes_per_token_max} per token, shortest gap {result.shortest_gap_seconds:.1f} s"
         )
     note(
@@ -467,6 +471,12 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
         if row.detail:
             note(f"Scale, {row.name}: {row.detail}")
     note(f"Scale data made in {scale_seeding_seconds:.0f} s")
+    note("Audit events (issue 11): per change, write units without the event (before) and with it (now):")
+    for cost in audit_costs:
+        note(
+            f"  {cost['change']:<14} {cost['write_units_before']:>3.0f} -> {cost['write_units_after']:>3.0f} WRU, "
+            f"{cost['events']} event(s), {cost['event_bytes']} B"
+        )
     note(f"Run time {time.perf_counter() - started:.0f} s; Python {platform.python_version()} on {platform.machine()}")
     if arguments.quick or arguments.rounds * arguments.runs < 45:
         note("QUICK RUN: fewer rounds than the goals are defined on; do not quote these figures.")
@@ -517,6 +527,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
         "figures": [figure.as_dict() for figure in figures],
         "table": table(figures),
         "scale": [row.as_dict() for row in scale_rows],
+        "audit_change_costs": audit_costs,
         "scale_table": scale.table(scale_rows),
         "deployment_bytes": {
             "source": deployment.source,

@@ -223,6 +223,18 @@ def _parser() -> argparse.ArgumentParser:
         "--base-url", default="http://127.0.0.1:3000/v1", help="the API (default: http://127.0.0.1:3000/v1)"
     )
 
+    scheduled = commands.add_parser(
+        "run-scheduled",
+        parents=[state],
+        help="run a scheduled function once against the local server's table",
+        description="Run a scheduled function of template.yaml once, against the DynamoDB and table of "
+        "`apitokens serve` run from the same directory (or --dynamodb-endpoint/--table).",
+    )
+    scheduled.add_argument("job", choices=["expiry"], help="expiry: the daily expiry warnings sweep")
+    scheduled.add_argument("--now", metavar="ISO", help="the time to run at (default: now), e.g. 2030-12-01T00:00:00Z")
+    scheduled.add_argument("--dynamodb-endpoint", metavar="URL", help="default: the local server's")
+    scheduled.add_argument("--table", help="default: the local server's")
+
     openapi = commands.add_parser("openapi", help="print the OpenAPI document of the API (JSON)")
     openapi.add_argument(
         "--server-url",
@@ -278,6 +290,17 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
         return _run_admin(arguments)
     if arguments.command == "dev-leak-report":
         return _dev_leak_report(arguments)
+
+    if arguments.command == "run-scheduled":
+        from apitokens_dev.scheduled import run_expiry
+
+        try:
+            print(
+                json.dumps(run_expiry(arguments.state_dir, arguments.now, arguments.dynamodb_endpoint, arguments.table))
+            )
+        except ValueError as error:
+            parser.error(str(error))
+        return 0
 
     from apitokens_dev.server import ServeError, serve
 

@@ -17,9 +17,12 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from apitokens import errors, idempotency, ids, scopes
+from apitokens.audit import EVENT_TYPES
 from apitokens.models import (
+    EVENT_SID_PATTERN,
     ApiToken,
     ApiTokenList,
+    AuditEventList,
     CreatedApiToken,
     CreateTokenRequest,
     DeletedApiToken,
@@ -30,6 +33,7 @@ from apitokens.models import (
     RevokeCredentialsRequest,
     RolledApiToken,
     RollTokenRequest,
+    TokenUsage,
     UpdateTokenRequest,
 )
 from apitokens_dev import template
@@ -54,6 +58,26 @@ class _Operation:
     response_example: dict[str, Any] | None = None
     # Served without the authorizer (leak reports): no bearer token, no scope.
     public: bool = False
+    # Query parameters of its own (inline OpenAPI parameter objects).
+    query: tuple[dict[str, Any], ...] = ()
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+_AUDIT_QUERY = (
+    {"$ref": "#/components/parameters/limit"},
+    _query(
+        "startingAfter",
+        "An event sid: return the events after it (the next page), of the same filters.",
+        {"type": "string", "pattern": f"^{EVENT_SID_PATTERN}$"},
+    ),
+    _query(
+        "apiTokenSid", "Only this token's events.", {"type": "string", "pattern": f"^{ids.TOKEN_SID_PATTERN.pattern}$"}
+    ),
+    _query("type", "Only events of this type.", {"type": "string", "enum": list(EVENT_TYPES)}),
+)
 
 
 # The README's and the seed's examples (a test checks the README's request bodies are here).
@@ -146,6 +170,25 @@ _OPERATIONS: dict[tuple[str, str], _Operation] = {
         request=RollTokenRequest,
         idempotent=True,
     ),
+    ("GET", scopes.AUDIT_EVENTS): _Operation(
+        "listAuditEvents",
+        "List audit events",
+        "Every change to the account's tokens (created, updated, deactivated, reactivated, deleted, rolled, "
+        "revoked by cascade, leaked), first uses from new IPs and expiry warnings, newest first. Events are kept "
+        "AuditRetentionDays days (default 400). Filter by apiTokenSid and/or type; paginate with limit and "
+        "startingAfter (an event sid of the previous page, with the same filters).",
+        200,
+        AuditEventList,
+        query=_AUDIT_QUERY,
+    ),
+    ("GET", scopes.USAGE): _Operation(
+        "getApiTokenUsage",
+        "Get API token usage",
+        "When the token was last used and from where: its 5 most recently seen source IPs, each with its "
+        "userAgent, firstSeenAt and lastSeenAt (sampled at most once a minute, with lastUsedAt).",
+        200,
+        TokenUsage,
+    ),
     ("POST", "/secret-scanning/github"): _Operation(
         "reportGithubSecretScanning",
         "GitHub secret-scanning report",
@@ -200,6 +243,8 @@ _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ErrorEnvelope,
     GithubFeedbackList,
     RevokeCredentialsAccepted,
+    AuditEventList,
+    TokenUsage,
 )
 _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     CreateTokenRequest,
@@ -342,6 +387,7 @@ def _operation(method: str, path: str, operation: _Operation) -> dict[str, Any]:
     parameters = [{"$ref": f"#/components/parameters/{name}"} for name in ("accountSid", "apiTokenSid") if name in path]
     if operation.paginated:
         parameters += [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/startingAfter"}]
+    parameters += list(operation.query)
     statuses = list(_COMMON_ERRORS)
     if method in ("POST", "PUT"):
         statuses += _WRITE_ERRORS

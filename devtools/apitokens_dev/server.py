@@ -235,6 +235,9 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
 
+SERVE_STATE = "serve.json"
+
+
 def _json_response(body: bytes) -> HttpResponse:
     return HttpResponse(200, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body)
 
@@ -529,6 +532,8 @@ def serve(
 
             get_settings.cache_clear()
             ensure_table(endpoint, table)
+            # `apitokens run-scheduled` run from the same directory finds this server's table here.
+            (state_dir / SERVE_STATE).write_text(json.dumps({"endpoint": endpoint, "table": table}), encoding="utf-8")
             from apitokens_dev.openapi import build_openapi
 
             httpd.site = _Site(

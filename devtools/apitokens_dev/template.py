@@ -53,12 +53,15 @@ def resource(name: str, template: dict[str, Any] | None = None) -> dict[str, Any
 def table_create_arguments(table_name: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
     """CreateTable arguments from the TokensTable resource (keys, attributes, billing)."""
     properties = resource("TokensTable", template)["Properties"]
-    return {
+    arguments = {
         "TableName": table_name,
         "KeySchema": properties["KeySchema"],
         "AttributeDefinitions": properties["AttributeDefinitions"],
         "BillingMode": properties["BillingMode"],
     }
+    if properties.get("GlobalSecondaryIndexes"):
+        arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+    return arguments
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from apitokens.timeutil import format_timestamp, utcnow
 
 # Built at import (cold start), not on the first request: only this handler's models.
 build(GithubReport, GithubFeedbackList)
-app = create_public_app()
+app = create_public_app("github_secret_scanning")
 tokens = repository()
 github_keys = leaks.GithubKeys(get_settings().github_keys_url)
 

@@ -18,7 +18,7 @@ from apitokens.timeutil import format_timestamp, utcnow
 
 # Built at import (cold start), not on the first request: only this handler's models.
 build(RevokeCredentialsRequest, RevokeCredentialsAccepted)
-app = create_public_app()
+app = create_public_app("credentials_revoke")
 tokens = repository()
 
 

@@ -394,6 +394,7 @@ def test_development_endpoints(server: LocalServer, jwt: str) -> None:
     assert operations == {
         *("listApiTokens", "getApiToken", "createApiToken", "updateApiToken", "deleteApiToken"),
         *("rollApiToken", "reportGithubSecretScanning", "revokeCredentials"),  # issue 10
+        *("listAuditEvents", "getApiTokenUsage"),  # issue 11
     }
 
 

@@ -27,6 +27,8 @@ OPERATIONS = {
     ("put", "/accounts/{accountSid}/apiTokens/{apiTokenSid}"): "updateApiToken",
     ("delete", "/accounts/{accountSid}/apiTokens/{apiTokenSid}"): "deleteApiToken",
     ("post", "/accounts/{accountSid}/apiTokens/{apiTokenSid}/roll"): "rollApiToken",
+    ("get", "/accounts/{accountSid}/apiTokens/{apiTokenSid}/usage"): "getApiTokenUsage",  # issue 11
+    ("get", "/accounts/{accountSid}/auditEvents"): "listAuditEvents",  # issue 11
 }
 # Served without the authorizer (issue 10): documented with their own security and errors.
 PUBLIC_OPERATIONS = {

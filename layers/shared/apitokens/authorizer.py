@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from apitokens import policy, tokens
+from apitokens import audit, policy, tokens, usage
 from apitokens.errors import CREDENTIALS_REFUSED, DomainError, Unauthenticated
 from apitokens.principal import Principal
+from apitokens.records import Credential
 from apitokens.repository import TokenRepository
 from apitokens.settings import Settings
 from apitokens.timeutil import timestamp_from_epoch
@@ -93,7 +94,7 @@ class Authorizer:
         also isAuthorized) for a REQUEST event."""
         credential = bearer_credential(event)
         if tokens.looks_like_token(credential):
-            principal = self.token_principal(credential)
+            principal = self.token_principal(credential, event)
         else:
             if self._jwt_verifier is None:
                 self._jwt_verifier = self._jwt_verifier_factory()
@@ -106,7 +107,9 @@ class Authorizer:
         """What refused credentials answer: None for a REST API (the handler raises its 401)."""
         return policy.http_api_refusal(request_of(event)[2]) if is_http_api_event(event) else None
 
-    def token_principal(self, token: str) -> Principal:
+    def token_principal(self, token: str, event: Mapping[str, Any] | None = None) -> Principal:
+        """The principal of an API token; `event` (the authorizer's request) gives the source IP
+        and User-Agent recorded with the once-a-minute lastUsedAt write."""
         # Offline first: the other environment's prefix, a typo or a truncation costs no read.
         if not tokens.is_well_formed(token, self._settings.token_prefix):
             raise Unauthenticated(CREDENTIALS_REFUSED, reason="malformed_token")
@@ -123,7 +126,7 @@ class Authorizer:
         cutoff = timestamp_from_epoch(now_seconds - self._settings.last_used_interval_seconds)
         if credential.last_used_at is None or credential.last_used_at < cutoff:
             try:
-                self._repository.touch_last_used(credential, secret_digest, now, cutoff)
+                self._touch(credential, secret_digest, now, cutoff, event)
             except DomainError as error:
                 # Bookkeeping only: a throttle or a concurrent touch never fails the request.
                 if self._logger is not None:
@@ -135,4 +138,22 @@ class Authorizer:
             scopes=frozenset(credential.scopes),
             token_sid=credential.token_sid,
             expires_at=credential.expires_at,
+        )
+
+    def _touch(
+        self, credential: Credential, secret_digest: str, now: str, cutoff: str, event: Mapping[str, Any] | None
+    ) -> None:
+        context = audit.context_from_event(event or {}, audit.Actor("token", credential.token_sid))
+        if context.source_ip is None:
+            self._repository.touch_last_used(credential, secret_digest, now, cutoff)
+            return
+        clients, new_ip = usage.record_client(credential.recent_clients, context.source_ip, context.user_agent, now)
+        document = None
+        if new_ip:
+            changes = {"recentClients": audit.change(None, context.source_ip)}
+            document = audit.event_document(
+                audit.USED_FROM_NEW_IP, credential.account_sid, credential.token_sid, now, changes, context=context
+            )
+        self._repository.touch_last_used(
+            credential, secret_digest, now, cutoff, recent_clients=clients, new_ip_event=document
         )

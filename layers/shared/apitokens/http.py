@@ -21,7 +21,8 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from apitokens import errors, ids, policy, tracing
+from apitokens import audit, errors, ids, policy, tracing
+from apitokens.event_repository import EventRepository
 from apitokens.principal import Principal
 from apitokens.repository import TokenRepository
 from apitokens.scopes import route_for
@@ -183,6 +184,8 @@ def _guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Resp
     policy.check_route(principal, event.http_method, event.resource, account_sid)
     _check_body(app)
     app.append_context(principal=principal)  # type: ignore[no-untyped-call]
+    actor = audit.Actor(principal.type, principal.token_sid or principal.id)
+    audit.set_current(audit.context_from_event(event.raw_event, actor))
     logger.append_keys(principal_type=principal.type, principal_id=principal.id)
     return next_middleware(app)
 
@@ -214,16 +217,18 @@ class _LoggedResolver(APIGatewayRestResolver):
         return response
 
 
-def _public_guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
-    """The routes without the authorizer (leak reports): the body rules only."""
-    _check_body(app)
-    return next_middleware(app)
-
-
-def create_public_app() -> APIGatewayRestResolver:
-    """The resolver of a route that API Gateway serves without the authorizer."""
+def create_public_app(actor_id: str) -> APIGatewayRestResolver:
+    """The resolver of a route that API Gateway serves without the authorizer; what it changes,
+    the system does (as `actor_id`) on a report from the request's origin."""
     tracing.enable_if_configured(get_settings())
     app = _LoggedResolver()
+
+    def _public_guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
+        """The body rules only."""
+        _check_body(app)
+        audit.set_current(audit.context_from_event(app.current_event.raw_event, audit.Actor("system", actor_id)))
+        return next_middleware(app)
+
     app.use(middlewares=[_public_guard])
     _error_handlers(app)
     return app
@@ -281,3 +286,7 @@ def principal_of(app: APIGatewayRestResolver) -> Principal:
 
 def repository() -> TokenRepository:
     return TokenRepository.from_settings(get_settings())
+
+
+def event_repository() -> EventRepository:
+    return EventRepository.from_settings(get_settings())

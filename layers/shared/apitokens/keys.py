@@ -6,6 +6,9 @@ account meta    ACCOUNT#<accountSid>    META            (tokenCount, for the per
 secret lookup   SECRET#<sha256 hex>     SECRET          (what the authorizer reads)
 lineage edge    ACCOUNT#<accountSid>    CHILD#<parentSid>#<childSid>  (childSid, childDigest)
 rolled slot     ACCOUNT#<accountSid>    ROLLED#<releaseAt>#<tokenSid>  (a rolled token's slot, until released)
+audit event     ACCOUNT#<accountSid>    EVENT#<evtSid>  (GSI1: AUDIT#<acc>#<tokenSid> / EVENT#<evtSid>;
+                                                         GSI2: AUDIT#<acc>#<type> / EVENT#<evtSid>)
+token, expiring (sparse GSI3 on the token item: EXPIRES#<YYYY-MM-DD> / <expiresAt>#<accountSid>#<tokenSid>)
 idempotency     IDEMPOTENCY             create_token#<hash> / roll_token#<hash>  (Powertools records)
 
 Lineage: a token created (or rolled) by an API token is that token's child, and always lives in
@@ -17,6 +20,14 @@ item, so authorizing stays one GetItem).
 Rolled slots: a token rolled with a grace period keeps its slot of the per-account limit until
 `releaseAt` (its new expiresAt); `ROLLED#` sorts by that time, so the slots due for release are
 one Query `SK BETWEEN "ROLLED#" AND "ROLLED#<now>"`.
+
+Audit events: one item per event in its account's partition, so an account's listing is one
+descending Query and an account writes events only as fast as it changes (or uses) its tokens.
+evt_ sids are time-ordered, so `SK` order is time order. Per token and per type the listing is a
+Query on GSI1 / GSI2, whose partitions are per account and token / per account and type.
+
+Expiry: a token item with an expiresAt carries GSI3 keys partitioned by its expiry day, so the
+daily sweep queries the few day partitions it needs, and reads only the tokens expiring then.
 """
 
 from __future__ import annotations
@@ -24,7 +35,12 @@ from __future__ import annotations
 TOKEN_SK_PREFIX = "TOKEN#"
 CHILD_SK_PREFIX = "CHILD#"
 ROLLED_SK_PREFIX = "ROLLED#"
+EVENT_SK_PREFIX = "EVENT#"
 ACCOUNT_META_SK = "META"
+# Index names and their key attributes (template.yaml declares the same).
+BY_TOKEN_INDEX, BY_TOKEN_PK, BY_TOKEN_SK = "ByToken", "GSI1PK", "GSI1SK"
+BY_TYPE_INDEX, BY_TYPE_PK, BY_TYPE_SK = "ByType", "GSI2PK", "GSI2SK"
+BY_EXPIRY_INDEX, BY_EXPIRY_PK, BY_EXPIRY_SK = "ByExpiryDay", "GSI3PK", "GSI3SK"
 SECRET_SK = "SECRET"
 # Powertools idempotency keeps its records under one partition key; at most one record per
 # retried create, so one partition's 1,000 writes a second are far beyond what creates need.
@@ -71,3 +87,31 @@ def rolled_sk(release_at: str, token_sid: str) -> str:
 
 def rolled_key(account_sid: str, release_at: str, token_sid: str) -> dict[str, dict[str, str]]:
     return {"PK": {"S": account_pk(account_sid)}, "SK": {"S": rolled_sk(release_at, token_sid)}}
+
+
+def event_sk(event_sid: str) -> str:
+    return f"{EVENT_SK_PREFIX}{event_sid}"
+
+
+def event_key(account_sid: str, event_sid: str) -> dict[str, dict[str, str]]:
+    return {"PK": {"S": account_pk(account_sid)}, "SK": {"S": event_sk(event_sid)}}
+
+
+def token_events_pk(account_sid: str, token_sid: str) -> str:
+    return f"AUDIT#{account_sid}#{token_sid}"
+
+
+def type_events_pk(account_sid: str, event_type: str) -> str:
+    return f"AUDIT#{account_sid}#{event_type}"
+
+
+def expiry_day_pk(expires_at: str) -> str:
+    """The GSI3 partition of a token expiring at `expires_at` (its UTC day)."""
+    return f"EXPIRES#{expires_at[:10]}"
+
+
+def expiry_attributes(account_sid: str, token_sid: str, expires_at: str) -> dict[str, dict[str, str]]:
+    return {
+        BY_EXPIRY_PK: {"S": expiry_day_pk(expires_at)},
+        BY_EXPIRY_SK: {"S": f"{expires_at}#{account_sid}#{token_sid}"},
+    }

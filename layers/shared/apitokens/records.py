@@ -6,7 +6,7 @@ Timestamps are kept as strings in the one format of timeutil (they sort as insta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 CreatorType = Literal["user", "token"]
 # Why a token stopped working: deactivated or deleted by a caller, reported as leaked, or
@@ -64,6 +64,8 @@ class Credential:
     expires_at: str | None
     is_active: bool
     last_used_at: str | None
+    # The lookup item carries them so the authorizer's one read knows whether an IP is new.
+    recent_clients: tuple[RecentClient, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +75,37 @@ class Child:
 
     sid: str
     secret_digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecentClient:
+    """One of the few most recently seen source IPs of a token (README: "Usage")."""
+
+    ip: str
+    user_agent: str | None
+    first_seen_at: str
+    last_seen_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    last_used_at: str | None
+    recent_clients: tuple[RecentClient, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    records: tuple[dict[str, Any], ...]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiringToken:
+    """A token in the expiry index: enough to decide and record a warning."""
+
+    account_sid: str
+    sid: str
+    expires_at: str
+    is_active: bool
+    # The smallest daysLeft already announced (0: token.expired was), None if none yet.
+    notice: int | None

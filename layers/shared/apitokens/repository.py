@@ -13,11 +13,11 @@ import collections
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from apitokens import keys
+from apitokens import audit, keys
 from apitokens.errors import (
     ConcurrentModification,
     DomainError,
@@ -32,9 +32,11 @@ from apitokens.records import (
     REVOKED,
     Child,
     Credential,
+    RecentClient,
     RevokedReason,
     TokenPage,
     TokenRecord,
+    Usage,
 )
 from apitokens.settings import Settings
 
@@ -44,10 +46,11 @@ if TYPE_CHECKING:
 
 Item = Mapping[str, Any]
 
-# Descendants revoked per TransactWriteItems: two writes each (token item, lookup item), so 40 of
-# DynamoDB's 100 items, leaving room for an audit record per descendant in the same transaction.
+# Descendants revoked per TransactWriteItems: three writes each (token item, lookup item, audit
+# event), so 60 of DynamoDB's 100 items.
 CASCADE_BATCH = 20
-# Children moved per transaction by a roll: three writes each (old edge, new edge, parentSid).
+# Children moved per transaction by a roll: four writes each (old edge, new edge, parentSid and
+# its token.updated event), so 61 of DynamoDB's 100 items with the new parent's.
 MOVE_BATCH = 15
 
 # Attributes a caller may see; the secret's digest stays in the table.
@@ -69,6 +72,8 @@ _PUBLIC_ATTRIBUTES = (
 )
 _PROJECTION = ", ".join(f"#{name}" for name in _PUBLIC_ATTRIBUTES)
 _PROJECTION_NAMES = {f"#{name}": name for name in _PUBLIC_ATTRIBUTES}
+
+_EXPIRY_KEYS = f"{keys.BY_EXPIRY_PK}, {keys.BY_EXPIRY_SK}"
 
 # Throttling after the client's own retries, and server-side failures: the caller may retry.
 _RETRYABLE_CODES = frozenset(
@@ -158,6 +163,8 @@ def token_item(record: TokenRecord, secret_digest: str) -> dict[str, Any]:
         "createdById": {"S": record.created_by_id},
         "parentSid": _string(record.parent_sid),
         "secretDigest": {"S": secret_digest},
+        # Sparse: only a token that expires is in the expiry index.
+        **(keys.expiry_attributes(record.account_sid, record.sid, record.expires_at) if record.expires_at else {}),
     }
 
 
@@ -206,6 +213,47 @@ def new_token_writes(record: TokenRecord, secret_digest: str) -> list[dict[str, 
     return writes
 
 
+def created_event(record: TokenRecord, **more: Any) -> dict[str, Any]:
+    changes = {
+        "name": audit.change(None, record.name),
+        "description": audit.change(None, record.description),
+        "scopes": audit.change(None, list(record.scopes)),
+        "expiresAt": audit.change(None, record.expires_at),
+        "isActive": audit.change(None, True),
+        "parentSid": audit.change(None, record.parent_sid),
+        **{name: audit.change(None, value) for name, value in more.items()},
+    }
+    return audit.event_document(audit.CREATED, record.account_sid, record.sid, record.created_at, changes)
+
+
+def _clients(item: Item) -> tuple[RecentClient, ...]:
+    return tuple(
+        RecentClient(
+            ip=entry["M"]["ip"]["S"],
+            user_agent=_optional_string(entry["M"], "userAgent"),
+            first_seen_at=entry["M"]["firstSeenAt"]["S"],
+            last_seen_at=entry["M"]["lastSeenAt"]["S"],
+        )
+        for entry in item.get("recentClients", {}).get("L", [])
+    )
+
+
+def _clients_value(clients: tuple[RecentClient, ...]) -> dict[str, Any]:
+    return {
+        "L": [
+            {
+                "M": {
+                    "ip": {"S": client.ip},
+                    "userAgent": _string(client.user_agent),
+                    "firstSeenAt": {"S": client.first_seen_at},
+                    "lastSeenAt": {"S": client.last_seen_at},
+                }
+            }
+            for client in clients
+        ]
+    }
+
+
 def _not_found(account_sid: str, token_sid: str) -> TokenNotFound:
     return TokenNotFound(f"No API token {token_sid} in account {account_sid}.")
 
@@ -249,13 +297,20 @@ def _driver_errors() -> Iterator[None]:
 
 
 class TokenRepository:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, audit_retention_days: int = audit.DEFAULT_RETENTION_DAYS
+    ) -> None:
         self._client = client
         self._table = table_name
+        self._retention_days = audit_retention_days
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TokenRepository:
-        return cls(create_client(settings), settings.table_name)
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(create_client(settings), settings.table_name, settings.audit_retention_days)
+
+    def _event(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """The audit write of a change, for that change's own transaction."""
+        return audit.event_put(document, self._retention_days)
 
     def _transact(
         self,
@@ -317,33 +372,64 @@ class TokenRepository:
             expires_at=_optional_string(item, "expiresAt"),
             is_active=bool(item["isActive"]["BOOL"]),
             last_used_at=_optional_string(item, "lastUsedAt"),
+            recent_clients=_clients(item),
         )
 
-    def touch_last_used(self, credential: Credential, secret_digest: str, now: str, cutoff: str) -> None:
-        """Sets lastUsedAt on both items unless it is newer than `cutoff` (at most once per
-        interval across all authorizer instances). Never recreates a deleted token: both updates
-        require their item to exist. Raises ConcurrentModification when the condition fails."""
-        self._transact(
-            [
-                {
-                    "Update": {
-                        "Key": keys.secret_key(secret_digest),
-                        "UpdateExpression": "SET lastUsedAt = :now",
-                        "ConditionExpression": "attribute_exists(PK) AND "
-                        "(attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)",
-                        "ExpressionAttributeValues": {":now": {"S": now}, ":cutoff": {"S": cutoff}},
-                    }
-                },
-                {
-                    "Update": {
-                        "Key": keys.token_key(credential.account_sid, credential.token_sid),
-                        "UpdateExpression": "SET lastUsedAt = :now",
-                        "ConditionExpression": "attribute_exists(PK)",
-                        "ExpressionAttributeValues": {":now": {"S": now}},
-                    }
-                },
-            ]
-        )
+    def touch_last_used(
+        self,
+        credential: Credential,
+        secret_digest: str,
+        now: str,
+        cutoff: str,
+        *,
+        recent_clients: tuple[RecentClient, ...] | None = None,
+        new_ip_event: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Sets lastUsedAt (and recentClients, when given) on both items unless lastUsedAt is
+        newer than `cutoff` (at most once per interval across all authorizer instances), with
+        the audit event of a first use from a new IP in the same transaction. Never recreates a
+        deleted token: both updates require their item to exist. Raises ConcurrentModification
+        when the condition fails."""
+        expression = "SET lastUsedAt = :now"
+        values: dict[str, Any] = {":now": {"S": now}}
+        if recent_clients is not None:
+            expression += ", recentClients = :clients"
+            values[":clients"] = _clients_value(recent_clients)
+        writes: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": keys.secret_key(secret_digest),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "attribute_exists(PK) AND "
+                    "(attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)",
+                    "ExpressionAttributeValues": {**values, ":cutoff": {"S": cutoff}},
+                }
+            },
+            {
+                "Update": {
+                    "Key": keys.token_key(credential.account_sid, credential.token_sid),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "attribute_exists(PK)",
+                    "ExpressionAttributeValues": values,
+                }
+            },
+        ]
+        if new_ip_event is not None:
+            writes.append(self._event(new_ip_event))
+        self._transact(writes)
+
+    def usage(self, account_sid: str, token_sid: str) -> Usage:
+        with _driver_errors():
+            response = self._client.get_item(
+                TableName=self._table,
+                Key=keys.token_key(account_sid, token_sid),
+                ConsistentRead=True,
+                ProjectionExpression="lastUsedAt, recentClients",
+            )
+        item = response.get("Item")
+        if item is None:
+            raise _not_found(account_sid, token_sid)
+        return Usage(last_used_at=_optional_string(item, "lastUsedAt"), recent_clients=_clients(item))
 
     # -- token operations ----------------------------------------------------------------------
 
@@ -352,7 +438,11 @@ class TokenRepository:
         account's count in one transaction; the count's condition enforces the per-account limit
         exactly, even under concurrency."""
         self._transact(
-            [_count_increment(record.account_sid, max_tokens), *new_token_writes(record, secret_digest)],
+            [
+                _count_increment(record.account_sid, max_tokens),
+                *new_token_writes(record, secret_digest),
+                self._event(created_event(record)),
+            ],
             first_failed=_limit_reached(max_tokens),
         )
 
@@ -452,6 +542,24 @@ class TokenRepository:
             assignments.append("description = :description")
             values[":description"] = _string(description)
         expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+        changes = {
+            field: audit.change(before, after)
+            for field, before, after in (
+                ("name", current.name, name),
+                ("description", current.description, description if replace_description else current.description),
+                ("isActive", current.is_active, is_active),
+            )
+            if before != after
+        }
+        if current.is_active != is_active:
+            reason = None if is_active else (current.revoked_reason or REVOKED)
+            changes["revokedReason"] = audit.change(current.revoked_reason, reason)
+        event_type = audit.UPDATED
+        if current.is_active != is_active:
+            event_type = audit.REACTIVATED if is_active else audit.DEACTIVATED
+        # A PUT that changes nothing is no change: no event.
+        document = audit.event_document(event_type, account_sid, token_sid, now, changes)
+        events = [self._event(document)] if changes else []
         self._transact(
             [
                 {
@@ -473,6 +581,7 @@ class TokenRepository:
                         "ExpressionAttributeValues": {":active": {"BOOL": is_active}},
                     }
                 },
+                *events,
             ],
             first_failed=_not_found(account_sid, token_sid),
         )
@@ -497,8 +606,12 @@ class TokenRepository:
         secret_digest = item["secretDigest"]["S"]
         if "hasChildren" in item:
             if item["isActive"]["BOOL"]:
+                changes = {"isActive": audit.change(True, False), "revokedReason": audit.change(None, REVOKED)}
                 self._transact(
-                    _deactivation(account_sid, token_sid, secret_digest, REVOKED, now),
+                    [
+                        *_deactivation(account_sid, token_sid, secret_digest, REVOKED, now),
+                        self._event(audit.event_document(audit.DEACTIVATED, account_sid, token_sid, now, changes)),
+                    ],
                     first_failed=_not_found(account_sid, token_sid),
                 )
             self.revoke_descendants(account_sid, token_sid, now)
@@ -516,6 +629,7 @@ class TokenRepository:
                 }
             },
             {"Delete": {"Key": keys.secret_key(secret_digest)}},
+            self._event(audit.event_document(audit.DELETED, account_sid, token_sid, now)),
         ]
         if "slotReleased" not in item:
             writes.append(
@@ -571,15 +685,42 @@ class TokenRepository:
                 seen.update(child.sid for child in fresh)
                 for start in range(0, len(fresh), CASCADE_BATCH):
                     batch = fresh[start : start + CASCADE_BATCH]
-                    writes = [
-                        write
-                        for child in batch
-                        for write in _deactivation(account_sid, child.sid, child.secret_digest, PARENT_REVOKED, now)
-                    ]
-                    self._transact(writes)
-                    written += len(batch)
+                    # Only the active ones change (and get an event): a child already inactive
+                    # (deactivated before, or by an earlier run of this cascade) is left alone,
+                    # so a resumed cascade writes no second event.
+                    active = self._active_sids(account_sid, [child.sid for child in batch])
+                    writes = []
+                    for child in batch:
+                        if child.sid not in active:
+                            continue
+                        writes += _deactivation(
+                            account_sid, child.sid, child.secret_digest, PARENT_REVOKED, now, require_active=True
+                        )
+                        writes.append(self._event(_cascade_event(account_sid, child.sid, parent_sid, now)))
+                    if writes:
+                        self._transact(writes)
+                    written += len(active)
                 frontier.extend(child.sid for child in fresh)
         return written
+
+    def _active_sids(self, account_sid: str, token_sids: list[str]) -> set[str]:
+        """Which of these tokens are active: one BatchGetItem (at most CASCADE_BATCH keys)."""
+        request: dict[str, Any] = {
+            self._table: {
+                "Keys": [keys.token_key(account_sid, sid) for sid in token_sids],
+                "ProjectionExpression": "sid, isActive",
+                "ConsistentRead": True,
+            }
+        }
+        active: set[str] = set()
+        while request:
+            with _driver_errors():
+                response = self._client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self._table, []):
+                if item["isActive"]["BOOL"]:
+                    active.add(item["sid"]["S"])
+            request = dict(response.get("UnprocessedKeys") or {})
+        return active
 
     def revoke_leaked(self, secret_digest: str, now: str, source: str, url: str) -> Credential | None:
         """Deactivates the token with this digest as leaked (whatever its state: leaked beats
@@ -596,7 +737,14 @@ class TokenRepository:
             "leakSource = if_not_exists(leakSource, :source), leakUrl = if_not_exists(leakUrl, :url)"
         )
         update["ExpressionAttributeValues"].update({":source": {"S": source}, ":url": {"S": url}})
-        self._transact(writes)
+        # Every report is recorded, a repeated one too: where and when each was found matters.
+        changes = {
+            "isActive": audit.change(credential.is_active, False),
+            "leakSource": audit.change(None, source),
+            "leakUrl": audit.change(None, url),
+        }
+        document = audit.event_document(audit.LEAKED, account_sid, token_sid, now, changes)
+        self._transact([*writes, self._event(document)])
         self.revoke_descendants(account_sid, token_sid, now)
         return credential
 
@@ -631,6 +779,14 @@ class TokenRepository:
             ":true": {"BOOL": True},
         }
         assignments.append("slotReleased = :true" if released else "slotReleaseAt = :expires")
+        rolled_changes = {
+            "expiresAt": audit.change(current.expires_at, old_expires),
+            "rolledTo": audit.change(None, record.sid),
+        }
+        events = [
+            self._event(audit.event_document(audit.ROLLED, account_sid, token_sid, record.created_at, rolled_changes)),
+            self._event(created_event(record, rolledFrom=token_sid)),
+        ]
         writes = new_token_writes(record, secret_digest)
         if record.parent_sid == token_sid:
             # A token rolling itself: its successor is its child; one write per item.
@@ -641,7 +797,8 @@ class TokenRepository:
             {
                 "Update": {
                     "Key": keys.token_key(account_sid, token_sid),
-                    "UpdateExpression": "SET " + ", ".join(assignments),
+                    # A replaced token leaves the expiry index: its successor carries the warnings.
+                    "UpdateExpression": "SET " + ", ".join(assignments) + f" REMOVE {_EXPIRY_KEYS}",
                     "ConditionExpression": "attribute_exists(PK) AND secretDigest = :digest AND isActive = :true "
                     "AND attribute_not_exists(rolledTo)",
                     "ExpressionAttributeValues": values,
@@ -657,6 +814,7 @@ class TokenRepository:
                 }
             },
             *writes,
+            *events,
         ]
         failed_at: dict[int, DomainError] = {}
         if not released:
@@ -680,10 +838,12 @@ class TokenRepository:
         )
         return replace(current, expires_at=old_expires), record
 
-    def move_children(self, account_sid: str, from_sid: str, to_sid: str) -> int:
+    def move_children(self, account_sid: str, from_sid: str, to_sid: str, now: str) -> int:
         """Moves the lineage edges of `from_sid` (but the one to `to_sid`) to `to_sid`, and each
-        child's parentSid with it: MOVE_BATCH children per transaction. Returns how many moved."""
+        child's parentSid with it, and its token.updated event (parentSid from, to) in the same
+        transaction: MOVE_BATCH children per transaction. Returns how many moved."""
         moved = 0
+        moved_parent = {"parentSid": audit.change(from_sid, to_sid)}
         for page in self.children(account_sid, from_sid):
             children = [child for child in page if child.sid != to_sid]
             for start in range(0, len(children), MOVE_BATCH):
@@ -723,6 +883,7 @@ class TokenRepository:
                                 "ExpressionAttributeValues": {":parent": {"S": to_sid}},
                             }
                         },
+                        self._event(audit.event_document(audit.UPDATED, account_sid, child.sid, now, moved_parent)),
                     ]
                 self._transact(writes)
                 moved += len(children[start : start + MOVE_BATCH])
@@ -796,24 +957,45 @@ def _count_increment(account_sid: str, max_tokens: int) -> dict[str, Any]:
     }
 
 
+def _cascade_event(account_sid: str, token_sid: str, parent_sid: str, now: str) -> dict[str, Any]:
+    changes = {
+        "isActive": audit.change(True, False),
+        "revokedReason": audit.change(None, PARENT_REVOKED),
+        "revokedWithParent": audit.change(None, parent_sid),
+    }
+    return audit.event_document(audit.REVOKED_BY_CASCADE, account_sid, token_sid, now, changes)
+
+
 def _deactivation(
-    account_sid: str, token_sid: str, secret_digest: str, reason: RevokedReason, now: str
+    account_sid: str,
+    token_sid: str,
+    secret_digest: str,
+    reason: RevokedReason,
+    now: str,
+    *,
+    require_active: bool = False,
 ) -> list[dict[str, Any]]:
     """Deactivates a token: its item (keeping an earlier reason and time) and its lookup item,
-    which is what the authorizer reads. Idempotent."""
+    which is what the authorizer reads. Idempotent, unless `require_active` (then the token must
+    still be active, as read before)."""
+    values: dict[str, Any] = {
+        ":false": {"BOOL": False},
+        ":reason": {"S": reason},
+        ":now": {"S": now},
+        ":digest": {"S": secret_digest},
+    }
+    condition = "attribute_exists(PK) AND secretDigest = :digest"
+    if require_active:
+        condition += " AND isActive = :true"
+        values[":true"] = {"BOOL": True}
     return [
         {
             "Update": {
                 "Key": keys.token_key(account_sid, token_sid),
                 "UpdateExpression": "SET isActive = :false, revokedReason = if_not_exists(revokedReason, :reason), "
                 "revokedAt = if_not_exists(revokedAt, :now)",
-                "ConditionExpression": "attribute_exists(PK) AND secretDigest = :digest",
-                "ExpressionAttributeValues": {
-                    ":false": {"BOOL": False},
-                    ":reason": {"S": reason},
-                    ":now": {"S": now},
-                    ":digest": {"S": secret_digest},
-                },
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         },

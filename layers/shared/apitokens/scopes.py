@@ -106,6 +106,8 @@ ROUTES: tuple[Route, ...] = load_catalog()
 TOKENS = "/accounts/{accountSid}/apiTokens"
 TOKEN = "/accounts/{accountSid}/apiTokens/{apiTokenSid}"
 ROLL = "/accounts/{accountSid}/apiTokens/{apiTokenSid}/roll"
+USAGE = "/accounts/{accountSid}/apiTokens/{apiTokenSid}/usage"
+AUDIT_EVENTS = "/accounts/{accountSid}/auditEvents"
 _BY_KEY = {(route.method, route.resource): route for route in ROUTES}
 
 

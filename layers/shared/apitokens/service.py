@@ -23,9 +23,10 @@ from apitokens.errors import (
     TokenLimitReached,
     TokenStateConflict,
 )
-from apitokens.models import CreateTokenRequest, ListQuery, RollTokenRequest, UpdateTokenRequest
+from apitokens.event_repository import EventRepository
+from apitokens.models import AuditEventsQuery, CreateTokenRequest, ListQuery, RollTokenRequest, UpdateTokenRequest
 from apitokens.principal import Principal
-from apitokens.records import LEAKED, TokenPage, TokenRecord
+from apitokens.records import LEAKED, EventPage, TokenPage, TokenRecord, Usage
 from apitokens.repository import TokenRepository
 from apitokens.settings import Settings
 from apitokens.timeutil import format_timestamp, utcnow
@@ -226,9 +227,23 @@ def roll_token(
             raise
         record = roll()
     try:
-        repository.move_children(account_sid, token_sid, record.sid)
+        repository.move_children(account_sid, token_sid, record.sid, created_at)
     except DomainError as error:
         # The new token exists and its secret is in hand: answering an error now would lose it.
         # The children not moved stay under the old token, whose revocation still reaches them.
         logger.warning("children not moved to the rolled token", extra={"reason": error.code, "sid": record.sid})
     return RolledToken(record=record, secret=secret, rolled_from=token_sid)
+
+
+def list_audit_events(repository: EventRepository, account_sid: str, query: AuditEventsQuery) -> EventPage:
+    return repository.list_events(
+        ids.require_account_sid(account_sid),
+        query.limit,
+        starting_after=query.starting_after,
+        token_sid=query.api_token_sid,
+        event_type=query.type,
+    )
+
+
+def token_usage(repository: TokenRepository, account_sid: str, token_sid: str) -> Usage:
+    return repository.usage(ids.require_account_sid(account_sid), ids.require_token_sid(token_sid))

@@ -64,6 +64,8 @@ class Settings:
     # GitHub secret scanning: where its public keys are published.
     github_keys_url: str = "https://api.github.com/meta/public_keys/secret_scanning"
     enable_tracing: bool = False
+    # Audit events are deleted (TTL) this many days after they happened.
+    audit_retention_days: int = 400
     # Read by Powertools itself in the CRUD handlers; by jsonlog in the authorizer.
     service_name: str = "apitokens"
     log_level: str = "INFO"
@@ -100,6 +102,7 @@ class Settings:
             jwt_leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 30, 0, 300),
             github_keys_url=_optional(env, "GITHUB_KEYS_URL")
             or "https://api.github.com/meta/public_keys/secret_scanning",
+            audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 400, 1, 36_500),
             enable_tracing=env.get("ENABLE_TRACING", "").strip().lower() == "true",
             service_name=_optional(env, "POWERTOOLS_SERVICE_NAME") or "apitokens",
             log_level=(_optional(env, "POWERTOOLS_LOG_LEVEL") or "INFO").upper(),

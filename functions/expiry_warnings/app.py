@@ -1,0 +1,21 @@
+"""Scheduled daily: token.expiring / token.expired audit events (apitokens.expiry)."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from apitokens import expiry
+from apitokens.event_repository import EventRepository
+from apitokens.settings import get_settings
+from apitokens.timeutil import utcnow
+
+logger = Logger()
+tokens = EventRepository.from_settings(get_settings())
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = expiry.sweep(tokens, utcnow())
+    logger.info("expiry sweep", extra={"items_read": result.items_read, "expiring": result.expiring})
+    return {"itemsRead": result.items_read, "expiring": result.expiring, "expired": result.expired}

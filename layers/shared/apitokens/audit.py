@@ -1,0 +1,227 @@
+"""Audit events: what happened to a token, by whom, from where; written in the change's own
+transaction (the repository adds `event_put` to every TransactWriteItems that changes a token).
+
+An event never holds a secret nor a digest of one: the token's sid identifies it. Who acted and
+from where is request-scoped: the HTTP guard (and the authorizer, the leak routes, the scheduled
+sweep) set `current` once per request, so the repository stamps every event of that request
+without each layer passing it along.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from apitokens import base62, keys
+
+ActorType = Literal["user", "token", "system"]
+
+CREATED = "token.created"
+UPDATED = "token.updated"
+DEACTIVATED = "token.deactivated"
+REACTIVATED = "token.reactivated"
+DELETED = "token.deleted"
+ROLLED = "token.rolled"
+# Deactivated because an ancestor was (cascading revocation).
+REVOKED_BY_CASCADE = "token.revoked_by_cascade"
+LEAKED = "token.leaked"
+USED_FROM_NEW_IP = "token.used_from_new_ip"
+EXPIRING = "token.expiring"
+EXPIRED = "token.expired"
+EVENT_TYPES: tuple[str, ...] = (
+    CREATED,
+    UPDATED,
+    DEACTIVATED,
+    REACTIVATED,
+    DELETED,
+    ROLLED,
+    REVOKED_BY_CASCADE,
+    LEAKED,
+    USED_FROM_NEW_IP,
+    EXPIRING,
+    EXPIRED,
+)
+
+EVENT_SID_PREFIX = "evt_"
+# Bounds what a client can make us store per event.
+USER_AGENT_MAX = 256
+DEFAULT_RETENTION_DAYS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    type: ActorType
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Who acts and from where, for every event of one request."""
+
+    actor: Actor
+    request_id: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+
+
+SYSTEM = RequestContext(Actor("system", "apitokens"))
+_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar("audit_context", default=SYSTEM)
+
+
+def current() -> RequestContext:
+    return _current.get()
+
+
+def set_current(context: RequestContext) -> None:
+    _current.set(context)
+
+
+@contextmanager
+def acting_as(context: RequestContext) -> Iterator[None]:
+    reset = _current.set(context)
+    try:
+        yield
+    finally:
+        _current.reset(reset)
+
+
+def context_from_event(event: Mapping[str, Any], actor: Actor) -> RequestContext:
+    """requestId, sourceIp and User-Agent of an API Gateway REST event."""
+    request_context = event.get("requestContext") or {}
+    identity = request_context.get("identity") or {}
+    headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+    agent = headers.get("user-agent") or identity.get("userAgent")
+    return RequestContext(
+        actor=actor,
+        request_id=request_context.get("requestId"),
+        source_ip=identity.get("sourceIp"),
+        user_agent=str(agent)[:USER_AGENT_MAX] if agent else None,
+    )
+
+
+class _EventSids:
+    """evt_ + 9 base62 digits of milliseconds + 15 random: time-ordered like token sids, so an
+    account's events are newest first by a descending Query."""
+
+    def __init__(self) -> None:
+        import secrets
+        import threading
+
+        self._secrets = secrets
+        self._lock = threading.Lock()
+        self._last = (0, 0)
+
+    def new(self) -> str:
+        millis = time.time_ns() // 1_000_000
+        with self._lock:
+            last_ms, last_random = self._last
+            if millis <= last_ms:
+                millis, random_part = last_ms, last_random + 1
+            else:
+                random_part = self._secrets.randbelow(62**15 // 2)
+            self._last = (millis, random_part)
+        return EVENT_SID_PREFIX + base62.encode(millis, 9) + base62.encode(random_part, 15)
+
+
+_sids = _EventSids()
+
+
+def new_event_sid() -> str:
+    return _sids.new()
+
+
+def _value(value: Any) -> dict[str, Any]:
+    """A plain JSON value as a DynamoDB attribute value."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, list | tuple):
+        return {"L": [_value(entry) for entry in value]}
+    if isinstance(value, Mapping):
+        return {"M": {str(name): _value(entry) for name, entry in value.items()}}
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def _plain(value: Mapping[str, Any]) -> Any:
+    """A DynamoDB attribute value as a plain JSON value (the inverse of _value)."""
+    kind, data = next(iter(value.items()))
+    if kind == "NULL":
+        return None
+    if kind == "N":
+        number = float(data)
+        return int(number) if number.is_integer() else number
+    if kind == "L":
+        return [_plain(entry) for entry in data]
+    if kind == "M":
+        return {name: _plain(entry) for name, entry in data.items()}
+    return data
+
+
+def change(before: Any, after: Any) -> dict[str, Any]:
+    return {"from": before, "to": after}
+
+
+def event_document(
+    event_type: str,
+    account_sid: str,
+    token_sid: str,
+    occurred_at: str,
+    changes: Mapping[str, Any] | None = None,
+    *,
+    context: RequestContext | None = None,
+    sid: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The event as the API and the bus show it."""
+    context = context or current()
+    return {
+        "sid": sid or new_event_sid(),
+        "type": event_type,
+        "occurredAt": occurred_at,
+        "accountSid": account_sid,
+        "apiTokenSid": token_sid,
+        "actor": {"type": context.actor.type, "id": context.actor.id},
+        "requestId": context.request_id,
+        "sourceIp": context.source_ip,
+        "userAgent": context.user_agent,
+        "changes": dict(changes or {}),
+        **extra,
+    }
+
+
+def event_item(document: Mapping[str, Any], retention_days: int, now_epoch: float | None = None) -> dict[str, Any]:
+    """The audit item: in its account's partition (listing newest first), with the keys of the
+    per-token index (GSI1) and the per-type index (GSI2), expiring after `retention_days`."""
+    account_sid, token_sid, sid = document["accountSid"], document["apiTokenSid"], document["sid"]
+    expiration = int(now_epoch if now_epoch is not None else time.time()) + retention_days * 86_400
+    return {
+        **keys.event_key(account_sid, sid),
+        "type": {"S": "audit"},
+        "eventType": {"S": document["type"]},
+        keys.BY_TOKEN_PK: {"S": keys.token_events_pk(account_sid, token_sid)},
+        keys.BY_TOKEN_SK: {"S": keys.event_sk(sid)},
+        keys.BY_TYPE_PK: {"S": keys.type_events_pk(account_sid, document["type"])},
+        keys.BY_TYPE_SK: {"S": keys.event_sk(sid)},
+        "expiration": {"N": str(expiration)},
+        "event": _value(document),
+    }
+
+
+def event_put(document: Mapping[str, Any], retention_days: int) -> dict[str, Any]:
+    """The TransactWriteItems entry that records `document`; a fresh sid never exists yet."""
+    return {"Put": {"Item": event_item(document, retention_days), "ConditionExpression": "attribute_not_exists(PK)"}}
+
+
+def document_from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The event of an audit item (as read from the table or a stream record's NewImage)."""
+    document: dict[str, Any] = _plain(item["event"])
+    return document

@@ -1,0 +1,170 @@
+"""Reading audit events and the expiry index (README: "Data model"): key conditions only.
+
+The token repository writes every event, in each change's own transaction; this one lists them
+(per account on the table, per token on GSI1, per type on GSI2) and serves the daily expiry
+sweep (GSI3, partitioned by expiry day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from apitokens import audit, keys
+from apitokens.errors import ConcurrentModification, InvalidRequest
+from apitokens.records import EventPage, ExpiringToken
+from apitokens.repository import TokenRepository, _driver_errors
+
+
+def _cursor_error(reason: str) -> InvalidRequest:
+    return InvalidRequest(f"startingAfter {reason}.")
+
+
+class EventRepository(TokenRepository):
+    def _event_item(self, account_sid: str, event_sid: str) -> Mapping[str, Any] | None:
+        with _driver_errors():
+            response = self._client.get_item(
+                TableName=self._table,
+                Key=keys.event_key(account_sid, event_sid),
+                ConsistentRead=True,
+                ProjectionExpression="PK, SK, eventType, GSI1PK, GSI1SK, GSI2PK, GSI2SK",
+            )
+        item: Mapping[str, Any] | None = response.get("Item")
+        return item
+
+    def list_events(
+        self,
+        account_sid: str,
+        limit: int,
+        starting_after: str | None = None,
+        token_sid: str | None = None,
+        event_type: str | None = None,
+    ) -> EventPage:
+        """Newest first. By token: GSI1 (with `event_type`, a filter over that token's events
+        only); by type: GSI2; else the account's partition. The cursor is an event of this
+        account and of this filter, or a 400."""
+        request: dict[str, Any] = {"TableName": self._table, "ScanIndexForward": False}
+        if token_sid is not None:
+            request.update(
+                IndexName=keys.BY_TOKEN_INDEX,
+                KeyConditionExpression=f"{keys.BY_TOKEN_PK} = :pk",
+                ExpressionAttributeValues={":pk": {"S": keys.token_events_pk(account_sid, token_sid)}},
+            )
+            if event_type is not None:
+                request["FilterExpression"] = "eventType = :type"
+                request["ExpressionAttributeValues"][":type"] = {"S": event_type}
+        elif event_type is not None:
+            request.update(
+                IndexName=keys.BY_TYPE_INDEX,
+                KeyConditionExpression=f"{keys.BY_TYPE_PK} = :pk",
+                ExpressionAttributeValues={":pk": {"S": keys.type_events_pk(account_sid, event_type)}},
+            )
+        else:
+            request.update(
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": keys.account_pk(account_sid)},
+                    ":prefix": {"S": keys.EVENT_SK_PREFIX},
+                },
+                ConsistentRead=True,
+            )
+        if starting_after is not None:
+            request["ExclusiveStartKey"] = self._cursor(account_sid, starting_after, token_sid, event_type, request)
+        request["Limit"] = limit + 1
+        items: list[Mapping[str, Any]] = []
+        # Without a filter one page is enough; with one, pages until limit + 1 match (bounded by
+        # the token's own events).
+        while len(items) <= limit:
+            with _driver_errors():
+                response = self._client.query(**request)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response or "FilterExpression" not in request:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return EventPage(
+            records=tuple(audit.document_from_item(item) for item in items[:limit]),
+            has_more=len(items) > limit,
+        )
+
+    def _cursor(
+        self,
+        account_sid: str,
+        event_sid: str,
+        token_sid: str | None,
+        event_type: str | None,
+        request: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        item = self._event_item(account_sid, event_sid)
+        if item is None:
+            raise _cursor_error("is not an event of this account (or it has expired)")
+        if token_sid is not None and item[keys.BY_TOKEN_PK]["S"] != keys.token_events_pk(account_sid, token_sid):
+            raise _cursor_error("is an event of another token than apiTokenSid")
+        if event_type is not None and item["eventType"]["S"] != event_type:
+            raise _cursor_error("is an event of another type than type")
+        names = ["PK", "SK"]
+        if request.get("IndexName") == keys.BY_TOKEN_INDEX:
+            names += [keys.BY_TOKEN_PK, keys.BY_TOKEN_SK]
+        elif request.get("IndexName") == keys.BY_TYPE_INDEX:
+            names += [keys.BY_TYPE_PK, keys.BY_TYPE_SK]
+        return {name: item[name] for name in names}
+
+    # -- expiry sweep ----------------------------------------------------------------------------
+
+    def expiring_on(self, day: str) -> tuple[list[ExpiringToken], int]:
+        """The tokens whose expiresAt falls on `day` (YYYY-MM-DD): one Query on that day's
+        partition of the expiry index. Returns them and how many items were read."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": keys.BY_EXPIRY_INDEX,
+            "KeyConditionExpression": f"{keys.BY_EXPIRY_PK} = :day",
+            "ExpressionAttributeValues": {":day": {"S": keys.expiry_day_pk(day)}},
+        }
+        found: list[ExpiringToken] = []
+        read = 0
+        while True:
+            with _driver_errors():
+                response = self._client.query(**request)
+            for item in response.get("Items", []):
+                read += 1
+                notice = item.get("expiryNotice")
+                found.append(
+                    ExpiringToken(
+                        account_sid=item["accountSid"]["S"],
+                        sid=item["sid"]["S"],
+                        expires_at=item["expiresAt"]["S"],
+                        is_active=bool(item["isActive"]["BOOL"]),
+                        notice=int(notice["N"]) if notice else None,
+                    )
+                )
+            if "LastEvaluatedKey" not in response:
+                return found, read
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def record_expiry_notice(self, token: ExpiringToken, days_left: int, document: Mapping[str, Any]) -> bool:
+        """Marks `days_left` (0: expired) as announced on the token item, with its event, in one
+        transaction, unless it (or a nearer one) already was. An expired token also leaves the
+        index. False when another run got there first or the token is gone."""
+        expression = "SET expiryNotice = :days"
+        if days_left == 0:
+            expression += f" REMOVE {keys.BY_EXPIRY_PK}, {keys.BY_EXPIRY_SK}"
+        try:
+            self._transact(
+                [
+                    {
+                        "Update": {
+                            "Key": keys.token_key(token.account_sid, token.sid),
+                            "UpdateExpression": expression,
+                            "ConditionExpression": "attribute_exists(PK) AND expiresAt = :expires AND "
+                            "(attribute_not_exists(expiryNotice) OR expiryNotice > :days)",
+                            "ExpressionAttributeValues": {
+                                ":days": {"N": str(days_left)},
+                                ":expires": {"S": token.expires_at},
+                            },
+                        }
+                    },
+                    self._event(document),
+                ]
+            )
+        except ConcurrentModification:
+            return False
+        return True
