@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -45,6 +46,7 @@ class Target:
 JWT_TESTS = (
     "tests/unit/test_jwt_algorithm_pinning.py",
     "tests/unit/test_jwks_client_settings.py",
+    "tests/unit/test_audience_claim.py",
     "tests/unit/test_absent_scope_claim.py",
     "tests/unit/test_jwt.py",
     "tests/unit/test_idp_claims.py",
@@ -160,6 +162,7 @@ def main() -> int:
     targets = [TARGETS[name] for name in names]
     sources = [source for target in targets for source in target.sources]
     if not arguments.score_only:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed: the finally restores
         CACHE.unlink(missing_ok=True)
         originals = {source: (ROOT / source).read_bytes() for source in sources}
         started = time.monotonic()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 import pytest
 
 from apitokens.authorizer import Authorizer, bearer_credential, is_http_api_event, request_of
@@ -14,6 +15,7 @@ from apitokens.records import Credential
 from apitokens.settings import Settings
 from apitokens.tokens import digest, generate
 from tests.harness import ACCOUNT, TEST_ENVIRONMENT, TOKEN_SID
+from tests.jwt_keys import claims, jwks, sign
 
 NOW = 2_000_000_000.0  # 2033-05-18T03:33:20.000Z
 NOW_TEXT = "2033-05-18T03:33:20.000Z"
@@ -243,3 +245,55 @@ def test_a_jwt_goes_to_the_jwt_verifier_built_once() -> None:
         assert decision["principalId"] == "user_1"
     assert built == [1]
     assert seen == ["eyJ.x.y", "eyJ.x.y"]
+
+
+HTTP_API_EVENT = {
+    "version": "2.0",
+    "headers": {"authorization": "Bearer eyJ.x.y"},
+    "routeKey": "GET /accounts/{accountSid}/apiTokens",
+    "routeArn": f"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1/GET/accounts/{ACCOUNT}/apiTokens",
+}
+
+
+class TokensReader:
+    def principal(self, token: str) -> Principal:
+        assert token == "eyJ.x.y"
+        return Principal(type="user", id="user_1", account_sids=frozenset({ACCOUNT}), scopes=frozenset({"tokens:read"}))
+
+
+def test_a_rest_decision_is_an_iam_policy_and_an_http_api_one_also_says_is_authorized() -> None:
+    subject = Authorizer(Settings.from_env(TEST_ENVIRONMENT), Repository(None), jwt_verifier=TokensReader)  # type: ignore[arg-type]
+    rest = subject.decide(
+        {
+            "headers": {"Authorization": "Bearer eyJ.x.y"},
+            "httpMethod": "GET",
+            "resource": "/accounts/{accountSid}/apiTokens",
+            "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1/GET/accounts/{ACCOUNT}/apiTokens",
+        }
+    )
+    assert "isAuthorized" not in rest
+    assert rest["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    http = subject.decide(HTTP_API_EVENT)
+    assert http["isAuthorized"] is True
+    assert http["principalId"] == "user_1"
+
+
+def test_an_api_token_goes_to_the_repository_never_to_the_jwt_verifier() -> None:
+    def no_verifier() -> TokensReader:
+        raise AssertionError("the JWT verifier was built for an API token")
+
+    repository = Repository(credential())
+    subject = Authorizer(Settings.from_env(TEST_ENVIRONMENT), repository, jwt_verifier=no_verifier, clock=lambda: NOW)  # type: ignore[arg-type]
+    event = {**HTTP_API_EVENT, "headers": {"authorization": f"Bearer {TOKEN}"}}
+    assert subject.decide(event)["principalId"] == TOKEN_SID
+    assert repository.found == [digest(TOKEN)]
+
+
+def test_without_a_verifier_given_jwts_go_to_the_jwks_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = jwks()
+    monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", lambda _self: keys)
+    subject = Authorizer(Settings.from_env(TEST_ENVIRONMENT), Repository(None))  # type: ignore[arg-type]
+    event = {**HTTP_API_EVENT, "headers": {"authorization": f"Bearer {sign(claims(scope='tokens:read'))}"}}
+    decision = subject.decide(event)
+    assert decision["principalId"] == "user_42"
+    assert decision["isAuthorized"] is True
