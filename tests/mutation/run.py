@@ -11,7 +11,7 @@ the shared source tree: two at once would see each other's mutants).
     .venv/bin/python -m tests.mutation.run --all           # every named module (longer, see docs)
     .venv/bin/python -m tests.mutation.run policy scopes   # some of them
 
-Surviving mutants listed in mutation-equivalents.txt (file | original line | mutated line |
+Surviving mutants listed in mutation-equivalents.txt (file :: original line :: mutated line ::
 reason) are equivalent: they leave the score's denominator. Any other survivor is printed.
 """
 
@@ -101,7 +101,7 @@ def equivalents() -> set[tuple[str, str, str]]:
     listed = set()
     for raw in EQUIVALENTS.read_text().splitlines():
         if raw.strip() and not raw.startswith("#"):
-            path, original, mutated, _reason = (part.strip() for part in raw.split(" | ", 3))
+            path, original, mutated, _reason = (part.strip() for part in raw.split(" :: ", 3))
             listed.add((path, original, mutated))
     return listed
 
