@@ -7,10 +7,13 @@ STAMP := $(VENV)/.installed
 # checkov has pins of its own: it lives in its own venv, at a fixed version for repeatable scans.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
+# mutmut 2 mutates the layer's files in place (mutmut 3 wants a src/ layout): its own venv too.
+MUTATION_VENV := .venv-mutation
+MUTMUT_VERSION := 2.5.1
 # Every SAM template of the repository (the stack's and the examples').
 TEMPLATES = $(shell find . -name template.yaml -not -path './.venv*' -not -path './.aws-sam/*' -not -path './build/*' | sort)
 
-.PHONY: install run test lint typecheck templatelint security lock openapi unit integration e2e bench clean
+.PHONY: install run test lint typecheck templatelint security lock openapi unit integration e2e bench mutation clean
 
 install: $(STAMP)
 
@@ -81,8 +84,18 @@ e2e: install
 test: lint typecheck templatelint security
 	$(BIN)/pytest
 
+$(MUTATION_VENV)/.installed:
+	$(PYTHON) -m venv $(MUTATION_VENV)
+	$(MUTATION_VENV)/bin/python -m pip install --quiet mutmut==$(MUTMUT_VERSION)
+	touch $@
+
+# Mutation testing of the security core (docs/reliability.md, "Mutation testing"); not part of
+# `make test`. MUTATION_ARGS picks modules (e.g. "policy scopes") or "--all"; last line: the score.
+mutation: install $(MUTATION_VENV)/.installed
+	$(BIN)/python -m tests.mutation.run $(MUTATION_ARGS)
+
 bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .aws-sam *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) $(MUTATION_VENV) .mutmut-cache .mypy_cache .ruff_cache .pytest_cache .hypothesis .aws-sam *.egg-info

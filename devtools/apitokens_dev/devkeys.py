@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from apitokens.scopes import ALL_SCOPES
+
 STATE_DIR = Path(".apitokens")
 KEY_FILE = "dev-signing-key.pem"
 ALGORITHM = "ES256"
@@ -98,7 +100,8 @@ def mint_jwt(
     now: float | None = None,
 ) -> str:
     """A user JWT as an identity provider would issue it: `accounts` lists the accounts the user
-    may act on; without `scope` the user has every scope on them."""
+    may act on; without `scope` the user has every scope on them, written into the `scope` claim
+    (the authorizer grants no scope to a JWT without it: JWT_ABSENT_SCOPE_CLAIM's default)."""
     issued_at = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "iss": ISSUER,
@@ -110,8 +113,7 @@ def mint_jwt(
         "jti": secrets.token_hex(8),
         ACCOUNTS_CLAIM: list(accounts),
     }
-    if scope is not None:
-        claims["scope"] = scope
+    claims["scope"] = " ".join(sorted(ALL_SCOPES)) if scope is None else scope
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": public_jwk(key)["kid"], "typ": "JWT"})
 
 

@@ -280,6 +280,7 @@ def _forge(key: Any, kid: str, algorithm: str = "ES256", **overrides: Any) -> st
     now = int(time.time())
     claims = {"iss": "apitokens-local", "aud": "apitokens", "sub": "mallory", "iat": now, "exp": now + 600}
     claims["accounts"] = [ACCOUNT]
+    claims["scope"] = "tokens:read tokens:write"  # JWT_ABSENT_SCOPE_CLAIM=none: no claim, no scope
     claims.update(overrides)
     return pyjwt.encode(
         {k: v for k, v in claims.items() if v is not None}, key, algorithm=algorithm, headers={"kid": kid}

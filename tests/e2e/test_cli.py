@@ -14,7 +14,7 @@ import jwt as pyjwt
 import pytest
 from openapi_spec_validator import validate  # installed with moto[server]
 
-from apitokens.scopes import ROUTES
+from apitokens.scopes import ALL_SCOPES, ROUTES
 from apitokens_dev.template import table_create_arguments
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, cli, start_server
 
@@ -137,11 +137,12 @@ def test_dev_jwt_prints_a_verifiable_jwt_on_its_last_line(tmp_path: Path) -> Non
     assert state.stat().st_mode & 0o777 == 0o700
     assert (state / "dev-signing-key.pem").stat().st_mode & 0o777 == 0o600
 
-    # The key is made once and then reused: the same kid, and no scope claim unless asked.
+    # The key is made once and then reused: the same kid; without --scope, all 19 scopes in the
+    # claim (the local server, like a deployment, grants no scope to a JWT without it).
     again = cli("dev-jwt", "--account", ACCOUNT, cwd=tmp_path).stdout.strip().splitlines()[-1]
     header_again, claims_again = _verify(again, state)
     assert header_again["kid"] == header["kid"]
-    assert "scope" not in claims_again
+    assert set(claims_again["scope"].split()) == ALL_SCOPES
     assert [path.name for path in state.iterdir() if not path.name.startswith(".")] == ["dev-signing-key.pem"]
 
 

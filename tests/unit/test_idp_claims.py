@@ -27,9 +27,11 @@ def test_cognito_id_token_with_an_accounts_claim_from_a_pre_token_generation_tri
             accounts=[ACCOUNT, OTHER_ACCOUNT],
         )
     )
-    principal = verifier().principal(token)
+    # An ID token carries no scope claim: every scope only where the deployment says so.
+    principal = verifier(JWT_ABSENT_SCOPE_CLAIM="all").principal(token)
     assert principal.account_sids == {ACCOUNT, OTHER_ACCOUNT}
-    assert principal.scopes == ALL_SCOPES  # no scope claim on an ID token
+    assert principal.scopes == ALL_SCOPES
+    assert verifier().principal(token).scopes == frozenset()
 
 
 def test_cognito_access_token_is_checked_by_client_id_and_may_hold_every_scope() -> None:
@@ -90,8 +92,10 @@ def test_a_present_but_unusable_scope_claim_grants_no_scope(value: object) -> No
     assert verifier().principal(token).scopes == frozenset()
 
 
-def test_an_absent_scope_claim_leaves_every_scope() -> None:
-    assert verifier().principal(sign(claims())).scopes == ALL_SCOPES
+def test_an_absent_scope_claim_grants_no_scope_unless_configured_to_grant_every_scope() -> None:
+    assert verifier().principal(sign(claims())).scopes == frozenset()
+    assert verifier(JWT_ABSENT_SCOPE_CLAIM="none").principal(sign(claims())).scopes == frozenset()
+    assert verifier(JWT_ABSENT_SCOPE_CLAIM="all").principal(sign(claims())).scopes == ALL_SCOPES
 
 
 def test_a_string_accounts_claim_is_one_account_never_split() -> None:

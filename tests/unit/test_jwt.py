@@ -24,7 +24,8 @@ def verifier() -> JwksVerifier:
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
 def test_a_valid_jwt_gives_a_user_with_every_scope_on_its_accounts(verifier: JwksVerifier, algorithm: str) -> None:
-    principal = verifier.principal(sign(claims(accounts=[ACCOUNT, OTHER_ACCOUNT]), algorithm))
+    every_scope = " ".join(sorted(ALL_SCOPES))
+    principal = verifier.principal(sign(claims(accounts=[ACCOUNT, OTHER_ACCOUNT], scope=every_scope), algorithm))
     assert principal.type == "user"
     assert principal.id == "user_42"
     assert principal.account_sids == {ACCOUNT, OTHER_ACCOUNT}

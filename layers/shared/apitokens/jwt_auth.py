@@ -8,7 +8,8 @@ followed); `iss`, the audience claim (`aud`, or Cognito access tokens' `client_i
 Claims as identity providers issue them: scopes as a space-separated string (`scope`, OAuth) or
 a list (`scp` of Okta and Entra, `permissions` of Auth0), any claim name (namespaced ones such as
 Auth0's `https://example.com/accounts` too), and JWT_SCOPE_CLAIM=* for providers whose tokens
-carry no product scopes: users then hold every scope on their accounts.
+carry no product scopes: users then hold every scope on their accounts. A token without the
+scope claim holds no scope, unless JWT_ABSENT_SCOPE_CLAIM=all (then every scope).
 """
 
 from __future__ import annotations
@@ -109,9 +110,10 @@ class JwksVerifier:
         if scope_claim == EVERY_SCOPE:
             scopes = ALL_SCOPES
         elif scope_claim not in claims:
-            # An absent claim: the token does not narrow the user, who holds every scope on their
-            # accounts. Any present value that is no scope list (null included) grants none.
-            scopes = ALL_SCOPES
+            # An absent claim grants nothing unless JWT_ABSENT_SCOPE_CLAIM=all says this identity
+            # provider leaves it out on purpose. Any present value that is no scope list (null
+            # included) grants none.
+            scopes = ALL_SCOPES if self._settings.jwt_absent_scope_claim == "all" else frozenset()
         else:
             scopes = _scopes(claims[scope_claim])
         return Principal(type="user", id=subject, account_sids=accounts, scopes=scopes)

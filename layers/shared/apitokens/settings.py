@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 TokenEnvironment = Literal["live", "test"]
+# What a user JWT without the scope claim holds: no scope (the default), or every scope on the
+# user's accounts (only for identity providers configured to leave the claim out on purpose).
+AbsentScopeClaim = Literal["none", "all"]
 
 
 # JWT_SCOPE_CLAIM's value meaning "users hold every scope on their accounts".
@@ -58,6 +61,8 @@ class Settings:
     # The claim holding a user's scopes (a space-separated string, or a list), or EVERY_SCOPE:
     # users hold every scope on their accounts, whatever scope claim their tokens carry.
     jwt_scope_claim: str = "scope"
+    # JWT_ABSENT_SCOPE_CLAIM: what a JWT without the scope claim holds, "none" or "all".
+    jwt_absent_scope_claim: AbsentScopeClaim = "none"
     # The claim the audience is checked against: `aud`, or `client_id` for Cognito access tokens.
     jwt_audience_claim: str = "aud"
     jwt_leeway_seconds: int = 30
@@ -86,6 +91,9 @@ class Settings:
         environment = env.get("TOKEN_ENVIRONMENT", "live").strip() or "live"
         if environment not in ("live", "test"):
             raise SettingsError(f"TOKEN_ENVIRONMENT must be 'live' or 'test', got {environment!r}")
+        absent_scope_claim = (_optional(env, "JWT_ABSENT_SCOPE_CLAIM") or "none").lower()
+        if absent_scope_claim not in ("none", "all"):
+            raise SettingsError(f"JWT_ABSENT_SCOPE_CLAIM must be 'none' or 'all', got {absent_scope_claim!r}")
         return cls(
             table_name=table_name,
             token_environment="live" if environment == "live" else "test",
@@ -98,6 +106,7 @@ class Settings:
             jwks_url=_optional(env, "JWKS_URL"),
             jwt_accounts_claim=_optional(env, "JWT_ACCOUNTS_CLAIM") or "accounts",
             jwt_scope_claim=_optional(env, "JWT_SCOPE_CLAIM") or "scope",
+            jwt_absent_scope_claim="all" if absent_scope_claim == "all" else "none",
             jwt_audience_claim=_optional(env, "JWT_AUDIENCE_CLAIM") or "aud",
             jwt_leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 30, 0, 300),
             github_keys_url=_optional(env, "GITHUB_KEYS_URL")

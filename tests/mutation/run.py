@@ -1,0 +1,184 @@
+"""`make mutation`: mutmut 2 over the modules that decide who gets in, each against the fastest
+test subset that kills its mutants; the last line printed is the score.
+
+mutmut 2 (not 3) on purpose: it mutates the source file in place, so the editable install of the
+layer (layers/shared/apitokens is the package `apitokens`) runs each mutant without a copied tree;
+mutmut 3 needs a src/ layout. It lives in its own venv (.venv-mutation, built by the Makefile);
+the tests run with the project's .venv. Modules run one after the other (a mutant is a change to
+the shared source tree: two at once would see each other's mutants).
+
+    .venv/bin/python -m tests.mutation.run                 # the default set (MODULES below)
+    .venv/bin/python -m tests.mutation.run --all           # every named module (longer, see docs)
+    .venv/bin/python -m tests.mutation.run policy scopes   # some of them
+
+Surviving mutants listed in mutation-equivalents.txt (file :: original line :: mutated line ::
+reason) are equivalent: they leave the score's denominator. Any other survivor is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MUTMUT = ROOT / ".venv-mutation" / "bin" / "mutmut"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+CACHE = ROOT / ".mutmut-cache"
+EQUIVALENTS = ROOT / "mutation-equivalents.txt"
+LAYER = "layers/shared/apitokens"
+GOAL = 95.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    sources: tuple[str, ...]
+    tests: tuple[str, ...]
+
+
+JWT_TESTS = (
+    "tests/unit/test_jwt_algorithm_pinning.py",
+    "tests/unit/test_jwks_client_settings.py",
+    "tests/unit/test_audience_claim.py",
+    "tests/unit/test_absent_scope_claim.py",
+    "tests/unit/test_jwt.py",
+    "tests/unit/test_idp_claims.py",
+)
+# The unit tests first: with -x, most mutants die there without moto's start-up.
+AUTHORIZER_TESTS = ("tests/unit/test_authorizer_core.py", "tests/integration/test_expiry_boundary.py")
+POLICY_TESTS = ("tests/unit/test_policy.py", "tests/unit/test_iam.py", "tests/unit/test_catalog.py")
+REPOSITORY_TESTS = (
+    "tests/integration/test_token_operations.py",
+    "tests/integration/test_lineage_and_roll.py",
+    "tests/integration/test_idempotency.py",
+)
+
+TARGETS = {
+    target.name: target
+    for target in (
+        Target(
+            "tokens",
+            (f"{LAYER}/tokens.py", f"{LAYER}/base62.py"),
+            ("tests/unit/test_token_format_edges.py", "tests/unit/test_token_format.py"),
+        ),
+        Target("jwt_auth", (f"{LAYER}/jwt_auth.py",), JWT_TESTS),
+        Target("authorizer", (f"{LAYER}/authorizer.py",), AUTHORIZER_TESTS),
+        Target("principal", (f"{LAYER}/principal.py",), ("tests/unit/test_principal_context.py", *POLICY_TESTS)),
+        Target("policy", (f"{LAYER}/policy.py",), POLICY_TESTS),
+        Target("scopes", (f"{LAYER}/scopes.py",), POLICY_TESTS),
+        Target("leaks", (f"{LAYER}/leaks.py",), ("tests/integration/test_leak_reports.py",)),
+        # The repository's conditions (revocation, limit, no resurrection) and issue 10's lineage,
+        # cascade and roll: one 828-line module, about an hour on two cores (docs/reliability.md).
+        Target("repository", (f"{LAYER}/repository.py",), REPOSITORY_TESTS),
+        Target("service", (f"{LAYER}/service.py",), REPOSITORY_TESTS),
+    )
+}
+# What `make mutation` runs by default: fits about 25 minutes on a shared two-core machine.
+MODULES = ("tokens", "jwt_auth", "authorizer", "principal")
+
+
+def run_target(target: Target) -> None:
+    runner = f"{PYTHON} -m tests.mutation.runner -x -q -p no:cacheprovider {' '.join(target.tests)}"
+    for source in target.sources:
+        started = time.monotonic()
+        subprocess.run(
+            [str(MUTMUT), "run", "--paths-to-mutate", source, "--runner", runner, "--no-progress", "--CI"],
+            cwd=ROOT,
+            check=False,  # mutmut's exit status encodes survivors: the score below says it all
+            stdout=subprocess.DEVNULL,
+        )
+        print(f"{source}: {time.monotonic() - started:.0f} s", flush=True)
+
+
+def equivalents() -> set[tuple[str, str, str]]:
+    listed = set()
+    for raw in EQUIVALENTS.read_text().splitlines():
+        if raw.strip() and not raw.startswith("#"):
+            path, original, mutated, _reason = (part.strip() for part in raw.split(" :: ", 3))
+            listed.add((path, original, mutated))
+    return listed
+
+
+def diff_of(mutant_id: int) -> tuple[str, str]:
+    command = [str(MUTMUT), "show", str(mutant_id)]
+    shown = subprocess.run(command, check=True, cwd=ROOT, capture_output=True, text=True).stdout
+    removed = [line[1:].strip() for line in shown.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:].strip() for line in shown.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    return " ".join(removed), " ".join(added)
+
+
+def score(sources: list[str]) -> float:
+    with sqlite3.connect(CACHE) as db:
+        rows = db.execute(
+            "SELECT m.id, s.filename, l.line_number, m.status FROM Mutant m JOIN Line l ON m.line = l.id "
+            "JOIN SourceFile s ON l.sourcefile = s.id ORDER BY s.filename, l.line_number, m.'index'"
+        ).fetchall()
+    listed = equivalents()
+    counts = {"killed": 0, "timeout": 0, "equivalent": 0, "survived": 0, "untested": 0}
+    for mutant_id, filename, line_number, status in rows:
+        if filename not in sources:
+            continue
+        if status in ("ok_killed", "ok_suspicious"):
+            counts["killed"] += 1
+        elif status == "bad_timeout":
+            counts["timeout"] += 1  # the mutant hangs the tests: detected
+        elif status == "bad_survived":
+            original, mutated = diff_of(mutant_id)
+            if (filename, original, mutated) in listed:
+                counts["equivalent"] += 1
+            else:
+                counts["survived"] += 1
+                print(f"SURVIVED {filename}:{line_number + 1} (mutmut show {mutant_id})\n  - {original}\n  + {mutated}")
+        else:
+            counts["untested"] += 1
+    total = sum(counts.values()) - counts["equivalent"]
+    detected = counts["killed"] + counts["timeout"]
+    percent = 100.0 * detected / total if total else 100.0
+    print(
+        f"mutation score: {percent:.1f}% ({detected} of {total} non-equivalent mutants killed"
+        f"{', ' + str(counts['timeout']) + ' by timeout' if counts['timeout'] else ''}; "
+        f"{counts['survived']} survived, {counts['equivalent']} equivalent, {counts['untested']} untested; "
+        f"goal {GOAL:.0f}%) over {', '.join(Path(source).name for source in sources)}"
+    )
+    return percent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("modules", nargs="*", help=f"of {', '.join(TARGETS)}; default: {' '.join(MODULES)}")
+    parser.add_argument("--all", action="store_true", help="every module of TARGETS")
+    parser.add_argument("--score-only", action="store_true", help="score the last run's cache, run nothing")
+    arguments = parser.parse_args()
+    names = list(TARGETS) if arguments.all else arguments.modules or list(MODULES)
+    if unknown := sorted(set(names) - set(TARGETS)):
+        parser.error(f"unknown module(s): {', '.join(unknown)}")
+    targets = [TARGETS[name] for name in names]
+    sources = [source for target in targets for source in target.sources]
+    if not arguments.score_only:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed: the finally restores
+        CACHE.unlink(missing_ok=True)
+        originals = {source: (ROOT / source).read_bytes() for source in sources}
+        started = time.monotonic()
+        try:
+            for target in targets:
+                run_target(target)
+        finally:
+            # mutmut restores each file after each mutant; an interrupted run must not leave one.
+            for source, content in originals.items():
+                if (ROOT / source).read_bytes() != content:
+                    (ROOT / source).write_bytes(content)
+                (ROOT / f"{source}.bak").unlink(missing_ok=True)
+            shutil.rmtree(ROOT / "html", ignore_errors=True)
+        print(f"run time: {time.monotonic() - started:.0f} s", flush=True)
+    return 0 if score(sources) >= GOAL else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
