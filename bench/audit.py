@@ -112,13 +112,7 @@ def _copy_events(fixture: Fixture, account_sid: str, count: int) -> None:
     from apitokens import audit, keys
 
     started = time.perf_counter()
-    newest = fixture.client.query(
-        TableName=TABLE_NAME,
-        KeyConditionExpression="PK = :pk AND begins_with(SK, :event)",
-        ExpressionAttributeValues={":pk": {"S": keys.account_pk(account_sid)}, ":event": {"S": "EVENT#"}},
-        ScanIndexForward=False,
-        Limit=1,
-    )["Items"][0]
+    newest = _newest_event(fixture, account_sid)
     from moto.dynamodb.models import dynamodb_backends
 
     backend = dynamodb_backends[MOTO_ACCOUNT]["us-east-1"]
@@ -168,17 +162,22 @@ def audit_page_rows(fixture: Fixture) -> list[ScaleRow]:
     ]
 
 
-def _newest_event_bytes(fixture: Fixture, account_sid: str) -> int:
+def _newest_event(fixture: Fixture, account_sid: str) -> dict[str, Any]:
+    """The account's newest audit event item, as stored."""
     from apitokens import keys
 
-    newest = fixture.client.query(
+    item: dict[str, Any] = fixture.client.query(
         TableName=TABLE_NAME,
         KeyConditionExpression="PK = :pk AND begins_with(SK, :event)",
         ExpressionAttributeValues={":pk": {"S": keys.account_pk(account_sid)}, ":event": {"S": "EVENT#"}},
         ScanIndexForward=False,
         Limit=1,
     )["Items"][0]
-    return item_size(newest)
+    return item
+
+
+def _newest_event_bytes(fixture: Fixture, account_sid: str) -> int:
+    return item_size(_newest_event(fixture, account_sid))
 
 
 def expiry_rows(fixture: Fixture) -> list[ScaleRow]:
