@@ -27,8 +27,8 @@ PAGE = 20
 
 
 def _user(account_sid: str) -> Any:
-    from apitokens.principal import Principal
-    from apitokens.scopes import ALL_SCOPES
+    from apitokens.auth.principal import Principal
+    from apitokens.domain.scopes import ALL_SCOPES
 
     return Principal(type="user", id="user_bench", account_sids=frozenset({account_sid}), scopes=ALL_SCOPES)
 
@@ -39,10 +39,10 @@ def _is_event(entry: dict[str, Any]) -> bool:
 
 
 def change_costs(fixture: Fixture) -> list[dict[str, Any]]:
-    """Each change made once through apitokens.service; per change its transactions' write
+    """Each change made once through apitokens.domain.service; per change its transactions' write
     units with and without the audit items, and the audit items' bytes."""
-    from apitokens import service
-    from apitokens.models import RollTokenRequest, UpdateTokenRequest
+    from apitokens.domain import service
+    from apitokens.wire.models import RollTokenRequest, UpdateTokenRequest
 
     account = "acc_" + "c" * 24
     principal = _user(account)
@@ -83,7 +83,7 @@ def change_costs(fixture: Fixture) -> list[dict[str, Any]]:
         return service.update_token(fixture.repository, principal, account, sid, request)
 
     try:
-        from apitokens.models import CreateTokenRequest
+        from apitokens.wire.models import CreateTokenRequest
 
         body = {"name": "Analytics Token", "scopes": ["metrics:read"], "expiresAt": "2031-12-31T23:59:59Z"}
         request = CreateTokenRequest.model_validate_json(json.dumps(body))
@@ -109,7 +109,8 @@ def change_costs(fixture: Fixture) -> list[dict[str, Any]]:
 
 def _copy_events(fixture: Fixture, account_sid: str, count: int) -> None:
     """`count` more audit events in the account like its newest one, by moto's own put."""
-    from apitokens import audit, keys
+    from apitokens.domain import audit
+    from apitokens.store import keys
 
     started = time.perf_counter()
     newest = _newest_event(fixture, account_sid)
@@ -125,9 +126,9 @@ def _copy_events(fixture: Fixture, account_sid: str, count: int) -> None:
 
 
 def audit_page_rows(fixture: Fixture) -> list[ScaleRow]:
-    from apitokens import service
-    from apitokens.event_repository import EventRepository
-    from apitokens.models import AuditEventsQuery
+    from apitokens.domain import service
+    from apitokens.store.event_repository import EventRepository
+    from apitokens.wire.models import AuditEventsQuery
 
     events = EventRepository(fixture.client, TABLE_NAME)
     costs = {}
@@ -164,7 +165,7 @@ def audit_page_rows(fixture: Fixture) -> list[ScaleRow]:
 
 def _newest_event(fixture: Fixture, account_sid: str) -> dict[str, Any]:
     """The account's newest audit event item, as stored."""
-    from apitokens import keys
+    from apitokens.store import keys
 
     item: dict[str, Any] = fixture.client.query(
         TableName=TABLE_NAME,
@@ -185,9 +186,9 @@ def expiry_rows(fixture: Fixture) -> list[ScaleRow]:
     in all, then again with 100,000 tokens in all (the others without expiresAt): the same
     expiring tokens are read (the second sweep has no notice left to send, so only reads are
     compared)."""
-    from apitokens import expiry, service
-    from apitokens.event_repository import EventRepository
-    from apitokens.models import CreateTokenRequest
+    from apitokens.domain import expiry, service
+    from apitokens.store.event_repository import EventRepository
+    from apitokens.wire.models import CreateTokenRequest
 
     repository = EventRepository(fixture.client, TABLE_NAME)
     account = "acc_" + "x" * 24

@@ -61,12 +61,12 @@ def run() -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from apitokens import ids, tokens
-    from apitokens.authorizer import Authorizer
-    from apitokens.errors import Unauthenticated
-    from apitokens.records import TokenRecord
-    from apitokens.repository import TokenRepository
+    from apitokens.auth.authorizer import Authorizer
+    from apitokens.domain import ids, tokens
+    from apitokens.domain.errors import Unauthenticated
+    from apitokens.domain.records import TokenRecord
     from apitokens.settings import Settings
+    from apitokens.store.repository import TokenRepository
     from apitokens_dev.template import table_create_arguments
 
     _environment()
@@ -116,9 +116,9 @@ def run() -> dict[str, Any]:
                 authorizer.token_principal(token)
             return calls.operations["GetItem"]
 
-        from apitokens.models import RollTokenRequest
-        from apitokens.principal import Principal
-        from apitokens.service import roll_token
+        from apitokens.auth.principal import Principal
+        from apitokens.domain.service import roll_token
+        from apitokens.wire.models import RollTokenRequest
 
         parent, parent_secret = create(None)
         _, child_secret = create(parent)

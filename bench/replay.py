@@ -57,15 +57,15 @@ class ReplayResult:
 
 def seed(count: int, moto_client: Any, accounts: int = 4) -> Seeded:
     """`count` tokens like the create_token example (and one as large as the API allows),
-    created through apitokens.service against moto; returns their values and stored items."""
+    created through apitokens.domain.service against moto; returns their values and stored items."""
     import json
 
-    from apitokens import service, tokens
-    from apitokens.models import CreateTokenRequest
-    from apitokens.principal import Principal
-    from apitokens.repository import TokenRepository
-    from apitokens.scopes import ALL_SCOPES
+    from apitokens.auth.principal import Principal
+    from apitokens.domain import service, tokens
+    from apitokens.domain.scopes import ALL_SCOPES
     from apitokens.settings import Settings
+    from apitokens.store.repository import TokenRepository
+    from apitokens.wire.models import CreateTokenRequest
 
     settings = Settings.from_env(lambda_environment("create_token"))
     repository = TokenRepository(moto_client, settings.table_name)
@@ -154,10 +154,10 @@ def replay(
     """Authorizations evenly spaced over `seconds`, each by a token drawn at random (seeded),
     through Authorizer.token_principal with the clock at the request's simulated time.
     `client` is answered by `fake` when given, else by moto."""
-    from apitokens.authorizer import Authorizer
-    from apitokens.errors import Unauthenticated
-    from apitokens.repository import TokenRepository
+    from apitokens.auth.authorizer import Authorizer
+    from apitokens.domain.errors import Unauthenticated
     from apitokens.settings import Settings
+    from apitokens.store.repository import TokenRepository
 
     settings = Settings.from_env(lambda_environment("authorizer"))
     clock = _Clock()
@@ -244,8 +244,8 @@ def run(
     import boto3
     from moto import mock_aws
 
-    from apitokens.repository import create_client
     from apitokens.settings import Settings
+    from apitokens.store.repository import create_client
     from apitokens_dev.template import table_create_arguments
 
     settings = Settings.from_env(lambda_environment("authorizer"))

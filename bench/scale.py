@@ -105,7 +105,7 @@ def _write_units(params: dict[str, Any]) -> float:
 def _key_of(item: dict[str, Any], partition: dict[str, Any]) -> dict[str, Any]:
     """The table key of an item a Query returned: its own (an index returns the table's keys),
     else a token item's of the partition (the token listing projects neither)."""
-    from apitokens import keys
+    from apitokens.store import keys
 
     if "PK" in item and "SK" in item:
         return {"PK": item["PK"], "SK": item["SK"]}
@@ -171,8 +171,8 @@ class Fixture:
     def __init__(self) -> None:
         import boto3
 
-        from apitokens.repository import TokenRepository
         from apitokens.settings import Settings, get_settings
+        from apitokens.store.repository import TokenRepository
         from apitokens_dev.template import table_create_arguments
 
         self.client = boto3.client("dynamodb", region_name="us-east-1")
@@ -184,10 +184,10 @@ class Fixture:
         self.seconds_seeding = 0.0
 
     def create(self, account_sid: str, scopes: list[str] | None = None) -> tuple[str, Meter]:
-        from apitokens import service
-        from apitokens.models import CreateTokenRequest
-        from apitokens.principal import Principal
-        from apitokens.scopes import ALL_SCOPES
+        from apitokens.auth.principal import Principal
+        from apitokens.domain import service
+        from apitokens.domain.scopes import ALL_SCOPES
+        from apitokens.wire.models import CreateTokenRequest
 
         principal = Principal(type="user", id="user_bench", account_sids=frozenset({account_sid}), scopes=ALL_SCOPES)
         request = CreateTokenRequest.model_validate({"name": "bench", "scopes": scopes or ["tokens:read"]})
@@ -199,7 +199,8 @@ class Fixture:
         """`count` more tokens in the account like its newest one, and the account's tokenCount
         raised to match, by moto's own put. Given that token's value, their lookup items
         instead of their token items: all the authorizer reads (and half the items to make)."""
-        from apitokens import ids, keys, tokens
+        from apitokens.domain import ids, tokens
+        from apitokens.store import keys
 
         started = time.perf_counter()
         pk = keys.account_pk(account_sid)
@@ -242,8 +243,8 @@ def _cost_rows(name: str, cases: tuple[str, str], small: Meter, large: Meter, de
 
 
 def list_rows(fixture: Fixture) -> list[ScaleRow]:
-    from apitokens import service
-    from apitokens.models import ListQuery
+    from apitokens.domain import service
+    from apitokens.wire.models import ListQuery
 
     pages = {}
     for label, count in (("10", 10), ("10000", 10_000)):
@@ -290,7 +291,7 @@ def event_for(name: str, account_sid: str) -> dict[str, Any]:
 
 
 def authorize_rows(fixture: Fixture) -> list[ScaleRow]:
-    from apitokens.authorizer import Authorizer
+    from apitokens.auth.authorizer import Authorizer
 
     authorizer = Authorizer(fixture.settings, fixture.repository)
     costs = {}
@@ -328,9 +329,9 @@ def response_bytes_rows(fixture: Fixture) -> list[ScaleRow]:
     public entry point (decide). The principal comes from a JWT verifier that answers as
     JwksVerifier would for a token naming those accounts: such a JWT is longer than the 8 KiB
     Authorization header the authorizer accepts, so the principal is given, not signed."""
-    from apitokens.authorizer import Authorizer
-    from apitokens.principal import Principal
-    from apitokens.scopes import ALL_SCOPES
+    from apitokens.auth.authorizer import Authorizer
+    from apitokens.auth.principal import Principal
+    from apitokens.domain.scopes import ALL_SCOPES
 
     class Verifier:
         def __init__(self, accounts: int) -> None:

@@ -226,8 +226,9 @@ def prepare(page_size: int) -> Handlers:  # noqa: PLR0915 - one recording sessio
     a create, a full page of list and an authorization by API token send and receive."""
     from moto import mock_aws
 
-    from apitokens import keys, tokens
+    from apitokens.domain import tokens
     from apitokens.settings import get_settings
+    from apitokens.store import keys
     from apitokens_dev.template import table_create_arguments
 
     context = lambda_context()
@@ -358,7 +359,7 @@ class Hashing:
 def hashing(token: str, *, batches: int) -> Hashing:
     """SHA-256 of a token (what the authorizer does) and a password hasher for contrast:
     scrypt with OWASP's minimum parameters (N=2**17, r=8, p=1, 128 MiB)."""
-    from apitokens import tokens
+    from apitokens.domain import tokens
 
     sha = []
     for _ in range(batches):

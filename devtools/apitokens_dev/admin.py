@@ -16,14 +16,14 @@ from typing import IO
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from apitokens import service
-from apitokens.errors import DomainError
-from apitokens.models import CreateTokenRequest, UpdateTokenRequest
-from apitokens.principal import Principal
-from apitokens.repository import TokenRepository
-from apitokens.scopes import ALL_SCOPES
+from apitokens.auth.principal import Principal
+from apitokens.domain import service
+from apitokens.domain.errors import DomainError
+from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.domain.timeutil import format_timestamp, utcnow
 from apitokens.settings import Settings, TokenEnvironment
-from apitokens.timeutil import format_timestamp, utcnow
+from apitokens.store.repository import TokenRepository
+from apitokens.wire.models import CreateTokenRequest, UpdateTokenRequest
 
 ADMIN_PRINCIPAL_ID = "admin-cli"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from apitokens import ids
-from apitokens.scopes import ALL_SCOPES
+from apitokens.domain import ids
+from apitokens.domain.scopes import ALL_SCOPES
 from apitokens_dev import devkeys
 
 

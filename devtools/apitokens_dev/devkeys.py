@@ -1,7 +1,7 @@
 """The development identity provider: one ES256 signing key kept in `.apitokens/`, its JWKS, and
 user JWTs signed with it.
 
-`apitokens serve` publishes the JWKS and points the real authorizer (apitokens.jwt_auth, through
+`apitokens serve` publishes the JWKS and points the real authorizer (apitokens.auth.jwt_auth, through
 PyJWKClient) at it, so a JWT from `apitokens dev-jwt` run in the same directory is verified by
 exactly the code that verifies identity-provider JWTs in AWS.
 """
@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from apitokens.scopes import ALL_SCOPES
+from apitokens.domain.scopes import ALL_SCOPES
 
 STATE_DIR = Path(".apitokens")
 KEY_FILE = "dev-signing-key.pem"

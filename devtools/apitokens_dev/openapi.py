@@ -1,5 +1,5 @@
 """The OpenAPI 3.1 document of the API, generated rather than written: paths and methods from
-template.yaml, each route's scope from apitokens.scopes.ROUTES, bodies from the pydantic models
+template.yaml, each route's scope from apitokens.domain.scopes.ROUTES, bodies from the pydantic models
 the handlers validate and serialise with. Served by `apitokens serve` at /v1/openapi.json and
 printed by `apitokens openapi`.
 
@@ -16,9 +16,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from apitokens import errors, idempotency, ids, scopes
-from apitokens.audit import EVENT_TYPES
-from apitokens.models import (
+from apitokens.domain import errors, idempotency, ids, scopes
+from apitokens.domain.audit import EVENT_TYPES
+from apitokens.wire.models import (
     EVENT_SID_PATTERN,
     ApiToken,
     ApiTokenList,
@@ -52,7 +52,7 @@ class _Operation:
     response: type[BaseModel]
     request: type[BaseModel] | None = None
     paginated: bool = False
-    # Accepts an Idempotency-Key (apitokens.idempotency): a replay answers 200 without the secret.
+    # Accepts an Idempotency-Key (apitokens.domain.idempotency): a replay answers 200 without the secret.
     idempotent: bool = False
     request_example: dict[str, Any] | None = None
     response_example: dict[str, Any] | None = None
@@ -383,7 +383,7 @@ def _operation(method: str, path: str, operation: _Operation) -> dict[str, Any]:
         return _public_operation(operation)
     route = scopes.route_for(method, path)
     if route is None:
-        raise LookupError(f"apitokens.scopes.ROUTES has no scope for {method} {path}")
+        raise LookupError(f"apitokens.domain.scopes.ROUTES has no scope for {method} {path}")
     parameters = [{"$ref": f"#/components/parameters/{name}"} for name in ("accountSid", "apiTokenSid") if name in path]
     if operation.paginated:
         parameters += [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/startingAfter"}]

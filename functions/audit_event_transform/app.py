@@ -1,9 +1,9 @@
 """EventBridge Pipe enrichment: DynamoDB stream records of audit items -> audit events (the
-detail of each bus event). apitokens.audit_stream has the logic."""
+detail of each bus event). apitokens.store.audit_stream has the logic."""
 
 from typing import Any
 
-from apitokens.audit_stream import transform
+from apitokens.store.audit_stream import transform
 
 
 def handler(event: list[dict[str, Any]], context: Any) -> list[dict[str, Any]]:

@@ -13,11 +13,11 @@ Metric Format, the CredentialsAccepted / CredentialsRefused counts.
 
 from typing import Any
 
-from apitokens.authorizer import Authorizer
-from apitokens.errors import Unauthenticated
+from apitokens.auth.authorizer import Authorizer
+from apitokens.domain.errors import Unauthenticated
 from apitokens.jsonlog import JsonLogger
-from apitokens.repository import TokenRepository
 from apitokens.settings import get_settings
+from apitokens.store.repository import TokenRepository
 from apitokens.tracing import enable_if_configured
 
 settings = get_settings()

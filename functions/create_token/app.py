@@ -1,6 +1,6 @@
 """POST /accounts/{accountSid}/apiTokens: a new token; its value is in this response only.
 
-With an Idempotency-Key header a retry creates nothing new (apitokens.idempotency).
+With an Idempotency-Key header a retry creates nothing new (apitokens.domain.idempotency).
 """
 
 from typing import Any
@@ -10,10 +10,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from apitokens.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
-from apitokens.idempotency import HEADER, IdempotentCreate
-from apitokens.models import ApiToken, CreatedApiToken, CreateTokenRequest, build
+from apitokens.domain.idempotency import HEADER, IdempotentCreate
 from apitokens.settings import get_settings
+from apitokens.wire.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
+from apitokens.wire.models import ApiToken, CreatedApiToken, CreateTokenRequest, build
 
 build(CreateTokenRequest, CreatedApiToken)
 app = create_app()

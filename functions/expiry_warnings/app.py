@@ -1,14 +1,14 @@
-"""Scheduled daily: token.expiring / token.expired audit events (apitokens.expiry)."""
+"""Scheduled daily: token.expiring / token.expired audit events (apitokens.domain.expiry)."""
 
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from apitokens import expiry
-from apitokens.event_repository import EventRepository
+from apitokens.domain import expiry
+from apitokens.domain.timeutil import utcnow
 from apitokens.settings import get_settings
-from apitokens.timeutil import utcnow
+from apitokens.store.event_repository import EventRepository
 
 logger = Logger()
 tokens = EventRepository.from_settings(get_settings())

@@ -7,9 +7,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from apitokens import service
-from apitokens.http import create_app, json_response, logger, metrics, repository
-from apitokens.models import ApiToken, build
+from apitokens.domain import service
+from apitokens.wire.http import create_app, json_response, logger, metrics, repository
+from apitokens.wire.models import ApiToken, build
 
 build(ApiToken)
 app = create_app()

@@ -11,11 +11,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from apitokens import leaks
-from apitokens.http import body_bytes, create_public_app, json_response, logger, metrics, parse_body, repository
-from apitokens.models import GithubFeedback, GithubFeedbackList, GithubReport, build
+from apitokens.domain import leaks
+from apitokens.domain.timeutil import format_timestamp, utcnow
 from apitokens.settings import get_settings
-from apitokens.timeutil import format_timestamp, utcnow
+from apitokens.wire.http import body_bytes, create_public_app, json_response, logger, metrics, parse_body, repository
+from apitokens.wire.models import GithubFeedback, GithubFeedbackList, GithubReport, build
 
 # Built at import (cold start), not on the first request: only this handler's models.
 build(GithubReport, GithubFeedbackList)

@@ -11,10 +11,19 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from apitokens.http import body_bytes, create_app, json_response, logger, metrics, parse_body, principal_of, repository
-from apitokens.idempotency import HEADER, IdempotentCreate
-from apitokens.models import ApiToken, RolledApiToken, RollTokenRequest, build
+from apitokens.domain.idempotency import HEADER, IdempotentCreate
 from apitokens.settings import get_settings
+from apitokens.wire.http import (
+    body_bytes,
+    create_app,
+    json_response,
+    logger,
+    metrics,
+    parse_body,
+    principal_of,
+    repository,
+)
+from apitokens.wire.models import ApiToken, RolledApiToken, RollTokenRequest, build
 
 # Built at import (cold start), not on the first request: only this handler's models.
 build(RollTokenRequest, RolledApiToken, ApiToken)

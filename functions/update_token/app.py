@@ -7,9 +7,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from apitokens import service
-from apitokens.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
-from apitokens.models import ApiToken, UpdateTokenRequest, build
+from apitokens.domain import service
+from apitokens.wire.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
+from apitokens.wire.models import ApiToken, UpdateTokenRequest, build
 
 build(UpdateTokenRequest, ApiToken)
 app = create_app()

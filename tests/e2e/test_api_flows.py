@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from apitokens import tokens
+from apitokens.domain import tokens
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, LocalServer, Reply
 from tests.seed_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 

@@ -14,7 +14,7 @@ import jwt as pyjwt
 import pytest
 from openapi_spec_validator import validate  # installed with moto[server]
 
-from apitokens.scopes import ALL_SCOPES, ROUTES
+from apitokens.domain.scopes import ALL_SCOPES, ROUTES
 from apitokens_dev.template import table_create_arguments
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, cli, start_server
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from apitokens.tokens import digest
+from apitokens.domain.tokens import digest
 from tests.harness import ACCOUNT, LocalServer, cli
 
 pytestmark = pytest.mark.e2e

@@ -1,9 +1,9 @@
 """The one test harness of every test folder: the functions of template.yaml on moto's table
 (lambdas), the table's rules (table), injected DynamoDB faults and call recording (faults), and
 `apitokens serve` over real HTTP (http). Route constants come from the product's catalog
-(apitokens.scopes). Tests import from here; tests/conftest.py provides the fixtures."""
+(apitokens.domain.scopes). Tests import from here; tests/conftest.py provides the fixtures."""
 
-from apitokens.scopes import ROUTES, TOKEN, TOKENS, Route
+from apitokens.domain.scopes import ROUTES, TOKEN, TOKENS, Route
 from tests.harness.faults import (
     LEAK_MARKER,
     CallRecorder,

@@ -32,6 +32,9 @@ from apitokens_dev.server import embedded_dynamodb, scan_table
 from tests.harness.lambdas import ACCOUNT, REGION, Reply
 
 STARTUP_SECONDS = 60
+# How long a client waits for an answer before calling it "no answer". Not a speed check: 64
+# concurrent creates on a loaded 2-core machine took over 30 s for the last ones.
+ANSWER_SECONDS = 180
 _BASE_URL = re.compile(r"listening on (http://127\.0\.0\.1:\d+)/v1")
 
 
@@ -92,7 +95,7 @@ class LocalServer:
         all_headers.update(headers or {})
         request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=ANSWER_SECONDS) as response:
                 return Reply(
                     response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode()
                 )
@@ -112,7 +115,7 @@ class LocalServer:
         with a body, Content-Length. For what urllib would not send: two Authorization headers, a
         body without Content-Type, a path with `..` or `%00`."""
         address = urlsplit(self.root_url)
-        connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
+        connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=ANSWER_SECONDS)
         try:
             connection.putrequest(method, target, skip_accept_encoding=True)
             for name, value in headers:
@@ -251,7 +254,9 @@ class Connection:
 
     def __init__(self, server: LocalServer) -> None:
         address = urlsplit(server.root_url)
-        self._connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=60)
+        self._connection = http.client.HTTPConnection(
+            address.hostname or "127.0.0.1", address.port, timeout=ANSWER_SECONDS
+        )
         warm = self._send("GET", "/.well-known/jwks.json", {})
         assert warm.status == 200, warm.text
 

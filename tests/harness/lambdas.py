@@ -20,8 +20,8 @@ import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
 
-from apitokens.principal import Principal
-from apitokens.scopes import ALL_SCOPES, ROUTES, TOKEN, TOKENS, Route
+from apitokens.auth.principal import Principal
+from apitokens.domain.scopes import ALL_SCOPES, ROUTES, TOKEN, TOKENS, Route
 from apitokens.settings import get_settings
 from apitokens_dev import server
 from apitokens_dev.gateway import LambdaContext

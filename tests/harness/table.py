@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from apitokens import keys
+from apitokens.store import keys
 from tests.harness.lambdas import scan_table
 
 

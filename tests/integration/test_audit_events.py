@@ -13,10 +13,11 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.events.models import EventPattern, EventPatternParser
 
-from apitokens import audit_stream, expiry
-from apitokens.event_repository import EventRepository
-from apitokens.scopes import AUDIT_EVENTS, USAGE
+from apitokens.domain import expiry
+from apitokens.domain.scopes import AUDIT_EVENTS, USAGE
 from apitokens.settings import get_settings
+from apitokens.store import audit_stream
+from apitokens.store.event_repository import EventRepository
 from apitokens_dev.template import dynamodb_clients, resource
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, Functions, Reply, load_event, proxy_event, scan_table, user
 

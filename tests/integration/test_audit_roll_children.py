@@ -4,7 +4,7 @@ as its move (issue 11, every change to a token has its event)."""
 
 from __future__ import annotations
 
-from apitokens import repository
+from apitokens.store import repository
 from tests.harness import Functions
 from tests.integration.test_audit_events import events
 from tests.integration.test_lineage_and_roll import child_of, family, roll

@@ -9,13 +9,13 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 
-from apitokens.errors import Unauthenticated
-from apitokens.principal import Principal
-from apitokens.records import TokenRecord
-from apitokens.repository import TokenRepository
-from apitokens.scopes import ALL_SCOPES, ROUTES
+from apitokens.auth.principal import Principal
+from apitokens.domain.errors import Unauthenticated
+from apitokens.domain.records import TokenRecord
+from apitokens.domain.scopes import ALL_SCOPES, ROUTES
+from apitokens.domain.tokens import digest, generate
 from apitokens.settings import get_settings
-from apitokens.tokens import digest, generate
+from apitokens.store.repository import TokenRepository
 from apitokens_dev.iam import is_allowed
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, CallRecorder, Functions, authorizer_event, method_arn, user
 from tests.jwt_keys import claims, jwks, sign
@@ -344,7 +344,7 @@ def test_a_token_cannot_update_or_reactivate_a_token_that_grants_more(functions:
 
 
 def test_a_removed_jwks_key_stops_working_when_the_key_set_is_refreshed() -> None:
-    from apitokens.jwt_auth import JwksVerifier
+    from apitokens.auth.jwt_auth import JwksVerifier
     from apitokens.settings import Settings
     from tests.harness import TEST_ENVIRONMENT
     from tests.jwt_keys import StaticJwksClient

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from apitokens.errors import Unauthenticated
+from apitokens.domain.errors import Unauthenticated
 from tests.harness import ACCOUNT, Functions, authorizer_event, user
 
 EXPIRES_AT = "2033-05-18T03:33:20.000Z"  # epoch 2_000_000_000

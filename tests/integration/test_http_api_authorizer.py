@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from apitokens.scopes import ROUTES, Route
+from apitokens.domain.scopes import ROUTES, Route
 from apitokens_dev.iam import is_allowed
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, Functions, user
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from apitokens import service
-from apitokens.principal import Principal
-from apitokens.scopes import ALL_SCOPES
+from apitokens.auth.principal import Principal
+from apitokens.domain import service
+from apitokens.domain.scopes import ALL_SCOPES
 from tests.harness import (
     ACCOUNT,
     IDEMPOTENCY_HEADER,
@@ -95,7 +95,7 @@ def test_a_duplicate_in_flight_is_409_with_retry_after(
 def test_a_failed_create_can_be_retried_with_the_same_key(
     functions: Functions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from apitokens.errors import StoreUnavailable
+    from apitokens.domain.errors import StoreUnavailable
 
     def unavailable(*args: Any, **kwargs: Any) -> Any:
         raise StoreUnavailable()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from apitokens import tokens
+from apitokens.domain import tokens
 from apitokens_dev import devkeys
 from tests.harness import Functions, Reply, load_event, scan_table
 from tests.integration.test_lineage_and_roll import WRITER, authorized, child_of
@@ -201,7 +201,7 @@ def test_credentials_revoke_refuses_malformed_reports(functions: Functions, dyna
 
 
 def test_github_keys_are_cached_and_refetched_at_most_once_a_minute() -> None:
-    from apitokens.leaks import GithubKeys
+    from apitokens.domain.leaks import GithubKeys
 
     key = ec.generate_private_key(ec.SECP256R1())
     now = [0.0]

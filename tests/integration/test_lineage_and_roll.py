@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from apitokens.principal import Principal
-from apitokens.repository import CASCADE_BATCH, TokenRepository
-from apitokens.scopes import ROLL
+from apitokens.auth.principal import Principal
+from apitokens.domain.scopes import ROLL
+from apitokens.domain.tokens import digest
 from apitokens.settings import get_settings
-from apitokens.tokens import digest
+from apitokens.store.repository import CASCADE_BATCH, TokenRepository
 from apitokens_dev.template import dynamodb_clients
 from tests.harness import ACCOUNT, Functions, Reply, load_event, proxy_event, scan_table
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from apitokens.tokens import generate
+from apitokens.domain.tokens import generate
 from tests.harness import ACCOUNT, Functions, load_event, user
 
 REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"  # events/authorizer_api_token.json

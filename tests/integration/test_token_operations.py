@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from apitokens.scopes import ALL_SCOPES
+from apitokens.domain.scopes import ALL_SCOPES
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, Functions, scan_table, user
 from tests.seed_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 

@@ -65,19 +65,19 @@ TARGETS = {
     for target in (
         Target(
             "tokens",
-            (f"{LAYER}/tokens.py", f"{LAYER}/base62.py"),
+            (f"{LAYER}/domain/tokens.py", f"{LAYER}/domain/base62.py"),
             ("tests/unit/test_token_format_edges.py", "tests/unit/test_token_format.py"),
         ),
-        Target("jwt_auth", (f"{LAYER}/jwt_auth.py",), JWT_TESTS),
-        Target("authorizer", (f"{LAYER}/authorizer.py",), AUTHORIZER_TESTS),
-        Target("principal", (f"{LAYER}/principal.py",), ("tests/unit/test_principal_context.py", *POLICY_TESTS)),
-        Target("policy", (f"{LAYER}/policy.py",), POLICY_TESTS),
-        Target("scopes", (f"{LAYER}/scopes.py",), POLICY_TESTS),
-        Target("leaks", (f"{LAYER}/leaks.py",), ("tests/integration/test_leak_reports.py",)),
+        Target("jwt_auth", (f"{LAYER}/auth/jwt_auth.py",), JWT_TESTS),
+        Target("authorizer", (f"{LAYER}/auth/authorizer.py",), AUTHORIZER_TESTS),
+        Target("principal", (f"{LAYER}/auth/principal.py",), ("tests/unit/test_principal_context.py", *POLICY_TESTS)),
+        Target("policy", (f"{LAYER}/auth/policy.py",), POLICY_TESTS),
+        Target("scopes", (f"{LAYER}/domain/scopes.py",), POLICY_TESTS),
+        Target("leaks", (f"{LAYER}/domain/leaks.py",), ("tests/integration/test_leak_reports.py",)),
         # The repository's conditions (revocation, limit, no resurrection) and issue 10's lineage,
         # cascade and roll: one 828-line module, about an hour on two cores (docs/reliability.md).
-        Target("repository", (f"{LAYER}/repository.py",), REPOSITORY_TESTS),
-        Target("service", (f"{LAYER}/service.py",), REPOSITORY_TESTS),
+        Target("repository", (f"{LAYER}/store/repository.py",), REPOSITORY_TESTS),
+        Target("service", (f"{LAYER}/domain/service.py",), REPOSITORY_TESTS),
     )
 }
 # What `make mutation` runs by default: fits about 25 minutes on a shared two-core machine.

@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from apitokens import repository as repository_module
-from apitokens.scopes import ROUTES
-from apitokens.tokens import digest
+from apitokens.domain.scopes import ROUTES
+from apitokens.domain.tokens import digest
+from apitokens.store import repository as repository_module
 from apitokens_dev import iam
 from tests.harness import (
     ACCOUNT,

@@ -26,9 +26,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from apitokens import tokens
-from apitokens.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
-from apitokens.scopes import ALL_SCOPES
+from apitokens.domain import tokens
+from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.wire.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
 from apitokens_dev import devkeys, template
 from tests.harness import (
     ACCOUNT,
@@ -430,7 +430,7 @@ _INJECTIONS = {
 
 
 # A sid that decodes to `/` or an IAM wildcard makes a method ARN that is no single request to
-# the route: the authorizer denies it (apitokens/policy.py) before any handler runs.
+# the route: the authorizer denies it (apitokens/auth/policy.py) before any handler runs.
 AUTHORIZER_REFUSED_SIDS = frozenset({"slash", "dot-dot-slash", "wildcard"})
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from apitokens import tokens
+from apitokens.domain import tokens
 from apitokens_dev import template
 from tests.harness import (
     Connection,

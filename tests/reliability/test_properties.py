@@ -13,10 +13,11 @@ import pytest
 from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 
-from apitokens import base62, ids, policy, tokens
-from apitokens.errors import Forbidden, InsufficientScope
-from apitokens.principal import Principal, PrincipalType
-from apitokens.scopes import ALL_SCOPES, ROUTES, Route
+from apitokens.auth import policy
+from apitokens.auth.principal import Principal, PrincipalType
+from apitokens.domain import base62, ids, tokens
+from apitokens.domain.errors import Forbidden, InsufficientScope
+from apitokens.domain.scopes import ALL_SCOPES, ROUTES, Route
 from apitokens_dev import iam
 from tests.harness import ACCOUNT, API_ARN, OTHER_ACCOUNT, method_arn
 from tests.reliability.conftest import Stack, examples

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from apitokens.errors import Unauthenticated
-from apitokens.jwt_auth import JwksVerifier
+from apitokens.auth.jwt_auth import JwksVerifier
+from apitokens.domain.errors import Unauthenticated
 from apitokens.settings import Settings
 from tests.harness import JWT_AUDIENCE, TEST_ENVIRONMENT
 from tests.jwt_keys import StaticJwksClient, claims, sign

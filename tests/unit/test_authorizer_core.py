@@ -8,12 +8,12 @@ from typing import Any
 import jwt
 import pytest
 
-from apitokens.authorizer import Authorizer, bearer_credential, is_http_api_event, request_of
-from apitokens.errors import ConcurrentModification, Unauthenticated
-from apitokens.principal import Principal
-from apitokens.records import Credential
+from apitokens.auth.authorizer import Authorizer, bearer_credential, is_http_api_event, request_of
+from apitokens.auth.principal import Principal
+from apitokens.domain.errors import ConcurrentModification, Unauthenticated
+from apitokens.domain.records import Credential
+from apitokens.domain.tokens import digest, generate
 from apitokens.settings import Settings
-from apitokens.tokens import digest, generate
 from tests.harness import ACCOUNT, TEST_ENVIRONMENT, TOKEN_SID
 from tests.jwt_keys import claims, jwks, sign
 

@@ -4,13 +4,12 @@ authorizer's policy built from it: exact for every route and principal, and smal
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from apitokens import policy
-from apitokens.principal import Principal
-from apitokens.scopes import ALL_SCOPES, ROUTES, CatalogError, Route, parse_catalog
+from apitokens.auth import policy
+from apitokens.auth.principal import Principal
+from apitokens.domain.scopes import ALL_SCOPES, CATALOG_PATH, ROUTES, CatalogError, Route, parse_catalog
 from apitokens_dev.iam import is_allowed
 from apitokens_dev.template import PROJECT_ROOT, api_definition
 
@@ -65,7 +64,7 @@ def test_a_bad_catalog_line_is_refused_with_its_line(text: str, message: str) ->
 
 
 def test_adding_a_route_is_one_line() -> None:
-    text = Path(policy.__file__).with_name("routes.txt").read_text(encoding="utf-8")
+    text = CATALOG_PATH.read_text(encoding="utf-8")
     extra = "POST /accounts/{accountSid}/workflows/{workflowSid}/run workflows:write  # a new route\n"
     routes = parse_catalog(text + extra)
     assert routes[-1] == Route("POST", "/accounts/{accountSid}/workflows/{workflowSid}/run", "workflows:write")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from apitokens.scopes import ALL_SCOPES
+from apitokens.domain.scopes import ALL_SCOPES
 from apitokens_dev import devkeys
 from tests.harness import ACCOUNT
 

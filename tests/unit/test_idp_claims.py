@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from apitokens.errors import Unauthenticated
-from apitokens.jwt_auth import JwksVerifier
-from apitokens.scopes import ALL_SCOPES
+from apitokens.auth.jwt_auth import JwksVerifier
+from apitokens.domain.errors import Unauthenticated
+from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.settings import Settings
 from tests.harness import ACCOUNT, JWT_AUDIENCE, OTHER_ACCOUNT, TEST_ENVIRONMENT
 from tests.jwt_keys import StaticJwksClient, claims, sign

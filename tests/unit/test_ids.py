@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from apitokens import ids
-from apitokens.errors import InvalidRequest
+from apitokens.domain import ids
+from apitokens.domain.errors import InvalidRequest
 
 
 def test_new_sids_are_24_base62_characters_and_time_ordered() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 import pytest
 
-from apitokens.jwt_auth import JwksVerifier, JwtConfigurationError
+from apitokens.auth.jwt_auth import JwksVerifier, JwtConfigurationError
 from apitokens.settings import Settings
 from tests.harness import JWKS_URL, TEST_ENVIRONMENT
 

@@ -1,4 +1,4 @@
-"""The JWT attack matrix against apitokens.jwt_auth (no network: the JWKS fetch is answered in memory)."""
+"""The JWT attack matrix against apitokens.auth.jwt_auth (no network: the JWKS fetch is answered in memory)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import time
 import jwt
 import pytest
 
-from apitokens.errors import Unauthenticated
-from apitokens.jwt_auth import JwksVerifier, JwtConfigurationError
-from apitokens.scopes import ALL_SCOPES
+from apitokens.auth.jwt_auth import JwksVerifier, JwtConfigurationError
+from apitokens.domain.errors import Unauthenticated
+from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.settings import Settings
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, TEST_ENVIRONMENT
 from tests.jwt_keys import StaticJwksClient, attacker_key, claims, rsa_public_pem, sign

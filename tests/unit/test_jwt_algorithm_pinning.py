@@ -11,8 +11,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from apitokens.errors import Unauthenticated
-from apitokens.jwt_auth import JwksVerifier
+from apitokens.auth.jwt_auth import JwksVerifier
+from apitokens.domain.errors import Unauthenticated
 from apitokens.settings import Settings
 from tests.harness import TEST_ENVIRONMENT
 from tests.jwt_keys import StaticJwksClient, claims, ec_key, jwks, rsa_key

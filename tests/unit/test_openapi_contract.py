@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from apitokens import errors
-from apitokens.models import ApiToken, CreatedApiToken, CreateTokenRequest, UpdateTokenRequest
+from apitokens.domain import errors
+from apitokens.wire.models import ApiToken, CreatedApiToken, CreateTokenRequest, UpdateTokenRequest
 from apitokens_dev import cli
 from apitokens_dev.openapi import build_openapi, error_codes
 from apitokens_dev.template import PROJECT_ROOT, gateway_responses

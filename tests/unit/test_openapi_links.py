@@ -1,4 +1,4 @@
-from apitokens.scopes import TOKEN, TOKENS
+from apitokens.domain.scopes import TOKEN, TOKENS
 from apitokens_dev.openapi import build_openapi
 
 

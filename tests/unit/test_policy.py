@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from apitokens import policy
-from apitokens.errors import Forbidden, InsufficientScope, Unauthenticated
-from apitokens.principal import Principal
-from apitokens.scopes import ALL_SCOPES, route_for
+from apitokens.auth import policy
+from apitokens.auth.principal import Principal
+from apitokens.domain.errors import Forbidden, InsufficientScope, Unauthenticated
+from apitokens.domain.scopes import ALL_SCOPES, route_for
 
 ACCOUNT = "acc_abc123def456ghi789jkl012"
 OTHER = "acc_zyx987wvu654tsr321qpo000"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from apitokens.errors import Unauthenticated
-from apitokens.principal import Principal
+from apitokens.auth.principal import Principal
+from apitokens.domain.errors import Unauthenticated
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, TOKEN_SID
 
 TOKEN = Principal(

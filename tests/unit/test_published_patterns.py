@@ -13,8 +13,8 @@ import pytest
 import regress
 from pydantic import ValidationError
 
-from apitokens import idempotency, ids
-from apitokens.models import AuditEventsQuery, CreateTokenRequest
+from apitokens.domain import idempotency, ids
+from apitokens.wire.models import AuditEventsQuery, CreateTokenRequest
 from apitokens_dev.openapi import build_openapi
 
 

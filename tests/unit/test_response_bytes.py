@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from apitokens.models import ApiToken, ApiTokenList, CreatedApiToken, RolledApiToken, build
-from apitokens.records import TokenPage, TokenRecord
+from apitokens.domain.records import TokenPage, TokenRecord
+from apitokens.wire.models import ApiToken, ApiTokenList, CreatedApiToken, RolledApiToken, build
 
 build(ApiToken, CreatedApiToken, RolledApiToken, ApiTokenList)
 
@@ -99,6 +99,6 @@ SHAPES: dict[str, tuple[BaseModel, bytes]] = {
 def test_the_response_body_is_byte_identical(shape: str) -> None:
     model, expected = SHAPES[shape]
 
-    # What apitokens.http.json_response sends (importing it here would set up the handlers'
+    # What apitokens.wire.http.json_response sends (importing it here would set up the handlers'
     # logger and metrics before the tests' environment).
     assert model.model_dump_json(by_alias=True).encode() == expected

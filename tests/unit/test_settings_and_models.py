@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from apitokens.models import ApiToken, CreateTokenRequest, UpdateTokenRequest
-from apitokens.records import TokenRecord
+from apitokens.domain.records import TokenRecord
+from apitokens.domain.timeutil import format_timestamp
 from apitokens.settings import Settings, SettingsError
-from apitokens.timeutil import format_timestamp
+from apitokens.wire.models import ApiToken, CreateTokenRequest, UpdateTokenRequest
 from tests.seed_shapes import TOKEN_FIELDS
 
 
@@ -122,6 +122,6 @@ def test_the_published_schema_carries_the_validators_rules() -> None:
 
 @pytest.mark.parametrize("seconds", [0.0, 1_795_913_235.123, 2_000_000_000.999, 1_700_000_000.5])
 def test_epoch_timestamps_match_the_wire_format(seconds: float) -> None:
-    from apitokens.timeutil import timestamp_from_epoch
+    from apitokens.domain.timeutil import timestamp_from_epoch
 
     assert timestamp_from_epoch(seconds) == format_timestamp(datetime.fromtimestamp(seconds, UTC))

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from apitokens import base62, tokens
+from apitokens.domain import base62, tokens
 
 
 def test_generated_tokens_have_prefix_secret_and_checksum() -> None:

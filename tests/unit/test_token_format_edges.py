@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apitokens import base62, tokens
+from apitokens.domain import base62, tokens
 
 
 @pytest.mark.parametrize("value", ["at_live_x", "at_test_", "at_", "at_anything at all", tokens.generate("at_live_")])

@@ -1,16 +1,21 @@
 """apitokens shared layer: everything the Lambda functions have in common.
 
-Modules, from the wire inwards:
-  models      pydantic request/response models (the API's JSON shapes)
-  http        the Powertools resolver every handler uses; the one domain-error -> HTTP map
-  service     the token operations (domain rules: limits, expiry, no privilege escalation)
-  authorizer  the API Gateway REQUEST authorizer's decision (API token and JWT paths)
-  policy      route/scope/account checks and the IAM policy the authorizer returns
-  scopes      the scope catalog and the route -> scope table
-  tokens      token value format (prefix, base62 secret, CRC32 checksum) and digest
-  ids         sid formats and time-ordered sid generation
-  repository  the only module that talks to DynamoDB; keys.py builds its keys
-  settings    configuration, read once from the environment
+Subpackages, from the wire inwards. A request goes wire -> domain -> store; auth decides who may
+make it and builds the principal the domain functions take; store imports only domain's records,
+errors and audit shapes (and settings), never wire or auth.
+  wire      the API's JSON shapes (models) and the Powertools resolver every handler uses, with
+            the one domain-error -> HTTP map (http)
+  auth      who is calling and what they may do: the API Gateway REQUEST authorizer (authorizer),
+            user JWTs (jwt_auth), the principal it passes to handlers, and the route/scope/account
+            checks and IAM policy (policy)
+  domain    the token operations and their rules (service: limits, expiry, no privilege
+            escalation; idempotent create and roll; leaks, expiry, audit, usage), token and sid
+            formats (tokens, ids, base62), the scope and route catalog (scopes, routes.txt),
+            records, errors and time
+  store     the only code that talks to DynamoDB: the token and event repositories, the keys of
+            the single table (keys), and the audit stream transform
+  settings  configuration, read once from the environment; jsonlog and tracing are the hot
+            path's log line and the opt-in X-Ray tracing
 
 The authorizer's API-token path imports neither pydantic nor PyJWT (cold start on every request).
 """

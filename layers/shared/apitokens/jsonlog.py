@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from apitokens.timeutil import timestamp_from_epoch
+from apitokens.domain.timeutil import timestamp_from_epoch
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 # One encoder for every line: json.dumps with options builds a new one at each call.

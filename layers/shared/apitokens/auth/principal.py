@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from apitokens.errors import CREDENTIALS_REFUSED, Unauthenticated
+from apitokens.domain.errors import CREDENTIALS_REFUSED, Unauthenticated
 
 PrincipalType = Literal["user", "token"]
 

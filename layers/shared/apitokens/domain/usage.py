@@ -8,7 +8,7 @@ once a minute, not a log of every request.
 
 from __future__ import annotations
 
-from apitokens.records import RecentClient
+from apitokens.domain.records import RecentClient
 
 MAX_RECENT_CLIENTS = 5
 

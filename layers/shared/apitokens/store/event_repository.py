@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from apitokens import audit, keys
-from apitokens.errors import ConcurrentModification, InvalidRequest
-from apitokens.records import EventPage, ExpiringToken
-from apitokens.repository import TokenRepository, _driver_errors
+from apitokens.domain import audit
+from apitokens.domain.errors import ConcurrentModification, InvalidRequest
+from apitokens.domain.records import EventPage, ExpiringToken
+from apitokens.store import keys
+from apitokens.store.repository import TokenRepository, _driver_errors
 
 
 def _cursor_error(reason: str) -> InvalidRequest:

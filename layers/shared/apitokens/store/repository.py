@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from apitokens import audit, keys
-from apitokens.errors import (
+from apitokens.domain import audit
+from apitokens.domain.errors import (
     ConcurrentModification,
     DomainError,
     StoreUnavailable,
@@ -26,7 +26,7 @@ from apitokens.errors import (
     TokenNotFound,
     TokenStateConflict,
 )
-from apitokens.records import (
+from apitokens.domain.records import (
     LEAKED,
     PARENT_REVOKED,
     REVOKED,
@@ -39,6 +39,7 @@ from apitokens.records import (
     Usage,
 )
 from apitokens.settings import Settings
+from apitokens.store import keys
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer

@@ -21,12 +21,14 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from apitokens import audit, errors, ids, policy, tracing
-from apitokens.event_repository import EventRepository
-from apitokens.principal import Principal
-from apitokens.repository import TokenRepository
-from apitokens.scopes import route_for
+from apitokens import tracing
+from apitokens.auth import policy
+from apitokens.auth.principal import Principal
+from apitokens.domain import audit, errors, ids
+from apitokens.domain.scopes import route_for
 from apitokens.settings import get_settings
+from apitokens.store.event_repository import EventRepository
+from apitokens.store.repository import TokenRepository
 
 MAX_BODY_BYTES = 16 * 1024
 JSON_CONTENT_TYPE = "application/json"

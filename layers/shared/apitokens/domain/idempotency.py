@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from apitokens import keys, service
-from apitokens.errors import IdempotencyKeyReused, InvalidRequest, RequestInProgress, StoreUnavailable
-from apitokens.models import CreateTokenRequest, RollTokenRequest
-from apitokens.principal import Principal
-from apitokens.records import TokenRecord
-from apitokens.repository import TokenRepository
+from apitokens.auth.principal import Principal
+from apitokens.domain import service
+from apitokens.domain.errors import IdempotencyKeyReused, InvalidRequest, RequestInProgress, StoreUnavailable
+from apitokens.domain.records import TokenRecord
 from apitokens.settings import Settings
+from apitokens.store import keys
+from apitokens.store.repository import TokenRepository
+from apitokens.wire.models import CreateTokenRequest, RollTokenRequest
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from apitokens.errors import Forbidden, InsufficientScope
-from apitokens.principal import Principal
-from apitokens.scopes import Route, route_for
+from apitokens.auth.principal import Principal
+from apitokens.domain.errors import Forbidden, InsufficientScope
+from apitokens.domain.scopes import Route, route_for
 
 _WILDCARDS = ("*", "?")
 

@@ -14,7 +14,7 @@ import hmac
 import re
 import zlib
 
-from apitokens import base62
+from apitokens.domain import base62
 
 PREFIXES = ("at_live_", "at_test_")
 SECRET_LENGTH = 30

@@ -14,8 +14,8 @@ import secrets
 import threading
 import time
 
-from apitokens import base62
-from apitokens.errors import InvalidRequest
+from apitokens.domain import base62
+from apitokens.domain.errors import InvalidRequest
 
 # The seed's text says acc_ + 27 alphanumerics while every example has 24: both are accepted.
 ACCOUNT_SID_PATTERN = re.compile(r"acc_(?:[A-Za-z0-9]{24}|[A-Za-z0-9]{27})")

@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 from pydantic.alias_generators import to_camel
 
-from apitokens.audit import EVENT_TYPES
-from apitokens.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
-from apitokens.records import EventPage, RevokedReason, TokenPage, TokenRecord, Usage
-from apitokens.scopes import ALL_SCOPES
+from apitokens.domain.audit import EVENT_TYPES
+from apitokens.domain.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
+from apitokens.domain.records import EventPage, RevokedReason, TokenPage, TokenRecord, Usage
+from apitokens.domain.scopes import ALL_SCOPES
 
 NAME_MAX_LENGTH = 100
 DESCRIPTION_MAX_LENGTH = 500

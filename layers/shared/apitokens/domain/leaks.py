@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from apitokens import tokens
-from apitokens.errors import CREDENTIALS_REFUSED, StoreUnavailable, Unauthenticated
-from apitokens.repository import TokenRepository
+from apitokens.domain import tokens
+from apitokens.domain.errors import CREDENTIALS_REFUSED, StoreUnavailable, Unauthenticated
 from apitokens.settings import Settings
+from apitokens.store.repository import TokenRepository
 
 IDENTIFIER_HEADER = "Github-Public-Key-Identifier"
 SIGNATURE_HEADER = "Github-Public-Key-Signature"

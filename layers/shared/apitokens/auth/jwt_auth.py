@@ -19,10 +19,10 @@ from typing import Any
 
 import jwt
 
-from apitokens import ids
-from apitokens.errors import CREDENTIALS_REFUSED, Unauthenticated
-from apitokens.principal import Principal
-from apitokens.scopes import ALL_SCOPES
+from apitokens.auth.principal import Principal
+from apitokens.domain import ids
+from apitokens.domain.errors import CREDENTIALS_REFUSED, Unauthenticated
+from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.settings import EVERY_SCOPE, Settings
 
 ALGORITHMS = ("RS256", "ES256")

@@ -2,7 +2,7 @@
 
 API-token path (the hot one): format and checksum offline, then exactly one strongly consistent
 GetItem by the token's SHA-256 digest. It imports neither pydantic nor PyJWT; the JWT path
-loads PyJWT (apitokens.jwt_auth) only when a JWT arrives.
+loads PyJWT (apitokens.auth.jwt_auth) only when a JWT arrives.
 
 It answers REST API REQUEST events (payload 1.0: httpMethod, resource, methodArn) and HTTP API
 events (payload 2.0: routeKey, routeArn, lower-case headers), see `request_of`.
@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from apitokens import audit, policy, tokens, usage
-from apitokens.errors import CREDENTIALS_REFUSED, DomainError, Unauthenticated
-from apitokens.principal import Principal
-from apitokens.records import Credential
-from apitokens.repository import TokenRepository
+from apitokens.auth import policy
+from apitokens.auth.principal import Principal
+from apitokens.domain import audit, tokens, usage
+from apitokens.domain.errors import CREDENTIALS_REFUSED, DomainError, Unauthenticated
+from apitokens.domain.records import Credential
+from apitokens.domain.timeutil import timestamp_from_epoch
 from apitokens.settings import Settings
-from apitokens.timeutil import timestamp_from_epoch
+from apitokens.store.repository import TokenRepository
 
 if TYPE_CHECKING:
     from apitokens.jsonlog import JsonLogger
@@ -85,7 +86,7 @@ class Authorizer:
         self._logger = logger
 
     def _default_jwt_verifier(self) -> JwtVerifier:
-        from apitokens.jwt_auth import JwksVerifier
+        from apitokens.auth.jwt_auth import JwksVerifier
 
         return JwksVerifier(self._settings)
 

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from apitokens import base62, keys
+from apitokens.domain import base62
+from apitokens.store import keys
 
 ActorType = Literal["user", "token", "system"]
 

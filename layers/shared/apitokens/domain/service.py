@@ -13,8 +13,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from apitokens import ids, tokens
-from apitokens.errors import (
+from apitokens.auth.principal import Principal
+from apitokens.domain import ids, tokens
+from apitokens.domain.errors import (
     DomainError,
     FieldError,
     Forbidden,
@@ -23,13 +24,12 @@ from apitokens.errors import (
     TokenLimitReached,
     TokenStateConflict,
 )
-from apitokens.event_repository import EventRepository
-from apitokens.models import AuditEventsQuery, CreateTokenRequest, ListQuery, RollTokenRequest, UpdateTokenRequest
-from apitokens.principal import Principal
-from apitokens.records import LEAKED, EventPage, TokenPage, TokenRecord, Usage
-from apitokens.repository import TokenRepository
+from apitokens.domain.records import LEAKED, EventPage, TokenPage, TokenRecord, Usage
+from apitokens.domain.timeutil import format_timestamp, utcnow
 from apitokens.settings import Settings
-from apitokens.timeutil import format_timestamp, utcnow
+from apitokens.store.event_repository import EventRepository
+from apitokens.store.repository import TokenRepository
+from apitokens.wire.models import AuditEventsQuery, CreateTokenRequest, ListQuery, RollTokenRequest, UpdateTokenRequest
 
 logger = Logger()
 

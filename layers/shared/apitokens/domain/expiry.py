@@ -16,10 +16,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from apitokens import audit
-from apitokens.event_repository import EventRepository
-from apitokens.records import ExpiringToken
-from apitokens.timeutil import format_timestamp
+from apitokens.domain import audit
+from apitokens.domain.records import ExpiringToken
+from apitokens.domain.timeutil import format_timestamp
+from apitokens.store.event_repository import EventRepository
 
 WARNING_DAYS = (30, 7, 1)
 LOOKBACK_DAYS = 7

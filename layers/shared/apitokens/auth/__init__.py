@@ -1,0 +1,1 @@
+"""Authentication and authorization: the authorizer, user JWTs, the principal and the policy."""

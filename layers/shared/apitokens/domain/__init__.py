@@ -1,0 +1,1 @@
+"""The domain: token operations and their rules, formats, the scope and route catalog, records."""

@@ -1,0 +1,1 @@
+"""The wire: the API's JSON shapes (models) and the HTTP resolver with the one error map (http)."""
