@@ -478,8 +478,6 @@ def banner(
             f"apitokens API listening on {base_url}",
             *(f"  also:     {api} (same stage, same authorizer)" for api in apis),
             f"  DynamoDB: {dynamodb}, table {table}",
-            f"  DynamoDB endpoint: {endpoint}",
-            f"  DynamoDB table: {table}",
             f"  First token: {admin} --account {account} --scope tokens:read --name first",
             f"  JWKS:     {root_url}{JWKS_PATH} (iss {devkeys.ISSUER}, aud {devkeys.AUDIENCE})",
             f"  OpenAPI:  {base_url}/openapi.json",

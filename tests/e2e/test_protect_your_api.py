@@ -133,13 +133,13 @@ def test_the_cache_is_keyed_by_credential_method_and_path(cached: LocalServer) -
 
 def test_admin_creates_the_first_token_in_the_servers_table(server: LocalServer) -> None:
     stdout, _ = server.logs()
-    endpoint = re.search(r"DynamoDB endpoint: (\S+)", stdout)
-    table = re.search(r"DynamoDB table: (\S+)", stdout)
-    assert endpoint, stdout
-    assert table, stdout
-    target = ["--dynamodb-endpoint", endpoint.group(1), "--table", table.group(1)]
+    # The banner's "First token:" line, run as printed (with this test's account and scope).
+    first_token = re.search(r"First token: apitokens (admin create-token .*) --account \S+ --scope", stdout)
+    assert first_token, stdout
+    create_token = first_token.group(1).split()
+    target = create_token[2:]  # --dynamodb-endpoint URL --table NAME --environment test
     created = cli(
-        "admin", "create-token", *target, "--account", ACCOUNT, "--scope", "metrics:read", "--name", "first",
+        *create_token, "--account", ACCOUNT, "--scope", "metrics:read", "--name", "first",
         cwd=server.workdir,
     )  # fmt: skip
     secret = created.stdout.strip().splitlines()[-1]
@@ -148,5 +148,5 @@ def test_admin_creates_the_first_token_in_the_servers_table(server: LocalServer)
     assert server.request("GET", f"/accounts/{ACCOUNT}/metrics", token=secret).status == 200
     sid = re.search(r"created (tok_\w+)", created.stdout)
     assert sid
-    cli("admin", "revoke", *target, "--account", ACCOUNT, "--token-sid", sid.group(1), cwd=server.workdir)
+    cli("admin", "revoke", *target[:4], "--account", ACCOUNT, "--token-sid", sid.group(1), cwd=server.workdir)
     assert server.request("GET", f"/accounts/{ACCOUNT}/metrics", token=secret).status == 403
