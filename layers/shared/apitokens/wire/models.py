@@ -6,7 +6,6 @@ Request bodies forbid unknown fields and are validated strictly (no "true" for t
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -18,43 +17,23 @@ from apitokens.domain.audit import EVENT_TYPES
 from apitokens.domain.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
 from apitokens.domain.records import EventPage, RevokedReason, TokenPage, TokenRecord, Usage
 from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.wire.visible_text import DESCRIPTION_PATTERN, NAME_PATTERN, is_valid_description, is_valid_name
 
 NAME_MAX_LENGTH = 100
 DESCRIPTION_MAX_LENGTH = 500
 
-# Refused in names and descriptions, by Unicode general category rather than by a list: every
-# "other" character (Cc controls, Cf formatting such as U+00AD, bidi controls, zero-width and
-# tag characters, Co private use, Cs surrogates, Cn unassigned) and the line and paragraph
-# separators (Zl, Zp). Names also refuse every space but U+0020 (NBSP and the other Zs, and
-# tab and newlines, which are Cc) and need one character that is neither; descriptions may
-# hold tab, LF and CR. Letters, marks, digits, symbols (emoji) and punctuation of every script
-# pass. The published patterns say the same in ECMA-262 with Unicode property escapes (the
-# `u` flag, as JSON Schema validators compile patterns); Python's re has no \p{..}, so the
-# validators below read the categories from unicodedata, and a test runs both on one corpus.
-NAME_PATTERN = r"^(?:[^\p{C}\p{Z}]| )*[^\p{C}\p{Z}](?:[^\p{C}\p{Z}]| )*$"
-DESCRIPTION_PATTERN = r"^(?:[^\p{C}\p{Zl}\p{Zp}]|[\t\n\r])*$"
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
-_DESCRIPTION_LAYOUT = frozenset("\t\n\r")
-
-
-def _refused(character: str) -> bool:
-    return unicodedata.category(character) in _REFUSED_CATEGORIES
+# What names and descriptions may hold (visible text, emoji sequences included) and the
+# published patterns saying the same in ECMA-262: apitokens.wire.visible_text.
 
 
 def _valid_name(value: str) -> str:
-    visible = False
-    for character in value:
-        category = unicodedata.category(character)
-        if category in _REFUSED_CATEGORIES or (category == "Zs" and character != " "):
-            raise ValueError("must contain visible text and no control, invisible or separator characters")
-        visible = visible or category != "Zs"
-    if not visible:
+    if not is_valid_name(value):
         raise ValueError("must contain visible text and no control, invisible or separator characters")
     return value
 
 
 def _valid_description(value: str) -> str:
-    if any(_refused(character) and character not in _DESCRIPTION_LAYOUT for character in value):
+    if not is_valid_description(value):
         raise ValueError("must not contain control or invisible formatting characters (tab and newlines are fine)")
     return value
 

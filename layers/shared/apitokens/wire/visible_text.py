@@ -1,0 +1,124 @@
+"""What a token's name and description may hold: every script's letters, marks, digits,
+punctuation and symbols, emoji sequences included, and nothing that renders as nothing.
+
+Refused by Unicode general category rather than by a list: every "other" character (Cc controls,
+Cf formatting such as U+00AD, bidi controls, zero-width and tag characters, Co private use, Cs
+surrogates, Cn unassigned) and the line and paragraph separators (Zl, Zp). Names also refuse
+every space but U+0020 and need one character that is not a space; descriptions may hold tab, LF
+and CR. Three invisible characters are what emoji are built from, so each is accepted where, and
+only where, it belongs to an emoji (Unicode's emoji-data and UTS #51):
+
+- U+200D ZERO WIDTH JOINER between two Extended_Pictographic characters, the first perhaps
+  followed by a skin tone or VS16 (the grapheme rule GB11): 👩‍💻, 👨‍👩‍👧, 👩🏽‍💻, 🏳️‍🌈.
+  Elsewhere ("ad\\u200dmin") it is hidden text.
+- U+FE0E and U+FE0F, the text and emoji presentation selectors, right after an Emoji character
+  (❤️, 1️⃣); after anything else they change nothing visible. They are marks (Mn), which the
+  category rule alone would let through anywhere.
+- Tag characters (U+E0020-E007F) only in the three subdivision flags Unicode recommends (England,
+  Scotland, Wales), spelled exactly. A tag sequence is ASCII text that renders as nothing: the
+  general form (black flag, any tags, cancel tag) would carry arbitrary hidden text after a flag,
+  so no other tag sequence is accepted.
+
+The published patterns (NAME_PATTERN, DESCRIPTION_PATTERN) say the same in ECMA-262 with Unicode
+property escapes and lookarounds (the `u` flag, as JSON Schema validators compile patterns).
+Python's re has neither \\p{..} nor emoji properties, so the validators here read categories from
+unicodedata and the two emoji properties from a generated table; a test runs both on one corpus.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from bisect import bisect_right
+
+from apitokens.wire.emoji_properties import EMOJI, EXTENDED_PICTOGRAPHIC
+
+ZERO_WIDTH_JOINER = "\u200d"
+PRESENTATION_SELECTORS = frozenset("\ufe0e\ufe0f")
+EMOJI_PRESENTATION = "\ufe0f"
+SKIN_TONES = frozenset(map(chr, range(0x1F3FB, 0x1F400)))  # Emoji_Modifier
+_TAG_CANCEL = "\U000e007f"
+SUBDIVISION_FLAGS = tuple(
+    "\U0001f3f4" + "".join(chr(0xE0000 + ord(letter)) for letter in region) + _TAG_CANCEL
+    for region in ("gbeng", "gbsct", "gbwls")
+)
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+_DESCRIPTION_LAYOUT = frozenset("\t\n\r")
+
+# The same rules in ECMA-262, one alternative per rule above.
+_FLAG = (
+    r"\u{1F3F4}\u{E0067}\u{E0062}"  # black flag, tags "gb"
+    r"(?:\u{E0065}\u{E006E}\u{E0067}|\u{E0073}\u{E0063}\u{E0074}|\u{E0077}\u{E006C}\u{E0073})"  # eng, sct, wls
+    r"\u{E007F}"  # cancel tag
+)
+_SELECTOR = r"(?<=\p{Emoji})[\uFE0E\uFE0F]"
+_JOINER = r"(?<=\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0F]?)\u200D(?=\p{Extended_Pictographic})"
+_VISIBLE = rf"(?:{_FLAG}|[^\p{{C}}\p{{Z}}\uFE0E\uFE0F]|{_SELECTOR}|{_JOINER})"
+NAME_PATTERN = rf"^ *{_VISIBLE}(?:{_VISIBLE}| )*$"
+DESCRIPTION_PATTERN = rf"^(?:{_FLAG}|[^\p{{C}}\p{{Zl}}\p{{Zp}}\uFE0E\uFE0F]|[\t\n\r]|{_SELECTOR}|{_JOINER})*$"
+
+
+def _within(table: tuple[tuple[int, int], ...], character: str) -> bool:
+    index = bisect_right(table, (ord(character), 0x10FFFF)) - 1
+    return index >= 0 and table[index][0] <= ord(character) <= table[index][1]
+
+
+def is_emoji(character: str) -> bool:
+    """Unicode's Emoji property: the characters a presentation selector may follow."""
+    return _within(EMOJI, character)
+
+
+def is_pictographic(character: str) -> bool:
+    """Unicode's Extended_Pictographic property: what a zero width joiner joins."""
+    return _within(EXTENDED_PICTOGRAPHIC, character)
+
+
+def _joins_emoji(value: str, index: int) -> bool:
+    """Whether the joiner at value[index] stands between two emoji (GB11)."""
+    if index + 1 >= len(value) or not is_pictographic(value[index + 1]) or index == 0:
+        return False
+    before = value[index - 1]
+    if is_pictographic(before):
+        return True
+    return (before == EMOJI_PRESENTATION or before in SKIN_TONES) and index >= 2 and is_pictographic(value[index - 2])
+
+
+def _hidden(value: str, index: int) -> bool:
+    """Whether value[index] renders as nothing or is not text (a layout character aside)."""
+    character = value[index]
+    if character == ZERO_WIDTH_JOINER:
+        return not _joins_emoji(value, index)
+    if character in PRESENTATION_SELECTORS:
+        return index == 0 or not is_emoji(value[index - 1])
+    return unicodedata.category(character) in _REFUSED_CATEGORIES
+
+
+def _characters(value: str) -> list[tuple[int, str]]:
+    """(index, character) of each character of value, a subdivision flag taken as one."""
+    found = []
+    index = 0
+    while index < len(value):
+        flag = next((flag for flag in SUBDIVISION_FLAGS if value.startswith(flag, index)), None)
+        found.append((index, flag or value[index]))
+        index += len(flag or value[index])
+    return found
+
+
+def _is_other_space(character: str) -> bool:
+    return character != " " and unicodedata.category(character) == "Zs"
+
+
+def is_valid_name(value: str) -> bool:
+    """Visible text on one line: no hidden character, no space but U+0020, not only spaces."""
+    characters = _characters(value)
+    for index, character in characters:
+        if len(character) == 1 and (_hidden(value, index) or _is_other_space(character)):
+            return False
+    return any(character != " " for _, character in characters)
+
+
+def is_valid_description(value: str) -> bool:
+    """Text that may run over lines: no hidden character but tab, LF and CR."""
+    return not any(
+        len(character) == 1 and character not in _DESCRIPTION_LAYOUT and _hidden(value, index)
+        for index, character in _characters(value)
+    )
