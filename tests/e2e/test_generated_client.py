@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import importlib
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -85,7 +84,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, dynamodb_server: ThreadedMo
         tmp_path_factory.mktemp("serve"), "--dynamodb-endpoint", f"http://{host}:{port}", environment=credentials
     )
     yield local
-    local.stop(signal.SIGTERM)
+    local.stop_cleanly()
 
 
 def module(name: str) -> Any:

@@ -5,7 +5,6 @@ when AuthorizerCacheTtl > 0; and `apitokens admin` writing into the server's own
 from __future__ import annotations
 
 import re
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,27 +16,18 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "metrics-api" / "te
 OTHER_ACCOUNT = "acc_zyx987wvu654tsr321qpo000"
 
 
-def _stop(local: LocalServer) -> None:
-    status = local.stop(signal.SIGTERM)
-    _, stderr = local.logs()
-    assert status == 0, stderr
-    assert "Traceback" not in stderr, stderr
-    for secret in local.secrets:
-        assert secret not in stderr
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     local = start_server(tmp_path_factory.mktemp("api"), "--api", str(EXAMPLE))
     yield local
-    _stop(local)
+    local.stop_cleanly()
 
 
 @pytest.fixture(scope="module")
 def cached(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     local = start_server(tmp_path_factory.mktemp("cached"), "--api", str(EXAMPLE), "--authorizer-cache-ttl", "300")
     yield local
-    _stop(local)
+    local.stop_cleanly()
 
 
 def token(local: LocalServer, *scopes: str) -> str:

@@ -155,6 +155,18 @@ class LocalServer:
             self.process.wait()
             raise
 
+    def assert_stopped_cleanly(self, status: int) -> None:
+        """The server exited with `status` 0, no traceback and none of its secrets in its stderr."""
+        _, stderr = self.logs()
+        assert status == 0, stderr
+        assert "Traceback" not in stderr, stderr
+        leaked = [secret[:12] for secret in self.secrets if secret in stderr]
+        assert not leaked, f"secrets in the server's stderr: {leaked}"
+
+    def stop_cleanly(self) -> None:
+        """Stops the server as a user does (SIGTERM); it must stop cleanly."""
+        self.assert_stopped_cleanly(self.stop(signal.SIGTERM))
+
 
 def start_server(workdir: Path, *extra: str, environment: Mapping[str, str] | None = None) -> LocalServer:
     """`apitokens serve --port 0 EXTRA`, with `environment` over this process's own."""
@@ -240,9 +252,7 @@ def http_stack(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[
             status = server.stop(signal.SIGTERM)
             items = stack.items()
             client.delete_table(TableName=table)
-        _, stderr = server.logs()
-        assert status == 0, stderr
-        assert "Traceback" not in stderr, stderr
+        server.assert_stopped_cleanly(status)
         problems = leak_problems(server, items)
         assert not problems, problems
 
