@@ -13,7 +13,7 @@ MUTMUT_VERSION := 2.5.1
 # Every SAM template of the repository (the stack's and the examples').
 TEMPLATES = $(shell find . -name template.yaml -not -path './.venv*' -not -path './.aws-sam/*' -not -path './build/*' | sort)
 
-.PHONY: install run test lint typecheck templatelint security lock openapi unit integration e2e bench mutation clean
+.PHONY: install run test lint typecheck templatelint security lock openapi unit integration e2e bench bench-soak mutation clean
 
 install: $(STAMP)
 
@@ -96,6 +96,12 @@ mutation: install $(MUTATION_VENV)/.installed
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# The soak section of `make bench` alone (docs/reliability.md, "Soak of the local server"):
+# SOAK_PAIRS create+delete pairs through `apitokens serve`, RSS growth and latency ratio as JSON.
+SOAK_PAIRS ?= 5000
+bench-soak: install
+	$(BIN)/python bench/soak.py $(SOAK_PAIRS)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(MUTATION_VENV) .mutmut-cache .mypy_cache .ruff_cache .pytest_cache .hypothesis .aws-sam *.egg-info

@@ -94,9 +94,9 @@ def run(pairs: int = 5_000) -> Soak:
                 sid = json.loads(answer)["sid"]
                 connection.request("DELETE", f"{path}/{sid}", headers=headers)
                 deleted = connection.getresponse()
-                deleted.read()
+                answer = deleted.read()
                 if deleted.status != 200:
-                    raise RuntimeError(f"delete answered {deleted.status}")
+                    raise RuntimeError(f"delete of {sid} answered {deleted.status}: {answer[:200]!r}")
                 return (time.perf_counter() - started) * 1000
 
             for _ in range(50):  # warm: every function loaded, caches filled
