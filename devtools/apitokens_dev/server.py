@@ -33,6 +33,7 @@ from typing_extensions import override
 
 from apitokens_dev import devkeys, template
 from apitokens_dev.gateway import Gateway, HttpResponse, Request
+from apitokens_dev.moto_rollback import roll_back_moto_transactions_by_item
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -252,6 +253,8 @@ def embedded_dynamodb() -> Iterator[str]:
 
     # moto's werkzeug server would log every request it answers.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # Before the lock: the rollback's backup must be taken inside the atomic request.
+    roll_back_moto_transactions_by_item()
     make_moto_dynamodb_atomic()
     stop_moto_dynamodb_instance_tracking()
     drop_empty_moto_partitions()
