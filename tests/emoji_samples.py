@@ -23,6 +23,11 @@ EMOJI = [
     "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",  # England
     "\U0001f3f4\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f",  # Wales
 ]
+# A name holds 100 characters at most: half the sequences each.
+NAME = " ".join(EMOJI[:8])
+OTHER_NAME = " ".join(EMOJI[8:])
+DESCRIPTION = "\n".join(EMOJI)
+
 MISPLACED = [
     "ad\u200dmin",  # ZWJ between letters
     "\u200d\U0001f4bb",  # ZWJ first

@@ -8,15 +8,12 @@ import json
 
 import pytest
 
-from tests.emoji_samples import EMOJI, MISPLACED
+from tests.emoji_samples import DESCRIPTION, MISPLACED, NAME, OTHER_NAME
 from tests.harness import ACCOUNT, LocalServer, assert_error
 
 pytestmark = pytest.mark.e2e
 
 TOKENS = f"/accounts/{ACCOUNT}/apiTokens"
-NAME = " ".join(EMOJI[:8])  # a name holds 100 characters at most: half the sequences each
-OTHER_NAME = " ".join(EMOJI[8:])
-DESCRIPTION = "\n".join(EMOJI)
 
 
 def test_emoji_sequences_survive_create_update_get_and_list(server: LocalServer, jwt: str) -> None:

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emoji_samples import EMOJI, MISPLACED
+from tests.emoji_samples import DESCRIPTION, MISPLACED, NAME, OTHER_NAME
 from tests.harness import Functions, scan_table
-
-NAME = " ".join(EMOJI[:8])  # a name holds 100 characters at most: half the sequences each
-OTHER_NAME = " ".join(EMOJI[8:])
-DESCRIPTION = "\n".join(EMOJI)
 
 
 def test_create_and_update_keep_emoji_sequences(functions: Functions) -> None:
