@@ -19,10 +19,10 @@ only where, it belongs to an emoji (Unicode's emoji-data and UTS #51):
   general form (black flag, any tags, cancel tag) would carry arbitrary hidden text after a flag,
   so no other tag sequence is accepted.
 
-The published patterns (NAME_PATTERN, DESCRIPTION_PATTERN) say the same in ECMA-262 with Unicode
-property escapes and lookarounds (the `u` flag, as JSON Schema validators compile patterns).
-Python's re has neither \\p{..} nor emoji properties, so the validators here read categories from
-unicodedata and the two emoji properties from a generated table; a test runs both on one corpus.
+The published patterns (NAME_PATTERN, DESCRIPTION_PATTERN) say the same in ECMA-262 (the `u`
+flag, as JSON Schema validators compile patterns), built below from the same tables. Python's re
+has neither \\p{..} nor emoji properties, so the validators here read categories from unicodedata
+and the two emoji properties from a generated table; a test runs both on one corpus.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from bisect import bisect_right
 
 from apitokens.wire.emoji_properties import EMOJI, EXTENDED_PICTOGRAPHIC
 
+Ranges = tuple[tuple[int, int], ...]
 ZERO_WIDTH_JOINER = "\u200d"
 PRESENTATION_SELECTORS = frozenset("\ufe0e\ufe0f")
 EMOJI_PRESENTATION = "\ufe0f"
@@ -44,20 +45,44 @@ SUBDIVISION_FLAGS = tuple(
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 _DESCRIPTION_LAYOUT = frozenset("\t\n\r")
 
-# The same rules in ECMA-262, one alternative per rule above.
-_FLAG = (
-    r"\u{1F3F4}\u{E0067}\u{E0062}"  # black flag, tags "gb"
-    r"(?:\u{E0065}\u{E006E}\u{E0067}|\u{E0073}\u{E0063}\u{E0074}|\u{E0077}\u{E006C}\u{E0073})"  # eng, sct, wls
-    r"\u{E007F}"  # cancel tag
-)
-_SELECTOR = r"(?<=\p{Emoji})[\uFE0E\uFE0F]"
-_JOINER = r"(?<=\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0F]?)\u200D(?=\p{Extended_Pictographic})"
-_VISIBLE = rf"(?:{_FLAG}|[^\p{{C}}\p{{Z}}\uFE0E\uFE0F]|{_SELECTOR}|{_JOINER})"
-NAME_PATTERN = rf"^ *{_VISIBLE}(?:{_VISIBLE}| )*$"
-DESCRIPTION_PATTERN = rf"^(?:{_FLAG}|[^\p{{C}}\p{{Zl}}\p{{Zp}}\uFE0E\uFE0F]|[\t\n\r]|{_SELECTOR}|{_JOINER})*$"
+# The same rules in ECMA-262, without lookarounds or emoji property escapes (JSON Schema tools,
+# Schemathesis among them, cannot generate values from those): the emoji classes are spelled out
+# from the table, astral characters literally, and the joiner and selector rules become tokens:
+# a chain of pictographs joined by U+200D (each perhaps with a skin tone, or VS16 if it is an
+# Emoji), an Emoji followed by a selector, a subdivision flag, or one visible character.
 
 
-def _within(table: tuple[tuple[int, int], ...], character: str) -> bool:
+def _class(table: Ranges) -> str:
+    def spelled(point: int) -> str:
+        return f"\\u{point:04X}" if point <= 0xFFFF else chr(point)
+
+    return "[" + "".join(spelled(a) if a == b else f"{spelled(a)}-{spelled(b)}" for a, b in table) + "]"
+
+
+def _intersection(first: Ranges, second: Ranges) -> Ranges:
+    both: list[tuple[int, int]] = []
+    for a_first, a_last in first:
+        for b_first, b_last in second:
+            low, high = max(a_first, b_first), min(a_last, b_last)
+            if low <= high:
+                both.append((low, high))
+    return tuple(sorted(both))
+
+
+_PICTOGRAPH = _class(EXTENDED_PICTOGRAPHIC)
+_EMOJI_PICTOGRAPH = _class(_intersection(EXTENDED_PICTOGRAPHIC, EMOJI))
+_SKIN_TONE = "[\U0001f3fb-\U0001f3ff]"  # literal: ECMA-262 has no \U escape
+_LINK = rf"(?:{_PICTOGRAPH}{_SKIN_TONE}?|{_EMOJI_PICTOGRAPH}\uFE0F)"
+_LAST_LINK = rf"(?:{_PICTOGRAPH}{_SKIN_TONE}?|{_EMOJI_PICTOGRAPH}[\uFE0E\uFE0F])"
+_CHAIN = rf"(?:{_LINK}\u200D)+{_LAST_LINK}"
+_SELECTED = rf"{_class(EMOJI)}[\uFE0E\uFE0F]"
+_FLAG = "(?:" + "|".join(SUBDIVISION_FLAGS) + ")"
+_TOKENS = rf"{_FLAG}|{_CHAIN}|{_SELECTED}"
+NAME_PATTERN = rf"^(?: *(?:{_TOKENS}|[^\p{{C}}\p{{Z}}\uFE0E\uFE0F]))+ *$"
+DESCRIPTION_PATTERN = rf"^(?:{_TOKENS}|[^\p{{C}}\p{{Zl}}\p{{Zp}}\uFE0E\uFE0F]|[\t\n\r])*$"
+
+
+def _within(table: Ranges, character: str) -> bool:
     index = bisect_right(table, (ord(character), 0x10FFFF)) - 1
     return index >= 0 and table[index][0] <= ord(character) <= table[index][1]
 
