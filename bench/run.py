@@ -70,7 +70,19 @@ def _cold_ratio(function: str, run: dict[str, cold.Case]) -> float:
     return run[function].wall / run["baseline"].wall
 
 
-def progress(message: str) -> None:
+SECTION_SECONDS: dict[str, float] = {}
+_section: list[tuple[str, float]] = []
+
+
+def progress(message: str, section: str | None = None) -> None:
+    """Prints where the run is; `section` starts a new timed section (the run's last lines say
+    how long each took)."""
+    now = time.perf_counter()
+    if section is not None:
+        if _section:
+            name, since = _section.pop()
+            SECTION_SECONDS[name] = SECTION_SECONDS.get(name, 0.0) + now - since
+        _section.append((section, now))
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
@@ -181,7 +193,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
         tree = stage_lambda_tree(scratch / "lambda", compiled=False)
         compiled_tree = stage_lambda_tree(scratch / "lambda-pyc", compiled=True)
 
-        progress("lastUsedAt replay: seeding through moto, checking the fake against moto, replaying")
+        progress("lastUsedAt replay: seeding through moto, checking the fake against moto, replaying", section="replay")
         replay_started = time.perf_counter()
         seeded, replays, check_fake, check_moto, sizes = replay.run(
             tokens=REPLAY_TOKENS,
@@ -192,10 +204,13 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
         )
         replay_seconds = time.perf_counter() - replay_started
 
-        progress("module probes (fresh interpreters)")
+        progress("module probes (fresh interpreters)", section="probes")
         probes = run_probes(tree, seeded.tokens[0], seeded.typical_lookup, scratch)
 
-        progress(f"cold starts: {arguments.runs} consecutive runs of {arguments.rounds} rounds, interleaved")
+        progress(
+            f"cold starts: {arguments.runs} consecutive runs of {arguments.rounds} rounds, interleaved",
+            section="cold starts",
+        )
         runs: list[dict[str, cold.Case]] = []
         for run_index in range(arguments.runs):
             run_cases = {case.name: case for case in cold.cases(tree, compiled_tree)}
@@ -211,15 +226,15 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
             name: cold.import_profile(cases[name]) for name in ("baseline", AUTHORIZER, "create_token", "list_tokens")
         }
 
-        progress("deployment size: the layers built as sam build builds them")
+        progress("deployment size: the layers built as sam build builds them", section="deployment size")
         deployment = size.measure(scratch / "layers", arguments.sam_build)
 
-    progress("scale: DynamoDB cost per operation, small data vs large (moto)")
+    progress("scale: DynamoDB cost per operation, small data vs large (moto)", section="scale")
     scale_rows, scale_seeding_seconds = scale.run()
-    progress("audit: event bytes and write units per change, with and without the event (moto)")
+    progress("audit: event bytes and write units per change, with and without the event (moto)", section="audit")
     audit_costs = audit.run_change_costs()
 
-    progress(f"warm: {arguments.batches} batches of {arguments.batch_size} calls per side, interleaved")
+    progress(f"warm: {arguments.batches} batches of {arguments.batch_size} calls per side, interleaved", section="warm")
     warm_result = run_warm(arguments.batches, arguments.batch_size)
     timings = {name: warm.Timing(**values) for name, values in warm_result["timings"].items()}
     authorizer_warm, create_warm, list_warm = (
@@ -391,12 +406,25 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
         f"GetItems; {hashes.scrypt_parameters} {hashes.scrypt_ns / 1e6:.0f} ms = "
         f"{hashes.scrypt_ns / get_item_ns:,.0f} stubbed GetItems"
     )
-    note("  CRUD handlers against their own DynamoDB requests alone (stubbed, replayed):")
+    note(
+        f"  authorizer x{authorizer_warm.ratio:.3f} on the thread's CPU clock (the figure), "
+        f"x{authorizer_warm.wall_ratio:.3f} on the wall clock"
+    )
+    floor = timings.get("framework_floor")
+    if floor is not None:
+        note(
+            f"  framework floor (the handlers' resolver stack, Logger and Metrics decorators, one metric, no "
+            f"DynamoDB, no model): {floor.candidate / 1000:.1f} us = x{floor.ratio:.2f} a stubbed GetItem; "
+            f"{floor.lines_per_call:.2f} lines / {floor.bytes_per_call:.0f} bytes per request"
+        )
+    note("  CRUD handlers against their own DynamoDB requests alone (stubbed, replayed; CPU | wall):")
     for function in CRUD_FUNCTIONS:
         own = own_calls[function]
+        least = f"; least attainable x{1 + floor.candidate / own.baseline:.2f}" if floor is not None else ""
         note(
             f"    {function:<14} {own.candidate / 1000:7.1f} us vs {own.baseline / 1000:6.1f} us "
-            f"(x{own.ratio:.3f}; the requests alone: x{own.baseline / authorizer_warm.baseline:.2f} a stubbed GetItem)"
+            f"(x{own.ratio:.3f} | x{own.wall_ratio:.3f}; the requests alone: "
+            f"x{own.baseline / authorizer_warm.baseline:.2f} a stubbed GetItem{least})"
         )
     note(f"Deployment size ({deployment.source}):")
     note(
@@ -470,6 +498,9 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
     for row in scale_rows:
         if row.detail:
             note(f"Scale, {row.name}: {row.detail}")
+    for row in scale_rows:
+        if row.ill_posed:
+            note(f"Scale, {row.name}, {row.measure}: goal ill-posed as worded: {row.ill_posed}")
     note(f"Scale data made in {scale_seeding_seconds:.0f} s")
     note("Audit events (issue 11): per change, write units without the event (before) and with it (now):")
     for cost in audit_costs:
@@ -477,13 +508,10 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
             f"  {cost['change']:<14} {cost['write_units_before']:>3.0f} -> {cost['write_units_after']:>3.0f} WRU, "
             f"{cost['events']} event(s), {cost['event_bytes']} B"
         )
-    note(f"Run time {time.perf_counter() - started:.0f} s; Python {platform.python_version()} on {platform.machine()}")
-    if arguments.quick or arguments.rounds * arguments.runs < 45:
-        note("QUICK RUN: fewer rounds than the goals are defined on; do not quote these figures.")
 
     # --quick: a short soak (the full one takes minutes, more on a loaded machine).
     soak_pairs = SOAK_QUICK_PAIRS if arguments.quick else SOAK_PAIRS
-    progress(f"soak: {soak_pairs} create+delete pairs through apitokens serve")
+    progress(f"soak: {soak_pairs} create+delete pairs through apitokens serve", section="soak")
     soaked = soak.run(soak_pairs)
     figures.append(
         Figure(
@@ -505,11 +533,22 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
             f"{soaked.rss_start_mb:.0f} -> {soaked.rss_end_mb:.0f} MB over {soak_pairs} pairs (goal: under 50 MB)",
         )
     )
-    progress("cascade and authorizer reads after rolls (moto)")
+    progress("cascade and authorizer reads after rolls (moto)", section="cascade")
     import cascade
 
     cascade_results = cascade.run()
     lines += ["", *cascade.report_lines(cascade_results)]
+    progress("report", section="report")
+    total_seconds = time.perf_counter() - started
+    note()
+    note(
+        f"Run time {total_seconds:.0f} s; Python {platform.python_version()} on {platform.machine()}; by section: "
+        + ", ".join(
+            f"{name} {seconds:.0f} s" for name, seconds in sorted(SECTION_SECONDS.items(), key=lambda kv: -kv[1])
+        )
+    )
+    if arguments.quick or arguments.rounds * arguments.runs < 45:
+        note("QUICK RUN: fewer rounds than the goals are defined on; do not quote these figures.")
 
     print(table(figures))
     print()
@@ -553,6 +592,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
         "item_sizes_bytes": vars(sizes),
         "soak": soaked.as_dict(),
         "cascade": cascade_results,
+        "section_seconds": SECTION_SECONDS,
         "cost_model": {"assumptions": costs.assumptions(memory_mb), "scenarios": costs.as_dicts(scenarios)},
     }
     (RESULTS / "latest.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -15,7 +15,7 @@ from typing import Any
 
 from apitokens.auth.authorizer import Authorizer
 from apitokens.domain.errors import Unauthenticated
-from apitokens.jsonlog import JsonLogger
+from apitokens.jsonlog import JsonLogger, MetricLine
 from apitokens.settings import get_settings
 from apitokens.store.repository import TokenRepository
 from apitokens.tracing import enable_if_configured
@@ -25,6 +25,9 @@ settings = get_settings()
 logger = JsonLogger(settings.service_name, settings.log_level)
 enable_if_configured(settings)
 authorizer = Authorizer(settings, TokenRepository.from_settings(settings), logger=logger)
+ACCEPTED = MetricLine(settings.metrics_namespace, ["CredentialsAccepted"], [[], ["principal_type"]])
+REFUSED = MetricLine(settings.metrics_namespace, ["CredentialsRefused"], [[], ["reason"]])
+FAILED = MetricLine(settings.metrics_namespace, ["AuthorizerFailures"], [[]])
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -37,31 +40,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         decision = authorizer.decide(event)
     except Unauthenticated as refusal:
-        logger.info(
-            "credentials refused",
-            **logger.metric_fields(
-                settings.metrics_namespace, {"CredentialsRefused": 1}, [[], ["reason"]], {"reason": refusal.reason}
-            ),
-        )
+        logger.count("INFO", "credentials refused", REFUSED, {"reason": refusal.reason})
         refusal_response = authorizer.refusal(event)
         if refusal_response is not None:
             return refusal_response
         raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for 401
     except Exception:
-        logger.exception(
-            "authorizer failure: refusing",
-            **logger.metric_fields(settings.metrics_namespace, {"AuthorizerFailures": 1}, [[]], {}),
-        )
+        logger.exception("authorizer failure: refusing", metric=FAILED)
         raise
-    principal_type = decision["context"]["principalType"]
-    logger.info(
+    logger.count(
+        "INFO",
         "credentials accepted",
+        ACCEPTED,
+        {"principal_type": decision["context"]["principalType"]},
         principal_id=decision["principalId"],
-        **logger.metric_fields(
-            settings.metrics_namespace,
-            {"CredentialsAccepted": 1},
-            [[], ["principal_type"]],
-            {"principal_type": principal_type},
-        ),
     )
     return decision

@@ -14,6 +14,7 @@ Handlers re-check the same catalog against the context (defence in depth).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ def check_route(principal: Principal, method: str, resource: str, account_sid: s
         raise InsufficientScope(f"This route needs the {route.scope} scope, which these credentials do not have.")
 
 
+@functools.lru_cache(maxsize=1024)
 def _arn_base(method_arn: str) -> str:
     """arn:aws:execute-api:region:account:apiId/stage from a method ARN."""
     prefix, _, path = method_arn.partition(":execute-api:")
@@ -71,11 +73,22 @@ def arn_parameters(route: Route, request_path: str) -> dict[str, str] | None:
 
 def permits(principal: Principal, method: str, resource: str, request_path: str) -> str | None:
     """The account of the request when the principal may call this catalog route on it."""
+    target = _target(method, resource, request_path)
+    if target is None or not principal.may(*target):
+        return None
+    return target[0]
+
+
+# Parsed once per distinct request: a pure function of the request's strings, and on the
+# authorizer's every request (bench: iam_policy 4.3 to 1.7 us of CPU next to a stubbed GetItem of 115 us).
+@functools.lru_cache(maxsize=1024)
+def _target(method: str, resource: str, request_path: str) -> tuple[str, str] | None:
+    """(account, scope) of a request to a catalog route, None when it is not one."""
     route = route_for(method, resource)
     parameters = None if route is None else arn_parameters(route, request_path)
-    if route is None or parameters is None or not principal.may(parameters["accountSid"], route.scope):
+    if route is None or parameters is None:
         return None
-    return parameters["accountSid"]
+    return parameters["accountSid"], route.scope
 
 
 def _deny(base: str) -> dict[str, Any]:
