@@ -31,6 +31,7 @@ class Scenario:
     name: str
     invocations_per_million: float
     touches_per_million: float
+    new_ip_events_per_million: float
     billed_ms_per_invocation: float
     gb_seconds: float
     lambda_requests_usd: float
@@ -61,16 +62,22 @@ def scenario(
     lookup_bytes: int,
     touch_item_bytes: tuple[int, int],
     log_bytes: float,
+    new_ip_event_fraction: float = 0.0,
+    new_ip_event_bytes: int = 0,
 ) -> Scenario:
     """Costs of one million authorized requests when `invocation_fraction` of them invoke the
-    authorizer (the rest are cache hits) and `touch_fraction` of them write lastUsedAt."""
+    authorizer (the rest are cache hits) and `touch_fraction` of them write lastUsedAt (and
+    recentClients); `new_ip_event_fraction` of them also put a token.used_from_new_ip audit
+    event of `new_ip_event_bytes` in the touch's transaction (issue 11)."""
     invocations = 1e6 * invocation_fraction
     touches = 1e6 * touch_fraction
     per_invocation_writes = touch_fraction / invocation_fraction if invocation_fraction else 0.0
     mean_ms = billed_ms(cpu_ms, memory_mb, per_invocation_writes)
     gb_seconds = invocations * mean_ms / 1000 * memory_mb / 1024
     rru = invocations * read_units(lookup_bytes, consistent=True)
+    events = 1e6 * new_ip_event_fraction
     wru = touches * sum(transactional_write_units(size) for size in touch_item_bytes)
+    wru += events * transactional_write_units(new_ip_event_bytes) if events else 0.0
     costs = {
         "lambda_requests_usd": invocations / 1e6 * LAMBDA_PER_MILLION_REQUESTS,
         "lambda_duration_usd": gb_seconds * LAMBDA_ARM64_GB_SECOND,
@@ -82,6 +89,7 @@ def scenario(
         name=name,
         invocations_per_million=invocations,
         touches_per_million=touches,
+        new_ip_events_per_million=events,
         billed_ms_per_invocation=mean_ms,
         gb_seconds=gb_seconds,
         total_usd=sum(costs.values()),

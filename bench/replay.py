@@ -46,6 +46,7 @@ class ReplayResult:
     reads: int = 0
     writes: int = 0  # TransactWriteItems calls for lastUsedAt (each updates two items)
     new_ip_events: int = 0  # of those, the ones that also put a token.used_from_new_ip event
+    new_ip_event_bytes_max: int = 0  # the largest of those events, as DynamoDB counts its size
     cancelled: int = 0
     writes_per_token_max: int = 0
     shortest_gap_seconds: float = 0.0
@@ -190,6 +191,15 @@ def replay(
         client.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", unique_id="bench")
     result.writes = len(recorded)
     result.new_ip_events = sum(any("Put" in entry for entry in request["TransactItems"]) for request in recorded)
+    result.new_ip_event_bytes_max = max(
+        (
+            item_size(entry["Put"]["Item"])
+            for request in recorded
+            for entry in request["TransactItems"]
+            if "Put" in entry
+        ),
+        default=0,
+    )
     if fake is not None:
         result.cancelled = fake.cancelled
         if fake.calls["TransactWriteItems"] - writes_before != result.writes:
