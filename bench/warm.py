@@ -330,7 +330,7 @@ def prepare(page_size: int) -> Handlers:  # noqa: PLR0915 - one recording sessio
 
 def framework_floor(event: dict[str, Any], context: Any) -> Callable[[], Any]:
     """The least a CRUD handler does for any request, keeping Powertools' event handler, Logger
-    and Metrics: the handlers' own resolver stack (apitokens.http.create_app: guard, error
+    and Metrics: the handlers' own resolver stack (apitokens.wire.http.create_app: guard, error
     handlers, the request log line), their decorators (Logger's inject_lambda_context, Metrics'
     log_metrics, so one EMF line) and a route that adds one metric and answers `{}`, with no
     DynamoDB request, no model and no service call. Next to a handler's own requests it bounds
@@ -339,7 +339,7 @@ def framework_floor(event: dict[str, Any], context: Any) -> Callable[[], Any]:
     from aws_lambda_powertools.logging import correlation_paths
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from apitokens.http import create_app, logger, metrics
+    from apitokens.wire.http import create_app, logger, metrics
 
     app = create_app()
 
