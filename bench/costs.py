@@ -60,7 +60,7 @@ def scenario(
     cpu_ms: float,
     memory_mb: int,
     lookup_bytes: int,
-    touch_item_bytes: tuple[int, int],
+    touch_item_bytes: tuple[int, ...],
     log_bytes: float,
     new_ip_event_fraction: float = 0.0,
     new_ip_event_bytes: int = 0,

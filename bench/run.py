@@ -462,15 +462,20 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
         f"{read_units(sizes.lookup_typical_touched):g} RRU per strongly consistent GetItem "
         f"(largest the API allows: {sizes.lookup_largest_touched} B)"
     )
-    typical_touch_wru = transactional_write_units(sizes.lookup_typical_touched) + transactional_write_units(
-        sizes.token_typical_touched
-    )
-    largest_touch_wru = transactional_write_units(sizes.lookup_largest_touched) + transactional_write_units(
-        sizes.token_largest_touched
-    )
+    from apitokens.settings import Settings
+
+    lookup_copies = Settings(table_name="bench").lookup_copies
+    typical_touch_wru = lookup_copies * transactional_write_units(
+        sizes.lookup_typical_touched
+    ) + transactional_write_units(sizes.token_typical_touched)
+    largest_touch_wru = lookup_copies * transactional_write_units(
+        sizes.lookup_largest_touched
+    ) + transactional_write_units(sizes.token_largest_touched)
     note(
         f"  token item {sizes.token_typical} B ({sizes.token_typical_touched} B touched; largest "
-        f"{sizes.token_largest_touched} B): a touch costs {typical_touch_wru} WRU ({largest_touch_wru} for the largest)"
+        f"{sizes.token_largest_touched} B): a touch of {lookup_copies} lookup copies "
+        f"and the token item costs {typical_touch_wru} WRU "
+        f"({largest_touch_wru} for the largest)"
     )
 
     cpu_ms = authorizer_warm.candidate / 1e6
@@ -485,7 +490,11 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
                 cpu_ms=cpu_ms,
                 memory_mb=memory_mb,
                 lookup_bytes=sizes.lookup_typical_touched,
-                touch_item_bytes=(sizes.lookup_typical_touched, sizes.token_typical_touched),
+                # A touch writes every lookup copy (issue 15) and the token item.
+                touch_item_bytes=(
+                    *(sizes.lookup_typical_touched,) * Settings(table_name="bench").lookup_copies,
+                    sizes.token_typical_touched,
+                ),
                 log_bytes=log_bytes,
                 new_ip_event_fraction=result.new_ip_events / result.authorizations,
                 new_ip_event_bytes=result.new_ip_event_bytes_max,
@@ -547,6 +556,11 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
 
     cascade_results = cascade.run()
     lines += ["", *cascade.report_lines(cascade_results)]
+    progress("partition model: hot token, Zipf, keyed creates (moto, sampled)", section="partitions")
+    import partitions
+
+    partition_results = partitions.run()
+    lines += ["", *partitions.report_lines(partition_results)]
     progress("report", section="report")
     total_seconds = time.perf_counter() - started
     note()
@@ -602,6 +616,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
         "soak": soaked.as_dict(),
         "cascade": cascade_results,
         "section_seconds": SECTION_SECONDS,
+        "partitions": partition_results,
         "cost_model": {"assumptions": costs.assumptions(memory_mb), "scenarios": costs.as_dicts(scenarios)},
     }
     (RESULTS / "latest.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

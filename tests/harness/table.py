@@ -31,6 +31,17 @@ def consistency_problems(items: list[dict[str, Any]]) -> list[str]:
     problems: list[str] = []
     tokens = {_value(item, "secretDigest"): item for item in token_items(items)}
     lookups = {item["PK"]["S"].removeprefix("SECRET#"): item for item in items if item["PK"]["S"].startswith("SECRET#")}
+    # Lookup copies (SECRET#<digest>#<i>) must hold exactly what copy 0 holds.
+    for name, copy in list(lookups.items()):
+        digest, _, index = name.partition("#")
+        if index:
+            del lookups[name]
+            original = lookups.get(digest)
+            same = original is not None and all(
+                _value(copy, field) == _value(original, field) for field in ("tokenSid", "isActive", "expiresAt")
+            )
+            if not same:
+                problems.append(f"lookup copy {index} of {_value(copy, 'tokenSid')} differs from copy 0")
     counts = {
         item["PK"]["S"].removeprefix("ACCOUNT#"): int(item["tokenCount"]["N"])
         for item in items

@@ -11,10 +11,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from apitokens.auth.principal import Principal
+from apitokens.store.repository import TokenRepository, cascade_batch_size
 from apitokens.domain.scopes import ROLL
+from apitokens.settings import Settings, get_settings
 from apitokens.domain.tokens import digest
-from apitokens.settings import get_settings
-from apitokens.store.repository import CASCADE_BATCH, TokenRepository
 from apitokens_dev.template import dynamodb_clients
 from tests.harness import ACCOUNT, Functions, Reply, load_event, proxy_event, scan_table
 
@@ -129,6 +129,11 @@ def test_a_revoked_token_creates_no_more_children(functions: Functions) -> None:
     assert len(functions.list(query={"limit": "100"}).body["records"]) == 4
 
 
+# The functions run with the default settings: each token has this many lookup copies.
+COPIES = Settings(table_name="tokens").lookup_copies
+CASCADE_BATCH = cascade_batch_size(COPIES)
+
+
 def chain_and_fan(functions: Functions, fan: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     root = functions.create(scopes=WRITER).body
     descendants = [child_of(functions, root) for _ in range(fan)]
@@ -137,7 +142,7 @@ def chain_and_fan(functions: Functions, fan: int) -> tuple[dict[str, Any], list[
 
 
 def test_a_cascade_larger_than_one_transaction(functions: Functions, monkeypatch: pytest.MonkeyPatch) -> None:
-    fan = CASCADE_BATCH * 2 + 15  # 56 descendants: 112 writes, more than one TransactWriteItems holds (100)
+    fan = CASCADE_BATCH * 2 + 15  # more writes than one TransactWriteItems holds (100)
     root, descendants = chain_and_fan(functions, fan)
     (client,) = dynamodb_clients(vars(_module(functions, "DELETE")))
     sizes: list[int] = []
@@ -149,9 +154,9 @@ def test_a_cascade_larger_than_one_transaction(functions: Functions, monkeypatch
 
     monkeypatch.setattr(client, "transact_write_items", counting)
     assert functions.delete(root["sid"]).status == 200
-    # Two writes and one audit event per descendant.
-    assert max(sizes) <= 3 * CASCADE_BATCH <= 100
-    assert sum(sizes) - sizes[0] - sizes[-1] == 3 * len(descendants)
+    # The token item, every lookup copy and one audit event per descendant.
+    assert max(sizes) <= (2 + COPIES) * CASCADE_BATCH <= 100
+    assert sum(sizes) - sizes[0] - sizes[-1] == (2 + COPIES) * len(descendants)
     assert all(not functions.get(token["sid"]).body["isActive"] for token in descendants)
 
 

@@ -26,9 +26,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from apitokens.store import keys
 from apitokens.domain import tokens
-from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.wire.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
+from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.settings import Settings
 from apitokens_dev import devkeys, template
 from tests.harness import (
     ACCOUNT,
@@ -717,9 +719,13 @@ def world(api: HttpStack) -> World:
     credentials["two-headers"] = [("Authorization", f"Bearer {jwt}"), ("Authorization", f"Bearer {jwt}")]
     assert set(UNAUTHENTICATED + FORBIDDEN) <= set(credentials)
     values = {"account": ACCOUNT, "sid": target["sid"], "other_sid": other["sid"], "token": target["token"]}
+    # The touch writes the token item and every copy of its lookup item.
     narrow_keys = [
         (f"ACCOUNT#{ACCOUNT}", f"TOKEN#{narrow['sid']}"),
-        (f"SECRET#{tokens.digest(narrow['token'])}", "SECRET"),
+        *(
+            (keys.secret_copy_pk(tokens.digest(narrow["token"]), index), "SECRET")
+            for index in range(Settings(table_name="tokens").lookup_copies)
+        ),
     ]
     # Its first use also records the client (issue 11): recentClients, and a token.used_from_new_ip event.
     bookkeeping = {

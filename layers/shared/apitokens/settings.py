@@ -23,6 +23,11 @@ AbsentScopeClaim = Literal["none", "all"]
 EVERY_SCOPE = "*"
 
 
+# A roll writes both tokens' copies in one transaction of at most 100 items (with the count, the
+# rolled slot, lineage and audit records): 2 x 40 + 20 leaves room for all of them.
+MAX_LOOKUP_COPIES = 40
+
+
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot run with."""
 
@@ -53,6 +58,12 @@ class Settings:
     aws_region: str = "us-east-1"
     # lastUsedAt is written at most once per this many seconds per token.
     last_used_interval_seconds: int = 60
+    # Copies of each token's lookup item (README: "Hot tokens"): a token sustains about
+    # lookup_copies x 3,000 strongly consistent authorizations a second. Written for new tokens.
+    lookup_copies: int = 8
+    # How many copies the authorizer chooses among; at most lookup_copies. Raising the count is
+    # two steps (write more copies, backfill, then read more); None means lookup_copies.
+    lookup_read_copies: int | None = None
     # User JWTs
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
@@ -80,6 +91,10 @@ class Settings:
     cors_allow_origin: str | None = None
 
     @property
+    def read_copies(self) -> int:
+        return min(self.lookup_copies, self.lookup_read_copies or self.lookup_copies)
+
+    @property
     def token_prefix(self) -> str:
         return f"at_{self.token_environment}_"
 
@@ -101,6 +116,8 @@ class Settings:
             dynamodb_endpoint_url=_optional(env, "DYNAMODB_ENDPOINT_URL"),
             aws_region=_optional(env, "AWS_REGION") or _optional(env, "AWS_DEFAULT_REGION") or "us-east-1",
             last_used_interval_seconds=_int(env, "LAST_USED_INTERVAL_SECONDS", 60, 1, 86_400),
+            lookup_copies=_int(env, "LOOKUP_COPIES", 8, 1, MAX_LOOKUP_COPIES),
+            lookup_read_copies=_int(env, "LOOKUP_READ_COPIES", 0, 0, MAX_LOOKUP_COPIES) or None,
             jwt_issuer=_optional(env, "JWT_ISSUER"),
             jwt_audience=_optional(env, "JWT_AUDIENCE"),
             jwks_url=_optional(env, "JWKS_URL"),

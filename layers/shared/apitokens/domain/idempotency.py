@@ -6,6 +6,10 @@ holds the created token object and never its secret, so a replay answers 200 wit
 object (no `token` field) and `Idempotent-Replayed: true`; the secret was shown once, to the
 first response. The same key with a different body is a 422; a retry while the first request
 is still running is a 409 with Retry-After. Records expire after 24 hours.
+
+Powertools keeps a persistence layer's records under one static partition key; so that no
+partition is shared by every account, each (account, principal) gets its own persistence layer,
+with its own partition key (keys.idempotency_pk), built on first use and kept for the container.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ RECORD_LIFETIME_SECONDS = 24 * 60 * 60
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 
 logger = Logger()
+# Persistence layers kept per container: one per (account, principal) seen.
+_MAX_PARTITIONS_KEPT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +58,18 @@ class IdempotentCreate:
     def __init__(self, repository: TokenRepository, settings: Settings) -> None:
         self._repository = repository
         self._settings = settings
-        self._idempotency: dict[str, tuple[IdempotencyConfig, DynamoDBPersistenceLayer]] = {}
+        self._configs: dict[str, IdempotencyConfig] = {}
+        self._stores: dict[str, DynamoDBPersistenceLayer] = {}
 
-    def _idempotency_of(self, operation: str) -> tuple[IdempotencyConfig, DynamoDBPersistenceLayer]:
-        """Powertools idempotency's config and store, set up by the first request that carries a
-        key: a create without one does not pay its import at cold start."""
-        if operation not in self._idempotency:
+    def _idempotency_of(self, operation: str, partition_key: str) -> tuple[IdempotencyConfig, DynamoDBPersistenceLayer]:
+        """Powertools idempotency's config (per operation) and store (per records partition), set
+        up by the first request that needs them: a create without a key does not pay the import
+        at cold start."""
+        if partition_key not in self._stores:
+            if len(self._stores) >= _MAX_PARTITIONS_KEPT:
+                self._stores.clear()  # a container serving very many principals: start over
+            self._stores[partition_key] = self._repository.idempotency_store(partition_key)
+        if operation not in self._configs:
             from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
             config = IdempotencyConfig(
@@ -66,8 +78,8 @@ class IdempotentCreate:
                 expires_after_seconds=RECORD_LIFETIME_SECONDS,
                 raise_on_no_idempotency_key=True,
             )
-            self._idempotency[operation] = (config, self._repository.idempotency_store(keys.IDEMPOTENCY_PK))
-        return self._idempotency[operation]
+            self._configs[operation] = config
+        return self._configs[operation], self._stores[partition_key]
 
     def create(
         self,
@@ -83,7 +95,15 @@ class IdempotentCreate:
 
         body = request.model_dump(mode="json", by_alias=True)
         scope = [principal.type, principal.id, account_sid]
-        return self._run("create_token", scope, body, work, key=idempotency_key, lambda_context=lambda_context)
+        return self._run(
+            "create_token",
+            keys.idempotency_pk(account_sid, principal.type, principal.id),
+            scope,
+            body,
+            work,
+            key=idempotency_key,
+            lambda_context=lambda_context,
+        )
 
     def roll(
         self,
@@ -103,11 +123,20 @@ class IdempotentCreate:
 
         body = request.model_dump(mode="json", by_alias=True)
         scope = [principal.type, principal.id, account_sid, token_sid]
-        return self._run("roll_token", scope, body, work, key=idempotency_key, lambda_context=lambda_context)
+        return self._run(
+            "roll_token",
+            keys.idempotency_pk(account_sid, principal.type, principal.id),
+            scope,
+            body,
+            work,
+            key=idempotency_key,
+            lambda_context=lambda_context,
+        )
 
     def _run(
         self,
         operation: str,
+        partition_key: str,
         scope: list[str],
         body: dict[str, Any],
         perform: Callable[[], tuple[TokenRecord, str]],
@@ -128,7 +157,7 @@ class IdempotentCreate:
             IdempotencyValidationError,
         )
 
-        config, store = self._idempotency_of(operation)
+        config, store = self._idempotency_of(operation, partition_key)
         if lambda_context is not None:
             # Lets an in-progress record expire with the invocation should the function time out.
             config.register_lambda_context(lambda_context)

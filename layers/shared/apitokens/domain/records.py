@@ -66,6 +66,8 @@ class Credential:
     last_used_at: str | None
     # The lookup item carries them so the authorizer's one read knows whether an IP is new.
     recent_clients: tuple[RecentClient, ...] = ()
+    # How many copies of the lookup item the token has (every change writes them all).
+    lookup_copies: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,7 @@ class Child:
 
     sid: str
     secret_digest: str
+    lookup_copies: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,19 +3,28 @@
 item            PK                      SK
 token           ACCOUNT#<accountSid>    TOKEN#<tokenSid>
 account meta    ACCOUNT#<accountSid>    META            (tokenCount, for the per-account limit)
-secret lookup   SECRET#<sha256 hex>     SECRET          (what the authorizer reads)
+secret lookup   SECRET#<sha256 hex>     SECRET          (copy 0: what the authorizer reads)
+lookup copy i   SECRET#<sha256 hex>#<i> SECRET          (copies 1..N-1, same content; README: "Hot tokens")
 lineage edge    ACCOUNT#<accountSid>    CHILD#<parentSid>#<childSid>  (childSid, childDigest)
 rolled slot     ACCOUNT#<accountSid>    ROLLED#<releaseAt>#<tokenSid>  (a rolled token's slot, until released)
 audit event     ACCOUNT#<accountSid>    EVENT#<evtSid>  (GSI1: AUDIT#<acc>#<tokenSid> / EVENT#<evtSid>;
                                                          GSI2: AUDIT#<acc>#<type> / EVENT#<evtSid>)
 token, expiring (sparse GSI3 on the token item: EXPIRES#<YYYY-MM-DD> / <expiresAt>#<accountSid>#<tokenSid>)
-idempotency     IDEMPOTENCY             create_token#<hash> / roll_token#<hash>  (Powertools records)
+idempotency     IDEMPOTENCY#<accountSid>#<principal hash>   create_token#<hash> / roll_token#<hash>
 
 Lineage: a token created (or rolled) by an API token is that token's child, and always lives in
 the same account, so a token's children are one Query in the account's partition:
 `PK = ACCOUNT#<acc> AND begins_with(SK, "CHILD#<parentSid>#")`. Cascading revocation walks it
 breadth first; the authorizer never reads it (revocation is written to each descendant's lookup
 item, so authorizing stays one GetItem).
+
+Lookup copies: one lookup item serves at most 3,000 strongly consistent reads a second (one
+partition key's limit), so each token has N identical copies, all written in the transaction of
+every change, and the authorizer reads one at random: N x 3,000 reads a second per token. Copy 0
+keeps the original key, so a token written with one copy is still found.
+
+Idempotency records (Powertools keeps them under one static partition key per persistence layer)
+are keyed per account and calling principal: no partition is shared across accounts.
 
 Rolled slots: a token rolled with a grace period keeps its slot of the per-account limit until
 `releaseAt` (its new expiresAt); `ROLLED#` sorts by that time, so the slots due for release are
@@ -32,6 +41,8 @@ daily sweep queries the few day partitions it needs, and reads only the tokens e
 
 from __future__ import annotations
 
+import hashlib
+
 TOKEN_SK_PREFIX = "TOKEN#"
 CHILD_SK_PREFIX = "CHILD#"
 ROLLED_SK_PREFIX = "ROLLED#"
@@ -42,9 +53,7 @@ BY_TOKEN_INDEX, BY_TOKEN_PK, BY_TOKEN_SK = "ByToken", "GSI1PK", "GSI1SK"
 BY_TYPE_INDEX, BY_TYPE_PK, BY_TYPE_SK = "ByType", "GSI2PK", "GSI2SK"
 BY_EXPIRY_INDEX, BY_EXPIRY_PK, BY_EXPIRY_SK = "ByExpiryDay", "GSI3PK", "GSI3SK"
 SECRET_SK = "SECRET"
-# Powertools idempotency keeps its records under one partition key; at most one record per
-# retried create, so one partition's 1,000 writes a second are far beyond what creates need.
-IDEMPOTENCY_PK = "IDEMPOTENCY"
+IDEMPOTENCY_PK_PREFIX = "IDEMPOTENCY#"
 
 
 def account_pk(account_sid: str) -> str:
@@ -57,6 +66,26 @@ def token_sk(token_sid: str) -> str:
 
 def secret_pk(secret_digest: str) -> str:
     return f"SECRET#{secret_digest}"
+
+
+def secret_copy_pk(secret_digest: str, copy: int) -> str:
+    """The partition key of lookup copy `copy` (0 is the original item's key)."""
+    return secret_pk(secret_digest) if copy == 0 else f"SECRET#{secret_digest}#{copy}"
+
+
+def secret_copy_key(secret_digest: str, copy: int) -> dict[str, dict[str, str]]:
+    return {"PK": {"S": secret_copy_pk(secret_digest, copy)}, "SK": {"S": SECRET_SK}}
+
+
+def secret_copy_keys(secret_digest: str, copies: int) -> list[dict[str, dict[str, str]]]:
+    return [secret_copy_key(secret_digest, copy) for copy in range(copies)]
+
+
+def idempotency_pk(account_sid: str, principal_type: str, principal_id: str) -> str:
+    """The partition of one principal's idempotency records in one account. The principal is
+    hashed: a JWT subject may be long or hold any character, a key part must not."""
+    principal = hashlib.sha256(f"{principal_type}:{principal_id}".encode()).hexdigest()[:32]
+    return f"{IDEMPOTENCY_PK_PREFIX}{account_sid}#{principal}"
 
 
 def token_key(account_sid: str, token_sid: str) -> dict[str, dict[str, str]]:

@@ -1,9 +1,11 @@
 """The token repository: the only code that talks to DynamoDB.
 
 Low-level client (about 1.5x faster per call than the resource API), strongly consistent reads,
-no Scan. A token item and its secret-lookup item are always written together in one
-TransactWriteItems, so create, (de)activation and delete are atomic for both; each transaction
-is conditional on the item that decides it, so no interleaving resurrects a deleted token.
+no Scan. A token item, every copy of its secret-lookup item (keys.py, README "Hot tokens") and
+the change's audit event are always written together in one TransactWriteItems, so create,
+(de)activation, roll, delete and the touch are atomic for all of them, and whichever copy the
+authorizer reads is current; each transaction is conditional on the item that decides it, so no
+interleaving resurrects a deleted token.
 Driver errors become domain errors here and nowhere else.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
@@ -47,9 +50,19 @@ if TYPE_CHECKING:
 
 Item = Mapping[str, Any]
 
-# Descendants revoked per TransactWriteItems: three writes each (token item, lookup item, audit
-# event), so 60 of DynamoDB's 100 items.
-CASCADE_BATCH = 20
+# DynamoDB's most items in one TransactWriteItems.
+TRANSACTION_ITEMS = 100
+# A cascade's transaction holds, per descendant, its token item, each lookup copy and its
+# token.revoked_by_cascade event; descendants are packed until the next would pass
+# TRANSACTION_ITEMS.
+AUDIT_ITEMS_PER_CHANGE = 1
+
+
+def cascade_batch_size(lookup_copies: int) -> int:
+    """How many descendants of `lookup_copies` copies one cascade transaction revokes."""
+    return TRANSACTION_ITEMS // (1 + lookup_copies + AUDIT_ITEMS_PER_CHANGE)
+
+
 # Children moved per transaction by a roll: four writes each (old edge, new edge, parentSid and
 # its token.updated event), so 61 of DynamoDB's 100 items with the new parent's.
 MOVE_BATCH = 15
@@ -146,7 +159,7 @@ def _reason(value: str | None) -> RevokedReason | None:
     return None
 
 
-def token_item(record: TokenRecord, secret_digest: str) -> dict[str, Any]:
+def token_item(record: TokenRecord, secret_digest: str, copies: int = 1) -> dict[str, Any]:
     """The token item of a new token (no revocation yet, so no revokedReason/revokedAt)."""
     return {
         **keys.token_key(record.account_sid, record.sid),
@@ -164,14 +177,23 @@ def token_item(record: TokenRecord, secret_digest: str) -> dict[str, Any]:
         "createdById": {"S": record.created_by_id},
         "parentSid": _string(record.parent_sid),
         "secretDigest": {"S": secret_digest},
+        "lookupCopies": {"N": str(copies)},
         # Sparse: only a token that expires is in the expiry index.
         **(keys.expiry_attributes(record.account_sid, record.sid, record.expires_at) if record.expires_at else {}),
     }
 
 
-def lookup_item(record: TokenRecord, secret_digest: str) -> dict[str, Any]:
+def _lookup_copies(item: Item, name: str) -> int:
+    """The copy count recorded on an item; items written before copies existed have one."""
+    value = item.get(name)
+    return 1 if value is None else int(value["N"])
+
+
+def lookup_item(record: TokenRecord, secret_digest: str, copy: int = 0, copies: int = 1) -> dict[str, Any]:
+    """Lookup copy `copy` of `copies`: every copy holds the same attributes."""
     return {
-        **keys.secret_key(secret_digest),
+        **keys.secret_copy_key(secret_digest, copy),
+        "copies": {"N": str(copies)},
         "type": {"S": "secret"},
         "accountSid": {"S": record.account_sid},
         "tokenSid": {"S": record.sid},
@@ -181,13 +203,26 @@ def lookup_item(record: TokenRecord, secret_digest: str) -> dict[str, Any]:
     }
 
 
-def new_token_writes(record: TokenRecord, secret_digest: str) -> list[dict[str, Any]]:
-    """The writes that bring a token into being: its item, its lookup item and, when an API token
+def new_token_writes(record: TokenRecord, secret_digest: str, copies: int = 1) -> list[dict[str, Any]]:
+    """The writes that bring a token into being: its item, its lookup copies and, when an API token
     created it, the lineage edge from that token plus a guard that the creator is still active
     (so no child can appear after the creator's revocation has read its children)."""
     writes: list[dict[str, Any]] = [
-        {"Put": {"Item": token_item(record, secret_digest), "ConditionExpression": "attribute_not_exists(PK)"}},
-        {"Put": {"Item": lookup_item(record, secret_digest), "ConditionExpression": "attribute_not_exists(PK)"}},
+        {
+            "Put": {
+                "Item": token_item(record, secret_digest, copies),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        },
+        *(
+            {
+                "Put": {
+                    "Item": lookup_item(record, secret_digest, copy, copies),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            for copy in range(copies)
+        ),
     ]
     if record.parent_sid is not None:
         writes += [
@@ -198,6 +233,7 @@ def new_token_writes(record: TokenRecord, secret_digest: str) -> list[dict[str, 
                         "type": {"S": "lineage"},
                         "childSid": {"S": record.sid},
                         "childDigest": {"S": secret_digest},
+                        "childCopies": {"N": str(copies)},
                     }
                 }
             },
@@ -299,15 +335,31 @@ def _driver_errors() -> Iterator[None]:
 
 class TokenRepository:
     def __init__(
-        self, client: DynamoDBClient, table_name: str, audit_retention_days: int = audit.DEFAULT_RETENTION_DAYS
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        audit_retention_days: int = audit.DEFAULT_RETENTION_DAYS,
+        *,
+        lookup_copies: int = 1,
+        read_copies: int | None = None,
     ) -> None:
+        """`lookup_copies`: the copies written for a new token; `read_copies`: how many of them
+        the authorizer chooses among (at most lookup_copies; every token must have that many)."""
         self._client = client
         self._table = table_name
         self._retention_days = audit_retention_days
+        self.lookup_copies = lookup_copies
+        self.read_copies = min(lookup_copies, read_copies or lookup_copies)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
-        return cls(create_client(settings), settings.table_name, settings.audit_retention_days)
+        return cls(
+            create_client(settings),
+            settings.table_name,
+            settings.audit_retention_days,
+            lookup_copies=settings.lookup_copies,
+            read_copies=settings.read_copies,
+        )
 
     def _event(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """The audit write of a change, for that change's own transaction."""
@@ -355,11 +407,16 @@ class TokenRepository:
 
     # -- the hot path: one GetItem by the secret's digest ------------------------------------
 
-    def find_credential(self, secret_digest: str) -> Credential | None:
+    def find_credential(self, secret_digest: str, copy: int | None = None) -> Credential | None:
+        """One strongly consistent GetItem of one lookup copy (`copy`, or one chosen at random so
+        that a busy token's reads spread over its copies' partition keys)."""
+        if copy is None:
+            # Not a secret: which copy is read only spreads load (every copy holds the same item).
+            copy = random.randrange(self.read_copies) if self.read_copies > 1 else 0  # noqa: S311
         # A plain try, not _driver_errors(): this runs on every API request.
         try:
             response = self._client.get_item(
-                TableName=self._table, Key=keys.secret_key(secret_digest), ConsistentRead=True
+                TableName=self._table, Key=keys.secret_copy_key(secret_digest, copy), ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as error:
             raise _domain_error(error) from error
@@ -374,6 +431,7 @@ class TokenRepository:
             is_active=bool(item["isActive"]["BOOL"]),
             last_used_at=_optional_string(item, "lastUsedAt"),
             recent_clients=_clients(item),
+            lookup_copies=_lookup_copies(item, "copies"),
         )
 
     def touch_last_used(
@@ -386,11 +444,12 @@ class TokenRepository:
         recent_clients: tuple[RecentClient, ...] | None = None,
         new_ip_event: Mapping[str, Any] | None = None,
     ) -> None:
-        """Sets lastUsedAt (and recentClients, when given) on both items unless lastUsedAt is
-        newer than `cutoff` (at most once per interval across all authorizer instances), with
-        the audit event of a first use from a new IP in the same transaction. Never recreates a
-        deleted token: both updates require their item to exist. Raises ConcurrentModification
-        when the condition fails."""
+        """Sets lastUsedAt (and recentClients, when given) on every lookup copy and the token item
+        unless lastUsedAt is newer than `cutoff` (copy 0's condition: at most once per interval
+        across all authorizer instances), with the audit event of a first use from a new IP, in
+        one transaction: every copy keeps the same recent clients. Never recreates a deleted
+        token: every update requires its item to exist. Raises ConcurrentModification when a
+        condition fails."""
         expression = "SET lastUsedAt = :now"
         values: dict[str, Any] = {":now": {"S": now}}
         if recent_clients is not None:
@@ -399,13 +458,24 @@ class TokenRepository:
         writes: list[dict[str, Any]] = [
             {
                 "Update": {
-                    "Key": keys.secret_key(secret_digest),
+                    "Key": keys.secret_copy_key(secret_digest, 0),
                     "UpdateExpression": expression,
                     "ConditionExpression": "attribute_exists(PK) AND "
                     "(attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)",
                     "ExpressionAttributeValues": {**values, ":cutoff": {"S": cutoff}},
                 }
             },
+            *(
+                {
+                    "Update": {
+                        "Key": key,
+                        "UpdateExpression": expression,
+                        "ConditionExpression": "attribute_exists(PK)",
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+                for key in keys.secret_copy_keys(secret_digest, credential.lookup_copies)[1:]
+            ),
             {
                 "Update": {
                     "Key": keys.token_key(credential.account_sid, credential.token_sid),
@@ -441,7 +511,7 @@ class TokenRepository:
         self._transact(
             [
                 _count_increment(record.account_sid, max_tokens),
-                *new_token_writes(record, secret_digest),
+                *new_token_writes(record, secret_digest, self.lookup_copies),
                 self._event(created_event(record)),
             ],
             first_failed=_limit_reached(max_tokens),
@@ -574,14 +644,17 @@ class TokenRepository:
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 },
-                {
-                    "Update": {
-                        "Key": keys.secret_key(secret_digest),
-                        "UpdateExpression": "SET isActive = :active",
-                        "ConditionExpression": "attribute_exists(PK)",
-                        "ExpressionAttributeValues": {":active": {"BOOL": is_active}},
+                *(
+                    {
+                        "Update": {
+                            "Key": key,
+                            "UpdateExpression": "SET isActive = :active",
+                            "ConditionExpression": "attribute_exists(PK)",
+                            "ExpressionAttributeValues": {":active": {"BOOL": is_active}},
+                        }
                     }
-                },
+                    for key in keys.secret_copy_keys(secret_digest, _lookup_copies(item, "lookupCopies"))
+                ),
                 *events,
             ],
             first_failed=_not_found(account_sid, token_sid),
@@ -605,12 +678,13 @@ class TokenRepository:
         inactive, and the same DELETE again finishes the job."""
         item = self._get_item(account_sid, token_sid, projection=False)
         secret_digest = item["secretDigest"]["S"]
+        copies = _lookup_copies(item, "lookupCopies")
         if "hasChildren" in item:
             if item["isActive"]["BOOL"]:
                 changes = {"isActive": audit.change(True, False), "revokedReason": audit.change(None, REVOKED)}
                 self._transact(
                     [
-                        *_deactivation(account_sid, token_sid, secret_digest, REVOKED, now),
+                        *_deactivation(account_sid, token_sid, secret_digest, REVOKED, now, copies=copies),
                         self._event(audit.event_document(audit.DEACTIVATED, account_sid, token_sid, now, changes)),
                     ],
                     first_failed=_not_found(account_sid, token_sid),
@@ -629,7 +703,7 @@ class TokenRepository:
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
-            {"Delete": {"Key": keys.secret_key(secret_digest)}},
+            *({"Delete": {"Key": key}} for key in keys.secret_copy_keys(secret_digest, copies)),
             self._event(audit.event_document(audit.DELETED, account_sid, token_sid, now)),
         ]
         if "slotReleased" not in item:
@@ -660,20 +734,23 @@ class TokenRepository:
                 ":pk": {"S": keys.account_pk(account_sid)},
                 ":prefix": {"S": keys.children_prefix(parent_sid)},
             },
-            "ProjectionExpression": "childSid, childDigest",
+            "ProjectionExpression": "childSid, childDigest, childCopies",
             "ConsistentRead": True,
         }
         while True:
             with _driver_errors():
                 response = self._client.query(**request)
-            yield [Child(item["childSid"]["S"], item["childDigest"]["S"]) for item in response.get("Items", [])]
+            yield [
+                Child(item["childSid"]["S"], item["childDigest"]["S"], _lookup_copies(item, "childCopies"))
+                for item in response.get("Items", [])
+            ]
             if "LastEvaluatedKey" not in response:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def revoke_descendants(self, account_sid: str, root_sid: str, now: str) -> int:
-        """Deactivates every descendant of `root_sid` (breadth first, CASCADE_BATCH descendants per
-        TransactWriteItems, each its token item and its lookup item) with revokedReason
+        """Deactivates every descendant of `root_sid` (breadth first, as many descendants per
+        TransactWriteItems as fit: each its token item, every lookup copy and its event) with revokedReason
         "parent_revoked", keeping an earlier reason. Idempotent: run again after a failure, it
         rewrites the same values and reaches the rest. Returns how many descendants it wrote."""
         frontier = collections.deque([root_sid])
@@ -684,8 +761,7 @@ class TokenRepository:
             for page in self.children(account_sid, parent_sid):
                 fresh = [child for child in page if child.sid not in seen]
                 seen.update(child.sid for child in fresh)
-                for start in range(0, len(fresh), CASCADE_BATCH):
-                    batch = fresh[start : start + CASCADE_BATCH]
+                for batch in _cascade_batches(fresh):
                     # Only the active ones change (and get an event): a child already inactive
                     # (deactivated before, or by an earlier run of this cascade) is left alone,
                     # so a resumed cascade writes no second event.
@@ -695,7 +771,13 @@ class TokenRepository:
                         if child.sid not in active:
                             continue
                         writes += _deactivation(
-                            account_sid, child.sid, child.secret_digest, PARENT_REVOKED, now, require_active=True
+                            account_sid,
+                            child.sid,
+                            child.secret_digest,
+                            PARENT_REVOKED,
+                            now,
+                            copies=child.lookup_copies,
+                            require_active=True,
                         )
                         writes.append(self._event(_cascade_event(account_sid, child.sid, parent_sid, now)))
                     if writes:
@@ -705,7 +787,7 @@ class TokenRepository:
         return written
 
     def _active_sids(self, account_sid: str, token_sids: list[str]) -> set[str]:
-        """Which of these tokens are active: one BatchGetItem (at most CASCADE_BATCH keys)."""
+        """Which of these tokens are active: one BatchGetItem (a cascade batch: at most 33 keys)."""
         request: dict[str, Any] = {
             self._table: {
                 "Keys": [keys.token_key(account_sid, sid) for sid in token_sids],
@@ -731,7 +813,7 @@ class TokenRepository:
         if credential is None:
             return None
         account_sid, token_sid = credential.account_sid, credential.token_sid
-        writes = _deactivation(account_sid, token_sid, secret_digest, LEAKED, now)
+        writes = _deactivation(account_sid, token_sid, secret_digest, LEAKED, now, copies=credential.lookup_copies)
         update = writes[0]["Update"]
         update["UpdateExpression"] = (
             "SET isActive = :false, revokedReason = :reason, revokedAt = if_not_exists(revokedAt, :now), "
@@ -788,7 +870,7 @@ class TokenRepository:
             self._event(audit.event_document(audit.ROLLED, account_sid, token_sid, record.created_at, rolled_changes)),
             self._event(created_event(record, rolledFrom=token_sid)),
         ]
-        writes = new_token_writes(record, secret_digest)
+        writes = new_token_writes(record, secret_digest, self.lookup_copies)
         if record.parent_sid == token_sid:
             # A token rolling itself: its successor is its child; one write per item.
             writes = [write for write in writes if "Update" not in write]
@@ -806,14 +888,17 @@ class TokenRepository:
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
-            {
-                "Update": {
-                    "Key": keys.secret_key(old_digest),
-                    "UpdateExpression": "SET expiresAt = :expires",
-                    "ConditionExpression": "attribute_exists(PK)",
-                    "ExpressionAttributeValues": {":expires": {"S": old_expires}},
+            *(
+                {
+                    "Update": {
+                        "Key": key,
+                        "UpdateExpression": "SET expiresAt = :expires",
+                        "ConditionExpression": "attribute_exists(PK)",
+                        "ExpressionAttributeValues": {":expires": {"S": old_expires}},
+                    }
                 }
-            },
+                for key in keys.secret_copy_keys(old_digest, _lookup_copies(item, "lookupCopies"))
+            ),
             *writes,
             *events,
         ]
@@ -873,6 +958,7 @@ class TokenRepository:
                                     "type": {"S": "lineage"},
                                     "childSid": {"S": child.sid},
                                     "childDigest": {"S": child.secret_digest},
+                                    "childCopies": {"N": str(child.lookup_copies)},
                                 }
                             }
                         },
@@ -958,6 +1044,22 @@ def _count_increment(account_sid: str, max_tokens: int) -> dict[str, Any]:
     }
 
 
+def _cascade_batches(children: list[Child]) -> Iterator[list[Child]]:
+    """`children` in groups whose deactivations (token item, lookup copies and an audit event
+    each) fit one transaction."""
+    batch: list[Child] = []
+    items = 0
+    for child in children:
+        size = 1 + child.lookup_copies + AUDIT_ITEMS_PER_CHANGE
+        if batch and items + size > TRANSACTION_ITEMS:
+            yield batch
+            batch, items = [], 0
+        batch.append(child)
+        items += size
+    if batch:
+        yield batch
+
+
 def _cascade_event(account_sid: str, token_sid: str, parent_sid: str, now: str) -> dict[str, Any]:
     changes = {
         "isActive": audit.change(True, False),
@@ -974,11 +1076,12 @@ def _deactivation(
     reason: RevokedReason,
     now: str,
     *,
+    copies: int,
     require_active: bool = False,
 ) -> list[dict[str, Any]]:
-    """Deactivates a token: its item (keeping an earlier reason and time) and its lookup item,
-    which is what the authorizer reads. Idempotent, unless `require_active` (then the token must
-    still be active, as read before)."""
+    """Deactivates a token: its item (keeping an earlier reason and time) and every lookup copy
+    (any of which the authorizer may read). Idempotent, unless `require_active` (then the token
+    must still be active, as read before)."""
     values: dict[str, Any] = {
         ":false": {"BOOL": False},
         ":reason": {"S": reason},
@@ -1000,12 +1103,15 @@ def _deactivation(
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         },
-        {
-            "Update": {
-                "Key": keys.secret_key(secret_digest),
-                "UpdateExpression": "SET isActive = :false",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":false": {"BOOL": False}},
+        *(
+            {
+                "Update": {
+                    "Key": key,
+                    "UpdateExpression": "SET isActive = :false",
+                    "ConditionExpression": "attribute_exists(PK)",
+                    "ExpressionAttributeValues": {":false": {"BOOL": False}},
+                }
             }
-        },
+            for key in keys.secret_copy_keys(secret_digest, copies)
+        ),
     ]
