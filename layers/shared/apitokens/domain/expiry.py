@@ -2,7 +2,7 @@
 token.expired once it has passed, each once per token, through the audit path (so they are in
 the API and on the bus).
 
-The daily sweep reads the expiry index (GSI3, one partition per expiry day) for the days from
+The daily sweep reads the expiry index (GSI3, a few partitions per expiry day) for the days from
 LOOKBACK_DAYS ago to 30 days ahead: its reads grow with the tokens expiring in that window, not
 with all tokens. A token's item records the nearest warning sent (expiryNotice), so a rerun or a
 concurrent run sends nothing twice; token.expired also takes it out of the index. A token that
@@ -20,6 +20,7 @@ from apitokens.domain import audit
 from apitokens.domain.records import ExpiringToken
 from apitokens.domain.timeutil import format_timestamp
 from apitokens.store.event_repository import EventRepository
+from apitokens.store import keys
 
 WARNING_DAYS = (30, 7, 1)
 LOOKBACK_DAYS = 7
@@ -59,7 +60,7 @@ def sweep(repository: EventRepository, now: datetime) -> SweepResult:
         day = (now + timedelta(days=offset)).strftime("%Y-%m-%d")
         tokens, items = repository.expiring_on(day)
         read += items
-        queries += 1
+        queries += len(keys.expiry_day_pks(day))
         for token in tokens:
             due = due_notice(token, now)
             if due is None:

@@ -112,13 +112,23 @@ class EventRepository(TokenRepository):
     # -- expiry sweep ----------------------------------------------------------------------------
 
     def expiring_on(self, day: str) -> tuple[list[ExpiringToken], int]:
-        """The tokens whose expiresAt falls on `day` (YYYY-MM-DD): one Query on that day's
-        partition of the expiry index. Returns them and how many items were read."""
+        """The tokens whose expiresAt falls on `day` (YYYY-MM-DD): one Query per partition of
+        that day in the expiry index (keys.expiry_day_pks). Returns them and how many items were
+        read."""
+        found: list[ExpiringToken] = []
+        read = 0
+        for partition in keys.expiry_day_pks(day):
+            tokens, items = self._expiring_in(partition)
+            found += tokens
+            read += items
+        return found, read
+
+    def _expiring_in(self, partition: str) -> tuple[list[ExpiringToken], int]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": keys.BY_EXPIRY_INDEX,
             "KeyConditionExpression": f"{keys.BY_EXPIRY_PK} = :day",
-            "ExpressionAttributeValues": {":day": {"S": keys.expiry_day_pk(day)}},
+            "ExpressionAttributeValues": {":day": {"S": partition}},
         }
         found: list[ExpiringToken] = []
         read = 0

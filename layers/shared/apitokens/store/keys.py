@@ -9,7 +9,7 @@ lineage edge    ACCOUNT#<accountSid>    CHILD#<parentSid>#<childSid>  (childSid,
 rolled slot     ACCOUNT#<accountSid>    ROLLED#<releaseAt>#<tokenSid>  (a rolled token's slot, until released)
 audit event     ACCOUNT#<accountSid>    EVENT#<evtSid>  (GSI1: AUDIT#<acc>#<tokenSid> / EVENT#<evtSid>;
                                                          GSI2: AUDIT#<acc>#<type> / EVENT#<evtSid>)
-token, expiring (sparse GSI3 on the token item: EXPIRES#<YYYY-MM-DD> / <expiresAt>#<accountSid>#<tokenSid>)
+token, expiring (sparse GSI3 on the token item: EXPIRES#<YYYY-MM-DD>#<shard> / <expiresAt>#<accountSid>#<tokenSid>)
 idempotency     IDEMPOTENCY#<accountSid>#<principal hash>   create_token#<hash> / roll_token#<hash>
 
 Lineage: a token created (or rolled) by an API token is that token's child, and always lives in
@@ -37,6 +37,9 @@ Query on GSI1 / GSI2, whose partitions are per account and token / per account a
 
 Expiry: a token item with an expiresAt carries GSI3 keys partitioned by its expiry day, so the
 daily sweep queries the few day partitions it needs, and reads only the tokens expiring then.
+Tokens created together with one lifetime expire on one day whatever their account, so a day is
+spread over EXPIRY_SHARDS keys by a hash of the token's sid (README: "Rates per partition key");
+the sweep queries each, and the unsharded key of tokens written before the shards existed.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ BY_TYPE_INDEX, BY_TYPE_PK, BY_TYPE_SK = "ByType", "GSI2PK", "GSI2SK"
 BY_EXPIRY_INDEX, BY_EXPIRY_PK, BY_EXPIRY_SK = "ByExpiryDay", "GSI3PK", "GSI3SK"
 SECRET_SK = "SECRET"
 IDEMPOTENCY_PK_PREFIX = "IDEMPOTENCY#"
+# GSI3 partition keys per expiry day: one key takes at most 1,000 writes a second, and creates of
+# tokens expiring on one day come from every account (README: "Rates per partition key").
+EXPIRY_SHARDS = 10
 
 
 def account_pk(account_sid: str) -> str:
@@ -134,13 +140,24 @@ def type_events_pk(account_sid: str, event_type: str) -> str:
     return f"AUDIT#{account_sid}#{event_type}"
 
 
-def expiry_day_pk(expires_at: str) -> str:
-    """The GSI3 partition of a token expiring at `expires_at` (its UTC day)."""
-    return f"EXPIRES#{expires_at[:10]}"
+def expiry_shard(token_sid: str) -> int:
+    return int(hashlib.sha256(token_sid.encode()).hexdigest()[:8], 16) % EXPIRY_SHARDS
+
+
+def expiry_day_pk(expires_at: str, shard: int | None = None) -> str:
+    """The GSI3 partition of a token expiring at `expires_at` (its UTC day), shard `shard`; None
+    is the day's unsharded key, which only tokens written before the shards existed have."""
+    day = f"EXPIRES#{expires_at[:10]}"
+    return day if shard is None else f"{day}#{shard}"
+
+
+def expiry_day_pks(day: str) -> list[str]:
+    """Every GSI3 partition of one expiry day (YYYY-MM-DD): its shards and the unsharded key."""
+    return [*(expiry_day_pk(day, shard) for shard in range(EXPIRY_SHARDS)), expiry_day_pk(day)]
 
 
 def expiry_attributes(account_sid: str, token_sid: str, expires_at: str) -> dict[str, dict[str, str]]:
     return {
-        BY_EXPIRY_PK: {"S": expiry_day_pk(expires_at)},
+        BY_EXPIRY_PK: {"S": expiry_day_pk(expires_at, expiry_shard(token_sid))},
         BY_EXPIRY_SK: {"S": f"{expires_at}#{account_sid}#{token_sid}"},
     }
