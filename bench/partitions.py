@@ -40,6 +40,7 @@ import os
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -64,6 +65,8 @@ CREATE_SECONDS = 2
 # Fewer real creates than reads: moto deep-copies the table for each transaction item.
 CREATE_SAMPLES = 50
 START = 1_900_000_000.0
+# The GSI partition keys a Put can carry (keys.py): charged as keys of their own.
+_INDEX_KEYS = ("GSI1PK", "GSI2PK", "GSI3PK")
 
 
 @dataclass
@@ -91,6 +94,8 @@ class PartitionModel:
         self.second = 0
         self.weight = 1.0  # how many requests the current real read stands for
         self.write_weight = 1.0
+        # How many writes a real write to a key stands for, by key (default: write_weight).
+        self.write_weight_of: Callable[[str], float] | None = None
         self.reads: defaultdict[tuple[int, str], float] = defaultdict(float)
         self.writes: defaultdict[tuple[int, str], float] = defaultdict(float)
         self.throttled = 0.0
@@ -120,11 +125,17 @@ class PartitionModel:
                 ((_, action),) = entry.items()
                 key = action["Item"] if "Item" in action else action["Key"]
                 size = item_size(action["Item"]) if "Item" in action else 1
-                writes[key["PK"]["S"]] += self.write_weight * 2 * math.ceil(max(size, 1) / 1024)
+                writes[key["PK"]["S"]] += self._write_weight(key["PK"]["S"]) * 2 * math.ceil(max(size, 1) / 1024)
+                # A Put's index keys are in the request: its GSI write (1 WCU per KB of the
+                # projection, counted on the whole item here) goes to that index's key.
+                for index_key in _INDEX_KEYS if "Item" in action else ():
+                    if index_key in action["Item"]:
+                        pk = f"{index_key}:{action['Item'][index_key]['S']}"
+                        writes[pk] += self._write_weight(pk) * math.ceil(max(size, 1) / 1024)
         elif name in ("PutItem", "UpdateItem", "DeleteItem"):
             key = body["Item"] if "Item" in body else body["Key"]
             size = item_size(body["Item"]) if "Item" in body else 1
-            writes[key["PK"]["S"]] += self.write_weight * math.ceil(max(size, 1) / 1024)
+            writes[key["PK"]["S"]] += self._write_weight(key["PK"]["S"]) * math.ceil(max(size, 1) / 1024)
         over = any(self.reads[(self.second, pk)] + units > READ_UNITS_PER_KEY for pk, units in reads.items()) or any(
             self.writes[(self.second, pk)] + units > WRITE_UNITS_PER_KEY for pk, units in writes.items()
         )
@@ -136,6 +147,9 @@ class PartitionModel:
         for pk, units in writes.items():
             self.writes[(self.second, pk)] += units
         return None
+
+    def _write_weight(self, pk: str) -> float:
+        return self.write_weight if self.write_weight_of is None else self.write_weight_of(pk)
 
     def _measure(self, parsed: dict[str, Any], **_: Any) -> None:
         if parsed.get("Item"):
@@ -153,6 +167,8 @@ class PartitionModel:
 def _kind(pk: str) -> str:
     """A key's shape for the report (`SECRET#<digest>#3`, `ACCOUNT#<acc>`...)."""
     parts = pk.split("#")
+    if parts[0] == "GSI3PK:EXPIRES":
+        return "#".join([parts[0], "<day>", *(f"<shard {part}>" for part in parts[2:])])
     return "#".join([parts[0], *("<copy " + part + ">" if part.isdigit() else "<id>" for part in parts[1:])])
 
 
@@ -433,63 +449,60 @@ def zipf_tokens() -> Trace:
 
 
 def keyed_creates() -> Trace:
-    """CREATE_RATE creates a second with an Idempotency-Key, over CREATE_ACCOUNTS accounts, each
-    through IdempotentCreate (Powertools' records) and the service. Each sampled create's writes
-    stand for CREATE_RATE / CREATE_SAMPLES creates of the same shape on other keys of the same kind, so
-    they are charged once (per-key figures are per real create, summed per key and second)."""
+    """CREATE_RATE creates a second with an Idempotency-Key and a 30-day expiry (so all expire on
+    one day: the expiry index's day shards), over CREATE_ACCOUNTS accounts, each through
+    IdempotentCreate (Powertools' records) and the service. CREATE_SAMPLES creates a second run
+    for real, each in an account of its own that second: its writes to that account's keys stand
+    for the account's CREATE_RATE / CREATE_ACCOUNTS creates, its writes to keys every account
+    shares (the expiry index's day shards) for CREATE_RATE / CREATE_SAMPLES creates."""
+    from apitokens import keys
+    from apitokens.errors import DomainError
     from apitokens.idempotency import IdempotentCreate
     from apitokens.models import CreateTokenRequest
     from apitokens.principal import Principal
     from apitokens.scopes import ALL_SCOPES
+    from apitokens.timeutil import timestamp_from_epoch
 
     world = World()
     trace = Trace(f"{CREATE_RATE:,} keyed creates/s over {CREATE_ACCOUNTS} accounts, {CREATE_SECONDS} s")
     idempotent = IdempotentCreate(world.repository, world.settings)
-    request = CreateTokenRequest.model_validate({"name": "bench", "scopes": ["tokens:read"]})
+    expires = timestamp_from_epoch(time.time() + 30 * 86_400)
+    body = {"name": "bench", "scopes": ["tokens:read"], "expiresAt": expires}
+    request = CreateTokenRequest.model_validate_json(json.dumps(body))
     accounts = [f"acc_{index:024d}" for index in range(CREATE_ACCOUNTS)]
     world.model.reset()
     per_account = CREATE_RATE / CREATE_ACCOUNTS
-    shared_key_units: defaultdict[int, float] = defaultdict(float)
-    from apitokens.errors import DomainError
+    per_sample = CREATE_RATE / CREATE_SAMPLES
+    world.model.write_weight_of = lambda pk: per_sample if pk.startswith("GSI3PK:") else per_account
+    idempotency_units: defaultdict[int, float] = defaultdict(float)
 
     for second in range(CREATE_SECONDS):
         world.model.second = second
-        # Every account's creates of this second: per_account each (2 at the default figures);
-        # CREATE_SAMPLES of the CREATE_RATE are run for real, the rest charged by proportion below.
         chosen = [
             accounts[index % CREATE_ACCOUNTS] for index in range(second * CREATE_SAMPLES, (second + 1) * CREATE_SAMPLES)
         ]
         for index, account in enumerate(chosen):
             world.now = START + second + index / CREATE_SAMPLES
             principal = Principal("user", f"user_{index % 7}", frozenset({account}), ALL_SCOPES)
-            before = sum(
-                units
-                for (sec, pk), units in world.model.writes.items()
-                if sec == second and pk.startswith("IDEMPOTENCY")
-            )
             try:
                 idempotent.create(principal, account, request, f"key-{second}-{index}")
             except DomainError:
-                trace.throttled += CREATE_RATE / CREATE_SAMPLES
-            after = sum(
-                units
-                for (sec, pk), units in world.model.writes.items()
-                if sec == second and pk.startswith("IDEMPOTENCY")
-            )
-            shared_key_units[second] += (after - before) * CREATE_RATE / CREATE_SAMPLES
+                trace.throttled += per_sample
             trace.real_calls += 1
-            trace.requests += CREATE_RATE / CREATE_SAMPLES
-    # An account's keys see per_account creates a second; the sample ran CREATE_SAMPLES / CREATE_ACCOUNTS
-    # a second per account: scale the per-key write figures by that ratio.
-    scale = per_account / (CREATE_SAMPLES / CREATE_ACCOUNTS)
+            trace.requests += per_sample
+        # Every create's idempotency record, on whatever key: what one shared key would take.
+        idempotency_units[second] = sum(
+            units * per_sample / per_account
+            for (sec, pk), units in world.model.writes.items()
+            if sec == second and pk.startswith(keys.IDEMPOTENCY_PK_PREFIX)
+        )
     world.model.hottest(trace)
-    trace.hottest_write_units *= scale
-    trace.hottest_read_units *= scale
+    shards = {pk: units for (sec, pk), units in world.model.writes.items() if pk.startswith("GSI3PK:") and sec == 0}
     trace.notes.append(
-        f"per-key figures scaled x{scale:.1f} to {per_account:g} creates/s per account; "
-        f"idempotency writes of the whole table {max(shared_key_units.values()):,.0f} WCU/s: "
-        f"what the former shared IDEMPOTENCY key would take "
-        f"(limit {WRITE_UNITS_PER_KEY:,})"
+        f"an account's keys: {per_account:g} creates/s each; the expiry day's {len(shards)} shard keys "
+        f"{min(shards.values(), default=0):,.0f} to {max(shards.values(), default=0):,.0f} WCU/s; "
+        f"idempotency writes of the whole table {max(idempotency_units.values()):,.0f} WCU/s: what the "
+        f"former shared IDEMPOTENCY key would take (limit {WRITE_UNITS_PER_KEY:,})"
     )
     return trace
 

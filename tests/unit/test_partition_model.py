@@ -149,3 +149,21 @@ def test_each_copy_is_a_key_of_its_own(partitions: ModuleType, client: Any) -> N
     assert {pk for (_, pk) in model.reads} == {keys.secret_copy_pk(digest, copy) for copy in range(8)}
     with pytest.raises(StoreUnavailable):
         repository.find_credential(digest, copy=3)
+
+
+def test_a_puts_index_keys_are_charged_as_keys_of_their_own(partitions: ModuleType, client: Any) -> None:
+    """A GSI has the same per-key limits, and a throttled GSI throttles the table's write."""
+    model = partitions.PartitionModel(client)
+    model.write_weight_of = lambda pk: 500 if pk.startswith("GSI3PK:") else 1
+    item = {"PK": {"S": "ACCOUNT#a"}, "SK": {"S": "TOKEN#t"}, "GSI3PK": {"S": "EXPIRES#2030-01-01#3"}}
+    put = {"Put": {"TableName": TABLE, "Item": item}}
+    client.transact_write_items(TransactItems=[put])
+    assert model.writes[(0, "GSI3PK:EXPIRES#2030-01-01#3")] == 500
+    assert model.writes[(0, "ACCOUNT#a")] == 2
+    item2 = {**item, "PK": {"S": "ACCOUNT#b"}}
+    client.transact_write_items(TransactItems=[{"Put": {"TableName": TABLE, "Item": item2}}])
+    item3 = {**item, "PK": {"S": "ACCOUNT#c"}}
+    with pytest.raises(ClientError) as refused:
+        client.transact_write_items(TransactItems=[{"Put": {"TableName": TABLE, "Item": item3}}])
+    assert refused.value.response["Error"]["Code"] == THROTTLED
+    assert model.writes[(0, "ACCOUNT#c")] == 0
