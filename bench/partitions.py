@@ -507,7 +507,69 @@ def keyed_creates() -> Trace:
     return trace
 
 
-def run() -> list[dict[str, Any]]:
+def operation_units() -> dict[str, dict[str, float]]:
+    """Write units of each change and of the touch with the default lookup copies, through the
+    service and the authorizer, as the model counts them: the table's items and the GSI writes of
+    their Puts (an Update's GSI writes are not in its request: not counted)."""
+    from apitokens import service
+    from apitokens.models import CreateTokenRequest, RollTokenRequest
+    from apitokens.principal import Principal
+    from apitokens.scopes import ALL_SCOPES
+
+    world = World()
+    units: dict[str, dict[str, float]] = {}
+
+    def measured(name: str, action: Callable[[], Any]) -> Any:
+        before = dict(world.model.writes)
+        result = action()
+        table = index = 0.0
+        for key, value in world.model.writes.items():
+            added = value - before.get(key, 0.0)
+            if key[1].startswith("GSI"):
+                index += added
+            else:
+                table += added
+        units[name] = {"table": table, "indexes": index}
+        return result
+
+    user = Principal("user", "user_bench", frozenset({ACCOUNT}), ALL_SCOPES)
+    body = {"name": "bench", "scopes": ["tokens:read", "tokens:write"]}
+    request = CreateTokenRequest.model_validate(body)
+    created = measured("create", lambda: service.create_token(world.repository, world.settings, user, ACCOUNT, request))
+    sid, secret = created.record.sid, created.secret
+    expiring = CreateTokenRequest.model_validate_json(json.dumps({**body, "expiresAt": "2099-01-01T00:00:00Z"}))
+    measured(
+        "create with expiresAt", lambda: service.create_token(world.repository, world.settings, user, ACCOUNT, expiring)
+    )
+    as_token = Principal("token", sid, frozenset({ACCOUNT}), frozenset(body["scopes"]), token_sid=sid)
+    child = measured(
+        "create by a token", lambda: service.create_token(world.repository, world.settings, as_token, ACCOUNT, request)
+    )
+    event = {"headers": {}, "requestContext": {"identity": {"sourceIp": "198.51.100.1"}}}
+    world.model.second = 1
+    measured("touch, new IP (event)", lambda: world.authorizer.token_principal(secret, event))
+    world.now += 61
+    world.model.second = 2
+    measured("touch, known IP", lambda: world.authorizer.token_principal(secret, event))
+
+    def update(active: bool) -> Any:
+        return world.repository.update(
+            ACCOUNT, child.record.sid, name="b", is_active=active, description=None, replace_description=False,
+            now="2030-01-01T00:00:00.000Z",
+        )  # fmt: skip
+
+    measured("deactivate", lambda: update(False))
+    measured("reactivate", lambda: update(True))
+    grace = RollTokenRequest.model_validate({"gracePeriodSeconds": 600})
+    rolled = measured(
+        "roll with grace",
+        lambda: service.roll_token(world.repository, world.settings, user, ACCOUNT, child.record.sid, request=grace),
+    )
+    measured("delete", lambda: world.repository.delete(ACCOUNT, rolled.record.sid, "2030-01-01T00:00:00.000Z"))
+    return units
+
+
+def run() -> dict[str, Any]:
     from moto import mock_aws
 
     _environment()
@@ -524,15 +586,22 @@ def run() -> list[dict[str, Any]]:
     with mock_aws():
         before = hot_token(lookup_copies=1, seconds=5)
     before.notes.append("reference, not a goal: the design before lookup copies")
-    return [{**asdict(trace), "holds": trace.holds, "reference": trace is before} for trace in [*traces, before]]
+    with mock_aws():
+        operations = operation_units()
+    return {
+        "traces": [
+            {**asdict(trace), "holds": trace.holds, "reference": trace is before} for trace in [*traces, before]
+        ],
+        "write_units_per_operation": operations,
+    }
 
 
-def report_lines(results: list[dict[str, Any]]) -> list[str]:
+def report_lines(results: dict[str, Any]) -> list[str]:
     lines = [
         f"Partition model (per key: {READ_UNITS_PER_KEY:,} RCU/s, {WRITE_UNITS_PER_KEY:,} WCU/s; "
         f"{SAMPLES} real requests per simulated second, scaled; goal 0 throttled, 0 allowed after revocation):"
     ]
-    for row in results:
+    for row in results["traces"]:
         verdict = "reference" if row["reference"] else ("holds" if row["holds"] else "DOES NOT HOLD")
         lines.append(f"  {row['name']}: {verdict}")
         lines.append(
@@ -544,6 +613,9 @@ def report_lines(results: list[dict[str, Any]]) -> list[str]:
             f"writes {row['hottest_write_units']:,.0f} WCU/s ({row['hottest_write_key']})"
         )
         lines += [f"    {note}" for note in row["notes"]]
+    lines.append("  write units per operation (table items + GSI writes of its Puts), default lookup copies:")
+    for name, units in results["write_units_per_operation"].items():
+        lines.append(f"    {name:<22} {units['table']:>4.0f} WRU + {units['indexes']:.0f} GSI WCU")
     return lines
 
 
