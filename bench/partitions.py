@@ -281,9 +281,9 @@ class World:
         import boto3
         from botocore.config import Config
 
-        from apitokens.authorizer import Authorizer
-        from apitokens.repository import TokenRepository
+        from apitokens.auth.authorizer import Authorizer
         from apitokens.settings import Settings
+        from apitokens.store.repository import TokenRepository
         from apitokens_dev.template import table_create_arguments
 
         settings = Settings.from_env(os.environ)
@@ -309,10 +309,10 @@ class World:
         self._rng = random.Random(11)
 
     def create(self, account: str) -> tuple[str, str]:
-        from apitokens import service
-        from apitokens.models import CreateTokenRequest
-        from apitokens.principal import Principal
-        from apitokens.scopes import ALL_SCOPES
+        from apitokens.auth.principal import Principal
+        from apitokens.domain import service
+        from apitokens.domain.scopes import ALL_SCOPES
+        from apitokens.wire.models import CreateTokenRequest
 
         principal = Principal("user", "user_bench", frozenset({account}), ALL_SCOPES)
         request = CreateTokenRequest.model_validate({"name": "bench", "scopes": ["tokens:read"]})
@@ -325,7 +325,8 @@ class World:
         put), so the touch finds every item it updates."""
         from moto.dynamodb.models import dynamodb_backends
 
-        from apitokens import ids, keys, tokens
+        from apitokens.domain import ids, tokens
+        from apitokens.store import keys
 
         first_sid, first = self.create(ACCOUNT)
         backend = dynamodb_backends["123456789012"]["us-east-1"]
@@ -359,7 +360,7 @@ class World:
 
     def authorize(self, secret: str) -> bool | None:
         """True if allowed, False if refused, None if the store throttled (AUTHORIZER_FAILURE)."""
-        from apitokens.errors import StoreUnavailable, Unauthenticated
+        from apitokens.domain.errors import StoreUnavailable, Unauthenticated
 
         try:
             self.authorizer.token_principal(secret, self._request())
@@ -455,13 +456,13 @@ def keyed_creates() -> Trace:
     for real, each in an account of its own that second: its writes to that account's keys stand
     for the account's CREATE_RATE / CREATE_ACCOUNTS creates, its writes to keys every account
     shares (the expiry index's day shards) for CREATE_RATE / CREATE_SAMPLES creates."""
-    from apitokens import keys
-    from apitokens.errors import DomainError
-    from apitokens.idempotency import IdempotentCreate
-    from apitokens.models import CreateTokenRequest
-    from apitokens.principal import Principal
-    from apitokens.scopes import ALL_SCOPES
-    from apitokens.timeutil import timestamp_from_epoch
+    from apitokens.auth.principal import Principal
+    from apitokens.domain.errors import DomainError
+    from apitokens.domain.idempotency import IdempotentCreate
+    from apitokens.domain.scopes import ALL_SCOPES
+    from apitokens.domain.timeutil import timestamp_from_epoch
+    from apitokens.store import keys
+    from apitokens.wire.models import CreateTokenRequest
 
     world = World()
     trace = Trace(f"{CREATE_RATE:,} keyed creates/s over {CREATE_ACCOUNTS} accounts, {CREATE_SECONDS} s")
@@ -511,10 +512,10 @@ def operation_units() -> dict[str, dict[str, float]]:
     """Write units of each change and of the touch with the default lookup copies, through the
     service and the authorizer, as the model counts them: the table's items and the GSI writes of
     their Puts (an Update's GSI writes are not in its request: not counted)."""
-    from apitokens import service
-    from apitokens.models import CreateTokenRequest, RollTokenRequest
-    from apitokens.principal import Principal
-    from apitokens.scopes import ALL_SCOPES
+    from apitokens.auth.principal import Principal
+    from apitokens.domain import service
+    from apitokens.domain.scopes import ALL_SCOPES
+    from apitokens.wire.models import CreateTokenRequest, RollTokenRequest
 
     world = World()
     units: dict[str, dict[str, float]] = {}

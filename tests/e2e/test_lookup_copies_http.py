@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from apitokens import keys
+from apitokens.domain.tokens import digest
 from apitokens.settings import Settings
-from apitokens.tokens import digest
+from apitokens.store import keys
 from tests.harness import ACCOUNT, HttpStack, backend_class, http_stack
 
 pytestmark = pytest.mark.e2e

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apitokens import expiry, keys
-from apitokens.event_repository import EventRepository
+from apitokens.domain import expiry
 from apitokens.settings import get_settings
+from apitokens.store import keys
+from apitokens.store.event_repository import EventRepository
 from tests.harness import Functions, scan_table
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from apitokens import keys
-from apitokens.principal import Principal
-from apitokens.scopes import ALL_SCOPES
+from apitokens.auth.principal import Principal
+from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.store import keys
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, Functions, scan_table
 from tests.integration.test_lineage_and_roll import roll
 

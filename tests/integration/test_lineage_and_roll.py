@@ -11,10 +11,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from apitokens.auth.principal import Principal
-from apitokens.store.repository import TokenRepository, cascade_batch_size
 from apitokens.domain.scopes import ROLL
-from apitokens.settings import Settings, get_settings
 from apitokens.domain.tokens import digest
+from apitokens.settings import Settings, get_settings
+from apitokens.store.repository import TokenRepository, cascade_batch_size
 from apitokens_dev.template import dynamodb_clients
 from tests.harness import ACCOUNT, Functions, Reply, load_event, proxy_event, scan_table
 

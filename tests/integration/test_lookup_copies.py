@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from apitokens import keys
-from apitokens.repository import TokenRepository
+from apitokens.domain.tokens import digest
 from apitokens.settings import Settings
-from apitokens.tokens import digest
+from apitokens.store import keys
+from apitokens.store.repository import TokenRepository
 from tests.harness import ACCOUNT, TABLE, Functions, load_event, scan_table
 from tests.integration.test_lineage_and_roll import WRITER, child_of, roll
 
@@ -156,8 +156,8 @@ def test_the_touch_writes_every_copy_once_per_interval(functions: Functions, dyn
 
 @pytest.mark.parametrize("copies", [1, 3])
 def test_a_token_keeps_the_copy_count_it_was_created_with(dynamodb: Any, copies: int, environment: Any) -> None:
-    from apitokens import service
-    from apitokens.models import CreateTokenRequest
+    from apitokens.domain import service
+    from apitokens.wire.models import CreateTokenRequest
     from tests.harness import user
 
     settings = Settings(table_name=TABLE, lookup_copies=copies)

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from apitokens import keys, service
-from apitokens.models import CreateTokenRequest, RollTokenRequest
-from apitokens.principal import Principal
-from apitokens.repository import TRANSACTION_ITEMS, TokenRepository, cascade_batch_size
-from apitokens.scopes import ALL_SCOPES
+from apitokens.auth.principal import Principal
+from apitokens.domain import service
+from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.domain.tokens import digest
 from apitokens.settings import MAX_LOOKUP_COPIES, Settings
-from apitokens.tokens import digest
+from apitokens.store import keys
+from apitokens.store.repository import TRANSACTION_ITEMS, TokenRepository, cascade_batch_size
+from apitokens.wire.models import CreateTokenRequest, RollTokenRequest
 from apitokens_dev.template import dynamodb_clients
 from tests.harness import ACCOUNT, TABLE, Functions, scan_table
 from tests.integration.test_audit_events import authorize, events, usage

@@ -26,11 +26,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from apitokens.store import keys
 from apitokens.domain import tokens
-from apitokens.wire.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
 from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.settings import Settings
+from apitokens.store import keys
+from apitokens.wire.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
 from apitokens_dev import devkeys, template
 from tests.harness import (
     ACCOUNT,

@@ -18,9 +18,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from apitokens import keys
-from apitokens.errors import StoreUnavailable
-from apitokens.repository import TokenRepository
+from apitokens.domain.errors import StoreUnavailable
+from apitokens.store import keys
+from apitokens.store.repository import TokenRepository
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 TABLE = "tokens"

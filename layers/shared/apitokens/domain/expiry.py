@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from apitokens.domain import audit
 from apitokens.domain.records import ExpiringToken
 from apitokens.domain.timeutil import format_timestamp
-from apitokens.store.event_repository import EventRepository
 from apitokens.store import keys
+from apitokens.store.event_repository import EventRepository
 
 WARNING_DAYS = (30, 7, 1)
 LOOKBACK_DAYS = 7
