@@ -610,7 +610,7 @@ def report_lines(results: dict[str, Any]) -> list[str]:
             f"allowed after revocation {row['allowed_after_revocation']:,.0f}"
         )
         lines.append(
-            f"    hottest key: reads {row['hottest_read_units']:,.0f} RCU/s ({row['hottest_read_key']}), "
+            f"    hottest key: reads {row['hottest_read_units']:,.0f} RCU/s ({row['hottest_read_key'] or 'none'}), "
             f"writes {row['hottest_write_units']:,.0f} WCU/s ({row['hottest_write_key']})"
         )
         lines += [f"    {note}" for note in row["notes"]]
