@@ -60,6 +60,7 @@ def _environment() -> None:
 def run() -> dict[str, Any]:
     import boto3
     from moto import mock_aws
+    from partitions import fast_moto_transactions
 
     from apitokens.auth.authorizer import Authorizer
     from apitokens.domain import ids, tokens
@@ -70,6 +71,7 @@ def run() -> dict[str, Any]:
     from apitokens_dev.template import table_create_arguments
 
     _environment()
+    fast_moto_transactions()  # moto's rollback copy of each transaction, only what it writes
     settings = Settings.from_env(os.environ)
     results: dict[str, Any] = {"cascade": [], "authorizer_reads": {}}
     with mock_aws():
