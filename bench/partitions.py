@@ -33,7 +33,6 @@ Run alone: `.venv/bin/python bench/partitions.py`.
 
 from __future__ import annotations
 
-import collections
 import json
 import math
 import os
@@ -188,73 +187,18 @@ def _throttle(operation: str) -> Any:
     return AWSResponse("https://dynamodb.bench", 400, HTTPHeaders(), None), parsed
 
 
-class _RollbackCopy:
-    """Stands in for the `copy` module inside moto's DynamoDB backend. While a transaction runs,
-    the "deep copy" of a Table that moto keeps for its rollback copies only the partitions the
-    transaction writes (the others are not changed by it, so the copy shares them), and is made
-    once per transaction (moto asks for it once per item, before writing anything)."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.touched: set[str] | None = None
-        self._copies: dict[int, Any] = {}
-
-    def begin(self, transact_items: list[dict[str, Any]]) -> None:
-        self.touched = set()
-        self._copies = {}
-        for entry in transact_items:
-            ((_, action),) = entry.items()
-            key = action.get("Item") or action.get("Key") or {}
-            self.touched.add(str(key.get("PK", {}).get("S")))
-
-    def end(self) -> None:
-        self.touched = None
-        self._copies = {}
-
-    def deepcopy(self, value: Any, memo: Any = None) -> Any:
-        from moto.dynamodb.models.table import Table
-
-        if self.touched is None or not isinstance(value, Table):
-            return self._real.deepcopy(value, memo)
-        if id(value) not in self._copies:
-            clone = self._real.copy(value)
-            clone.items = collections.defaultdict(dict)
-            for hash_key, partition in value.items.items():
-                touched = hash_key.value in self.touched
-                clone.items[hash_key] = self._real.deepcopy(partition) if touched else partition
-            self._copies[id(value)] = clone
-        return self._copies[id(value)]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
 def fast_moto_transactions() -> None:
     """moto's TransactWriteItems rollback copies only the partitions it writes, once (see the
-    module's docstring), plus the local server's moto fixes. Idempotent."""
-    import functools
-
-    from moto.dynamodb import models
-
-    from apitokens_dev.server import drop_empty_moto_partitions, stop_moto_dynamodb_instance_tracking
+    module's docstring), plus the local server's other moto fixes. Idempotent."""
+    from apitokens_dev.server import (
+        cheap_moto_transaction_rollback,
+        drop_empty_moto_partitions,
+        stop_moto_dynamodb_instance_tracking,
+    )
 
     stop_moto_dynamodb_instance_tracking()
     drop_empty_moto_partitions()
-    if isinstance(models.copy, _RollbackCopy):  # type: ignore[attr-defined]
-        return
-    shim = _RollbackCopy(models.copy)  # type: ignore[attr-defined]
-    models.copy = shim  # type: ignore[attr-defined,assignment]
-    transact = models.DynamoDBBackend.transact_write_items
-
-    @functools.wraps(transact)
-    def transact_with_cheap_rollback(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        shim.begin(transact_items)
-        try:
-            transact(self, transact_items)
-        finally:
-            shim.end()
-
-    models.DynamoDBBackend.transact_write_items = transact_with_cheap_rollback  # type: ignore[method-assign]
+    cheap_moto_transaction_rollback()
 
 
 def _environment() -> None:
