@@ -22,6 +22,7 @@ from apitokens.auth.principal import Principal
 from apitokens.domain import service
 from apitokens.domain.errors import IdempotencyKeyReused, InvalidRequest, RequestInProgress, StoreUnavailable
 from apitokens.domain.records import TokenRecord
+from apitokens.domain.timeutil import format_timestamp, utcnow
 from apitokens.settings import Settings
 from apitokens.store import keys
 from apitokens.store.repository import TokenRepository
@@ -103,7 +104,11 @@ class IdempotentCreate:
 
         body = request.model_dump(mode="json", by_alias=True)
         scope = [principal.type, principal.id, account_sid, token_sid]
-        return self._run("roll_token", scope, body, work, key=idempotency_key, lambda_context=lambda_context)
+        outcome = self._run("roll_token", scope, body, work, key=idempotency_key, lambda_context=lambda_context)
+        if outcome.replayed:
+            # A retry finishes a move of the old token's children the first request left undone.
+            self._repository.move_children(account_sid, token_sid, outcome.record.sid, format_timestamp(utcnow()))
+        return outcome
 
     def _run(
         self,
