@@ -137,7 +137,7 @@ TARGETS = {
         Target("authorizer", (f"{LAYER}/authorizer.py",), AUTHORIZER_TESTS),
         Target("principal", (f"{LAYER}/principal.py",), ("tests/unit/test_principal_context.py", *POLICY_TESTS)),
         Target("policy", (f"{LAYER}/policy.py",), POLICY_TESTS),
-        Target("scopes", (f"{LAYER}/scopes.py",), POLICY_TESTS),
+        Target("scopes", (f"{LAYER}/scopes.py",), ("tests/unit/test_route_catalog_edges.py", *POLICY_TESTS)),
         Target(
             "leaks",
             (f"{LAYER}/leaks.py",),

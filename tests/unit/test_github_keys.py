@@ -6,6 +6,7 @@ tests kill leaks.py's mutants in seconds, before the moto tests of tests/integra
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import urllib.request
 from typing import Any
@@ -15,10 +16,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from apitokens.errors import StoreUnavailable, Unauthenticated
-from apitokens.leaks import REFETCH_INTERVAL_SECONDS, GithubKeys
+from apitokens.leaks import Finding, GithubKeys, Verdict
 from apitokens_dev import devkeys
 
 URL = "https://keys.test/secret_scanning"
+MINUTE = 60.0  # an unknown identifier refetches GitHub's rate-limited key list at most once a minute
 BODY = b'[{"token": "at_live_x", "type": "apitokens", "url": "", "source": "content"}]'
 
 
@@ -157,13 +159,13 @@ def test_an_unknown_identifier_refetches_at_most_once_an_interval(
     assert keys.key(identifier) is not None
     assert keys.key("unknown") is None
     assert published.fetched == [URL]
-    published.now += REFETCH_INTERVAL_SECONDS - 0.001
+    published.now += MINUTE - 0.001
     assert keys.key("unknown") is None
     assert published.fetched == [URL]
     published.now += 0.001
     assert keys.key("unknown") is None
     assert published.fetched == [URL, URL]
-    published.now += REFETCH_INTERVAL_SECONDS - 0.001  # the interval counts from the last fetch
+    published.now += MINUTE - 0.001  # the interval counts from the last fetch
     assert keys.key("unknown") is None
     assert published.fetched == [URL, URL]
 
@@ -175,7 +177,7 @@ def test_a_refetch_replaces_the_list(key: ec.EllipticCurvePrivateKey, published:
     assert keys.key(identifier) is not None
     rotated = ec.generate_private_key(ec.SECP256R1())
     published.document = {"public_keys": [{"key_identifier": "rotated", "key": _pem(rotated)}]}
-    published.now += REFETCH_INTERVAL_SECONDS
+    published.now += MINUTE
     assert keys.key("rotated") is not None
     assert keys.key(identifier) is None
 
@@ -243,3 +245,14 @@ def test_the_default_fetcher_reads_at_most_one_mebibyte(endpoint: Endpoint, key:
     endpoint.body = at_limit.replace('"padding": "', '"padding": "x').encode()
     with pytest.raises(StoreUnavailable):
         GithubKeys(URL).key(devkeys.github_key_identifier(key))
+
+
+def test_findings_and_verdicts_are_values() -> None:
+    """A report's findings and verdicts are not altered once made (the handler answers what
+    report() decided)."""
+    finding = Finding("at_live_x", "apitokens", "content", "")
+    verdict = Verdict("digest", "apitokens", "false_positive")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        finding.token = "other"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        verdict.label = "true_positive"  # type: ignore[misc]
