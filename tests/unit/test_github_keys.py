@@ -229,9 +229,12 @@ def test_the_default_fetcher_asks_for_json_as_apitokens_with_a_short_timeout(
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://keys.test/", "keys.test/keys"])
 def test_the_default_fetcher_refuses_other_schemes_without_opening_them(endpoint: Endpoint, url: str) -> None:
-    with pytest.raises(StoreUnavailable):
+    with pytest.raises(StoreUnavailable) as refused:
         GithubKeys(url).verify(BODY, "abc", "c2ln")
     assert endpoint.calls == []
+    # The caller is told to retry; the operator's log (the cause) names the setting to fix.
+    assert str(refused.value) == "GitHub's public keys could not be fetched; retry shortly."
+    assert str(refused.value.__cause__) == "GITHUB_KEYS_URL must be an http(s) URL"
 
 
 def test_the_default_fetcher_reads_at_most_one_mebibyte(endpoint: Endpoint, key: ec.EllipticCurvePrivateKey) -> None:
