@@ -114,7 +114,6 @@ POLICY_TESTS = (
 # (the two cascades of 50+ tokens, a minute each on moto, are left to `make test`).
 CONDITIONS_TESTS = (
     "tests/integration/test_repository_conditions.py",
-    "tests/integration/test_token_operations.py",
     "tests/integration/test_lineage_and_roll.py",
     "--deselect=tests/integration/test_lineage_and_roll.py::test_a_cascade_larger_than_one_transaction",
     "--deselect=tests/integration/test_lineage_and_roll.py::test_a_cascade_that_fails_between_batches_is_finished_by_a_retry",
@@ -155,13 +154,19 @@ TARGETS = {
 MODULES = ("tokens", "jwt_auth", "authorizer", "principal")
 
 
-def run_target(target: Target) -> None:
+def run_target(target: Target, only: dict[str, set[int]] | None = None) -> None:
+    """mutmut over the target's sources; `only`: just these lines of each (--survivors)."""
     runner = f"{PYTHON} -m tests.mutation.runner -x -q -p no:cacheprovider {' '.join(target.tests)}"
     for source in target.sources:
         started = time.monotonic()
         command = [str(MUTMUT), "run", "--paths-to-mutate", source, "--runner", runner, "--no-progress", "--CI"]
-        if target.lines is not None:
-            LINES_PATCH.write_text(lines_patch(source, target.lines((ROOT / source).read_text(encoding="utf-8"))))
+        lines = None if target.lines is None else target.lines((ROOT / source).read_text(encoding="utf-8"))
+        if only is not None:
+            lines = only.get(source, set()) & (lines if lines is not None else only.get(source, set()))
+            if not lines:
+                continue
+        if lines is not None:
+            LINES_PATCH.write_text(lines_patch(source, lines))
             command += ["--use-patch-file", str(LINES_PATCH)]
         try:
             subprocess.run(
@@ -190,6 +195,21 @@ def diff_of(mutant_id: int) -> tuple[str, str]:
     removed = [line[1:].strip() for line in shown.splitlines() if line.startswith("-") and not line.startswith("---")]
     added = [line[1:].strip() for line in shown.splitlines() if line.startswith("+") and not line.startswith("+++")]
     return " ".join(removed), " ".join(added)
+
+
+def survivor_lines(sources: list[str]) -> dict[str, set[int]]:
+    """The lines (1-based) of the last run's survivors that mutation-equivalents.txt does not list."""
+    with sqlite3.connect(CACHE) as db:
+        rows = db.execute(
+            "SELECT m.id, s.filename, l.line_number FROM Mutant m JOIN Line l ON m.line = l.id "
+            "JOIN SourceFile s ON l.sourcefile = s.id WHERE m.status = 'bad_survived'"
+        ).fetchall()
+    listed = equivalents()
+    lines: dict[str, set[int]] = {}
+    for mutant_id, filename, line_number in rows:
+        if filename in sources and (filename, *diff_of(mutant_id)) not in listed:
+            lines.setdefault(filename, set()).add(line_number + 1)
+    return lines
 
 
 def score(sources: list[str]) -> float:
@@ -233,6 +253,11 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help=f"of {', '.join(TARGETS)}; default: {' '.join(MODULES)}")
     parser.add_argument("--all", action="store_true", help="every module of TARGETS")
     parser.add_argument("--score-only", action="store_true", help="score the last run's cache, run nothing")
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="rerun only the lines of the last run's unlisted survivors against the current tests (keeps the cache)",
+    )
     arguments = parser.parse_args()
     names = list(TARGETS) if arguments.all else arguments.modules or list(MODULES)
     if unknown := sorted(set(names) - set(TARGETS)):
@@ -241,12 +266,16 @@ def main() -> int:
     sources = [source for target in targets for source in target.sources]
     if not arguments.score_only:
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed: the finally restores
-        CACHE.unlink(missing_ok=True)
+        # --survivors: killed mutants stay killed in the cache (mutmut keeps them); survivors'
+        # lines run again, so the score is the whole module's with the new tests.
+        only = survivor_lines(sources) if arguments.survivors and CACHE.exists() else None
+        if only is None:
+            CACHE.unlink(missing_ok=True)
         originals = {source: (ROOT / source).read_bytes() for source in sources}
         started = time.monotonic()
         try:
             for target in targets:
-                run_target(target)
+                run_target(target, only)
         finally:
             # mutmut restores each file after each mutant; an interrupted run must not leave one.
             for source, content in originals.items():
