@@ -65,3 +65,43 @@ def test_a_loaded_route_cannot_be_changed() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         route.scope = "tokens:read"  # type: ignore[misc]
     assert hash(route) == hash(Route(route.method, route.resource, route.scope))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "FETCH /accounts/{accountSid}/m metrics:read",
+            "routes.txt line 1: unknown method 'FETCH' (one of DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT)",
+        ),
+        ("GET /metrics metrics:read", "routes.txt line 1: path '/metrics' must start with /accounts/{accountSid}"),
+        (
+            "GET /accounts/{accountSid}//m metrics:read",
+            "routes.txt line 1: path '/accounts/{accountSid}//m' has an empty or malformed segment",
+        ),
+        (
+            "GET /accounts/{accountSid}/m/{x}/{x} metrics:read",
+            "routes.txt line 1: path '/accounts/{accountSid}/m/{x}/{x}' repeats a path parameter",
+        ),
+        (
+            "GET /accounts/{accountSid}/m metrics:read\nGET /accounts/{accountSid}/m buckets:read",
+            "routes.txt line 2: GET /accounts/{accountSid}/m is listed twice",
+        ),
+        ("# nothing\n", "routes.txt lists no route"),
+    ],
+)
+def test_a_refused_catalog_says_exactly_what_to_fix(text: str, message: str) -> None:
+    """The service refuses to start on a bad catalog: the message is all the operator gets."""
+    with pytest.raises(CatalogError) as refused:
+        parse_catalog(text)
+    assert str(refused.value) == message
+
+
+def test_an_unknown_scope_is_refused_with_the_known_ones_listed() -> None:
+    with pytest.raises(CatalogError) as refused:
+        parse_catalog("GET /accounts/{accountSid}/m metrics:fly")
+    message = str(refused.value)
+    assert message.startswith(
+        "routes.txt line 1: unknown scope 'metrics:fly' (known: buckets:read, buckets:write, buckets:delete, "
+    )
+    assert message.endswith(", tokens:read, tokens:write, tokens:delete)")
