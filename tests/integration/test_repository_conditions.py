@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from apitokens import keys
-from apitokens import repository as repository_module
-from apitokens.errors import ConcurrentModification, TokenLimitReached, TokenNotFound, TokenStateConflict
-from apitokens.records import TokenRecord
-from apitokens.repository import TokenRepository
+from apitokens.domain.errors import ConcurrentModification, TokenLimitReached, TokenNotFound, TokenStateConflict
+from apitokens.domain.records import TokenRecord
+from apitokens.domain.tokens import digest
 from apitokens.settings import get_settings
-from apitokens.tokens import digest
+from apitokens.store import keys
+from apitokens.store import repository as repository_module
+from apitokens.store.repository import TokenRepository
 from tests.harness import ACCOUNT, scan_table
 
 NOW = "2026-12-02T01:00:00.000Z"

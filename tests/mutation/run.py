@@ -132,22 +132,22 @@ TARGETS = {
             (f"{LAYER}/domain/tokens.py", f"{LAYER}/domain/base62.py"),
             ("tests/unit/test_token_format_edges.py", "tests/unit/test_token_format.py"),
         ),
-        Target("jwt_auth", (f"{LAYER}/jwt_auth.py",), JWT_TESTS),
-        Target("authorizer", (f"{LAYER}/authorizer.py",), AUTHORIZER_TESTS),
-        Target("principal", (f"{LAYER}/principal.py",), ("tests/unit/test_principal_context.py", *POLICY_TESTS)),
-        Target("policy", (f"{LAYER}/policy.py",), POLICY_TESTS),
-        Target("scopes", (f"{LAYER}/scopes.py",), ("tests/unit/test_route_catalog_edges.py", *POLICY_TESTS)),
+        Target("jwt_auth", (f"{LAYER}/auth/jwt_auth.py",), JWT_TESTS),
+        Target("authorizer", (f"{LAYER}/auth/authorizer.py",), AUTHORIZER_TESTS),
+        Target("principal", (f"{LAYER}/auth/principal.py",), ("tests/unit/test_principal_context.py", *POLICY_TESTS)),
+        Target("policy", (f"{LAYER}/auth/policy.py",), POLICY_TESTS),
+        Target("scopes", (f"{LAYER}/domain/scopes.py",), ("tests/unit/test_route_catalog_edges.py", *POLICY_TESTS)),
         Target(
             "leaks",
-            (f"{LAYER}/leaks.py",),
+            (f"{LAYER}/domain/leaks.py",),
             ("tests/unit/test_github_keys.py", "tests/integration/test_leak_reports.py"),
         ),
         # The repository's conditions (revocation, limit, no resurrection, lineage and cascade):
         # the deciding lines of repository.py only (condition_lines).
-        Target("conditions", (f"{LAYER}/repository.py",), CONDITIONS_TESTS, condition_lines),
+        Target("conditions", (f"{LAYER}/store/repository.py",), CONDITIONS_TESTS, condition_lines),
         # All of repository.py (1,000 lines): hours on two cores (docs/reliability.md).
-        Target("repository", (f"{LAYER}/repository.py",), REPOSITORY_TESTS),
-        Target("service", (f"{LAYER}/service.py",), REPOSITORY_TESTS),
+        Target("repository", (f"{LAYER}/store/repository.py",), REPOSITORY_TESTS),
+        Target("service", (f"{LAYER}/domain/service.py",), REPOSITORY_TESTS),
     )
 }
 # What `make mutation` runs by default: fits about 25 minutes on a shared two-core machine.

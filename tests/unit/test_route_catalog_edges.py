@@ -8,8 +8,8 @@ import dataclasses
 
 import pytest
 
-from apitokens import scopes
-from apitokens.scopes import ROUTES, CatalogError, Route, load_catalog, parse_catalog, route_for
+from apitokens.domain import scopes
+from apitokens.domain.scopes import ROUTES, CatalogError, Route, load_catalog, parse_catalog, route_for
 
 # API Gateway's methods a catalog line may name (ANY is not one: a route names its method).
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
