@@ -56,7 +56,8 @@ class Target:
 # its lineage guard), and, anywhere after the item builders, a line that names a condition or
 # the state a condition guards (active, revoked, children, rolled, released slot, count, limit,
 # the digest that tells a re-created token apart). Audit documents' lines are left out (their
-# tests are issue 11's). Chosen from the text at run time, so it follows the module's edits.
+# tests are issue 11's: _audit_lines). Chosen from the text at run time, so it follows the
+# module's edits.
 CONDITION_HELPERS = frozenset(
     {"_transact", "_still_exists", "_cancellation_codes", "_count_increment", "_deactivation", "new_token_writes"}
 )
@@ -80,7 +81,32 @@ def condition_lines(text: str) -> set[int]:
     for number, line in enumerate(text.splitlines(), start=1):
         if number > builders_end and CONDITION_WORDS.search(line) and not NOT_CONDITIONS.search(line):
             selected.add(number)
-    return selected
+    return selected - _audit_lines(tree)
+
+
+# The names an audit document is built in (its changes, its type): their statements are audit.
+AUDIT_NAMES = frozenset({"changes", "rolled_changes", "moved_parent", "event_type", "document", "events", "reason"})
+
+
+def _audit_lines(tree: ast.AST) -> set[int]:
+    """Lines of statements that only build an audit document: assignments to AUDIT_NAMES (a
+    subscript of one too), and the `if`s whose every statement is one."""
+
+    def is_audit(statement: ast.stmt) -> bool:
+        if isinstance(statement, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names = {(t.value if isinstance(t, ast.Subscript) else t) for t in targets}
+            return all(isinstance(name, ast.Name) and name.id in AUDIT_NAMES for name in names)
+        if isinstance(statement, ast.If):
+            return all(is_audit(inner) for inner in [*statement.body, *statement.orelse])
+        return False
+
+    return {
+        number
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt) and is_audit(node)
+        for number in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+    }
 
 
 def lines_patch(source: str, lines: set[int]) -> str:
