@@ -356,3 +356,38 @@ def test_a_rolled_or_inactive_token_is_not_rolled(repository: TokenRepository, d
         repository.roll(ACCOUNT, racing.sid, rolled_meanwhile, digest("e"), grace_end=NOW, max_tokens=100)
     assert repository.find_credential(digest("c")) is None
     assert repository.find_credential(digest("e")) is None
+
+
+class ActionAfterRead:
+    """The table's client, but `action` runs once right after the first GetItem answers."""
+
+    def __init__(self, client: Any, action: Callable[[], object]) -> None:
+        self._client, self._action = client, action
+        self._done = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_item(self, **request: Any) -> Any:
+        response = self._client.get_item(**request)
+        if not self._done:
+            self._done = True
+            self._action()
+        return response
+
+
+def test_a_child_created_during_a_delete_makes_it_retry_not_vanish(repository: TokenRepository, dynamodb: Any) -> None:
+    """The delete read a token without children; one appears before its write: the token is
+    still there (a retry is asked for, never a 404), and the retry revokes the child with it."""
+    parent = create(repository)
+    children: list[TokenRecord] = []
+    racing = TokenRepository(
+        ActionAfterRead(dynamodb, lambda: children.append(create(repository, parent_sid=parent.sid))),  # type: ignore[arg-type]
+        get_settings().table_name,
+    )
+    with pytest.raises(ConcurrentModification):
+        racing.delete(ACCOUNT, parent.sid, NOW)
+    assert repository.get(ACCOUNT, parent.sid).is_active
+    repository.delete(ACCOUNT, parent.sid, LATER)
+    assert is_active(repository, children[0]) == (False, False)
+    assert repository.get(ACCOUNT, children[0].sid).revoked_reason == "parent_revoked"
