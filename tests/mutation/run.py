@@ -77,7 +77,7 @@ def condition_lines(text: str) -> set[int]:
         if function.name in CONDITION_HELPERS
         for number in range(function.body[0].lineno, (function.end_lineno or 0) + 1)
     }
-    builders_end = max((f.end_lineno or 0) for f in functions if f.name in ("token_item", "lookup_item"))
+    builders_end = max((f.end_lineno or 0 for f in functions if f.name in ("token_item", "lookup_item")), default=0)
     for number, line in enumerate(text.splitlines(), start=1):
         if number > builders_end and CONDITION_WORDS.search(line) and not NOT_CONDITIONS.search(line):
             selected.add(number)
