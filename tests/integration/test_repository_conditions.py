@@ -134,12 +134,12 @@ def test_a_roll_with_grace_takes_a_slot_until_released_and_one_without_takes_non
     old = create(repository, max_tokens=2)
     grace_end = "2026-12-02T01:30:00.000Z"
 
-    _, new = repository.roll(ACCOUNT, old.sid, successor, digest("rolled"), grace_end=grace_end, max_tokens=2)
+    _, new = repository.roll(ACCOUNT, old.sid, successor, digest("rolled"), grace_end=grace_end, max_tokens=2, now=NOW)
     assert token_count(dynamodb) == 2
     with pytest.raises(TokenLimitReached):
         create(repository, max_tokens=2)
     with pytest.raises(TokenLimitReached):  # the grace period's extra slot is limit-checked too
-        repository.roll(ACCOUNT, new.sid, successor, digest("again"), grace_end=grace_end, max_tokens=2)
+        repository.roll(ACCOUNT, new.sid, successor, digest("again"), grace_end=grace_end, max_tokens=2, now=NOW)
     assert repository.release_rolled_slots(ACCOUNT, NOW) == 0  # not yet ended
     assert repository.release_rolled_slots(ACCOUNT, LATER) == 1
     assert repository.release_rolled_slots(ACCOUNT, LATER) == 0  # once
@@ -148,7 +148,7 @@ def test_a_roll_with_grace_takes_a_slot_until_released_and_one_without_takes_non
     assert token_count(dynamodb) == 1
     # No grace: the new token takes the old one's slot at once, even at the limit.
     full = create(repository, max_tokens=2)
-    repository.roll(ACCOUNT, full.sid, successor, digest("now"), grace_end=NOW, max_tokens=2)
+    repository.roll(ACCOUNT, full.sid, successor, digest("now"), grace_end=NOW, max_tokens=2, now=NOW)
     assert token_count(dynamodb) == 2
 
 
@@ -278,7 +278,7 @@ def test_no_write_recreates_a_deleted_token(repository: TokenRepository, dynamod
         repository.touch_last_used(credential, secret_of(token), LATER, LATER)
     assert repository.revoke_leaked(secret_of(token), LATER, "github", "") is None
     with pytest.raises(TokenNotFound):
-        repository.roll(ACCOUNT, token.sid, successor, digest("x"), grace_end=LATER, max_tokens=100)
+        repository.roll(ACCOUNT, token.sid, successor, digest("x"), grace_end=LATER, max_tokens=100, now=NOW)
     with pytest.raises(TokenNotFound):
         repository.delete(ACCOUNT, token.sid, LATER)
     assert scan_table(dynamodb) == after_delete
@@ -336,24 +336,24 @@ def test_last_use_is_written_at_most_once_per_interval(repository: TokenReposito
 
 def test_a_rolled_or_inactive_token_is_not_rolled(repository: TokenRepository, dynamodb: Any) -> None:
     token = create(repository)
-    repository.roll(ACCOUNT, token.sid, successor, digest("a"), grace_end=NOW, max_tokens=100)
+    repository.roll(ACCOUNT, token.sid, successor, digest("a"), grace_end=NOW, max_tokens=100, now=NOW)
     with pytest.raises(TokenStateConflict):
-        repository.roll(ACCOUNT, token.sid, successor, digest("b"), grace_end=NOW, max_tokens=100)
+        repository.roll(ACCOUNT, token.sid, successor, digest("b"), grace_end=NOW, max_tokens=100, now=NOW)
     inactive = create(repository)
     deactivate(repository, inactive)
     before = scan_table(dynamodb)
     with pytest.raises(ConcurrentModification):  # the condition, with no domain check in front
-        repository.roll(ACCOUNT, inactive.sid, successor, digest("c"), grace_end=NOW, max_tokens=100)
+        repository.roll(ACCOUNT, inactive.sid, successor, digest("c"), grace_end=NOW, max_tokens=100, now=NOW)
     assert scan_table(dynamodb) == before
     racing = create(repository)
 
     def rolled_meanwhile(current: TokenRecord) -> TokenRecord:
         if not repository.get(ACCOUNT, racing.sid).expires_at:
-            repository.roll(ACCOUNT, racing.sid, successor, digest("d"), grace_end=NOW, max_tokens=100)
+            repository.roll(ACCOUNT, racing.sid, successor, digest("d"), grace_end=NOW, max_tokens=100, now=NOW)
         return new_record()
 
     with pytest.raises(ConcurrentModification):
-        repository.roll(ACCOUNT, racing.sid, rolled_meanwhile, digest("e"), grace_end=NOW, max_tokens=100)
+        repository.roll(ACCOUNT, racing.sid, rolled_meanwhile, digest("e"), grace_end=NOW, max_tokens=100, now=NOW)
     assert repository.find_credential(digest("c")) is None
     assert repository.find_credential(digest("e")) is None
 
