@@ -7,9 +7,11 @@ STAMP := $(VENV)/.installed
 # checkov has pins of its own: it lives in its own venv, at a fixed version for repeatable scans.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
-# mutmut 2 mutates the layer's files in place (mutmut 3 wants a src/ layout): its own venv too.
+# mutmut 2 mutates the layer's files in place (mutmut 3 wants a src/ layout): its own venv too;
+# its `patch` extra (whatthepatch) limits a module to chosen lines (`conditions`).
 MUTATION_VENV := .venv-mutation
 MUTMUT_VERSION := 2.5.1
+MUTATION_STAMP := $(MUTATION_VENV)/.installed-$(MUTMUT_VERSION)-patch
 # Every SAM template of the repository (the stack's and the examples').
 TEMPLATES = $(shell find . -name template.yaml -not -path './.venv*' -not -path './.aws-sam/*' -not -path './build/*' | sort)
 
@@ -84,14 +86,14 @@ e2e: install
 test: lint typecheck templatelint security
 	$(BIN)/pytest
 
-$(MUTATION_VENV)/.installed:
+$(MUTATION_STAMP):
 	$(PYTHON) -m venv $(MUTATION_VENV)
-	$(MUTATION_VENV)/bin/python -m pip install --quiet mutmut==$(MUTMUT_VERSION)
+	$(MUTATION_VENV)/bin/python -m pip install --quiet 'mutmut[patch]==$(MUTMUT_VERSION)'
 	touch $@
 
 # Mutation testing of the security core (docs/reliability.md, "Mutation testing"); not part of
 # `make test`. MUTATION_ARGS picks modules (e.g. "policy scopes") or "--all"; last line: the score.
-mutation: install $(MUTATION_VENV)/.installed
+mutation: install $(MUTATION_STAMP)
 	$(BIN)/python -m tests.mutation.run $(MUTATION_ARGS)
 
 bench: install

@@ -19,10 +19,8 @@ requests are spread evenly over it; bursts inside a second are not modelled.
 
 moto's TransactWriteItems deep-copies the whole table once per item of the transaction (for its
 rollback), all before it writes anything: with thousands of lookup copies in the table that is
-most of the run. `fast_moto_transactions` makes that rollback copy once per transaction and of
-the partitions the transaction writes only (the others it cannot change): the same rollback. The
-local server's own fixes for moto (untracked model instances, no empty partitions) apply too.
-With them the four traces run in about two minutes (the run prints each one's time).
+most of the run. moto runs lean (bench/lean_moto.py: the local server's item-wise rollback and its
+other moto fixes), so the four traces run in a few minutes (the run prints each one's time).
 
 Units: a strongly consistent GetItem of an item up to 4 KB is 1 read unit (every item here is
 under 1 KB; checked); each item of a TransactWriteItems is 2 write units per started KB; a
@@ -44,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dynamo import item_size
+from lean_moto import lean_moto
 
 TABLE = "apitokens-bench-partitions"
 READ_UNITS_PER_KEY = 3_000
@@ -185,20 +184,6 @@ def _throttle(operation: str) -> Any:
         "ResponseMetadata": {"HTTPStatusCode": 400},
     }
     return AWSResponse("https://dynamodb.bench", 400, HTTPHeaders(), None), parsed
-
-
-def fast_moto_transactions() -> None:
-    """moto's TransactWriteItems rollback copies only the partitions it writes, once (see the
-    module's docstring), plus the local server's other moto fixes. Idempotent."""
-    from apitokens_dev.server import (
-        cheap_moto_transaction_rollback,
-        drop_empty_moto_partitions,
-        stop_moto_dynamodb_instance_tracking,
-    )
-
-    stop_moto_dynamodb_instance_tracking()
-    drop_empty_moto_partitions()
-    cheap_moto_transaction_rollback()
 
 
 def _environment() -> None:
@@ -518,7 +503,7 @@ def run() -> dict[str, Any]:
     from moto import mock_aws
 
     _environment()
-    fast_moto_transactions()
+    lean_moto()
     random.seed(15)  # the authorizer's choice of copy: the same figures on every run
     traces = []
     for trace in (hot_token, zipf_tokens, keyed_creates):

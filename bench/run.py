@@ -556,6 +556,11 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
 
     cascade_results = cascade.run()
     lines += ["", *cascade.report_lines(cascade_results)]
+    # Issue 14's scale rows for lineage: cascade writes per descendant, 1 vs 1,000 descendants,
+    # and the authorizer's reads after rolls and cascades (exactly one).
+    cascade_rows = [cascade.scale_row(cascade_results), cascade.authorizer_reads_row(cascade_results)]
+    scale_rows += cascade_rows
+    lines += [f"Scale, {row.name}: {row.detail}" for row in cascade_rows]
     progress("partition model: hot token, Zipf, keyed creates (moto, sampled)", section="partitions")
     import partitions
 

@@ -9,7 +9,6 @@ which the secret-scanning function fetches) and the OpenAPI document (/v1/openap
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import functools
 import json
@@ -259,7 +258,6 @@ def embedded_dynamodb() -> Iterator[str]:
     make_moto_dynamodb_atomic()
     stop_moto_dynamodb_instance_tracking()
     drop_empty_moto_partitions()
-    cheap_moto_transaction_rollback()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -353,74 +351,6 @@ def drop_empty_moto_partitions(setattr: Callable[[Any, str, Any], None] = setatt
 
     delete_and_drop_empty.drops_empty_partitions = True  # type: ignore[attr-defined]
     setattr(Table, "delete_item", delete_and_drop_empty)
-
-
-class _RollbackCopy(threading.local):
-    """Stands in for the `copy` module inside moto's DynamoDB backend. While a transaction runs
-    (on this thread), the "deep copy" of a Table that moto keeps for its rollback copies only the
-    partitions the transaction writes (it cannot change the others, so the copy shares them), and
-    is made once per transaction (moto asks for it once per item, before writing anything)."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.touched: set[str] | None = None
-        self.copies: dict[int, Any] = {}
-
-    def begin(self, transact_items: list[dict[str, Any]]) -> None:
-        self.touched = set()
-        self.copies = {}
-        for entry in transact_items:
-            ((_, action),) = entry.items()
-            key = action.get("Item") or action.get("Key") or {}
-            self.touched.add(str(key.get("PK", {}).get("S")))
-
-    def end(self) -> None:
-        self.touched = None
-        self.copies = {}
-
-    def deepcopy(self, value: Any, memo: Any = None) -> Any:
-        from moto.dynamodb.models.table import Table
-
-        if self.touched is None or not isinstance(value, Table):
-            return self._real.deepcopy(value, memo)
-        if id(value) not in self.copies:
-            clone = self._real.copy(value)
-            clone.items = collections.defaultdict(dict)
-            for hash_key, partition in value.items.items():
-                written = hash_key.value in self.touched
-                clone.items[hash_key] = self._real.deepcopy(partition) if written else partition
-            self.copies[id(value)] = clone
-        return self.copies[id(value)]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
-def cheap_moto_transaction_rollback(setattr: Callable[[Any, str, Any], None] = setattr) -> None:
-    """Makes moto's TransactWriteItems copy, for its rollback, only the partitions it writes.
-
-    moto deep-copies the whole table once per item of a transaction before writing anything, and
-    puts the copy back if the transaction is cancelled. With a token's lookup copies (8 per
-    token) the table has thousands of items, and every create paid a dozen copies of all of them:
-    parallel requests queued behind moto's lock past the client's timeout. The copy kept now is
-    the same for every partition the transaction can change. `setattr` lets a test undo it."""
-    from moto.dynamodb import models
-
-    if isinstance(models.copy, _RollbackCopy):  # type: ignore[attr-defined]
-        return
-    shim = _RollbackCopy(models.copy)  # type: ignore[attr-defined]
-    transact = models.DynamoDBBackend.transact_write_items
-
-    @functools.wraps(transact)
-    def transact_with_cheap_rollback(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        shim.begin(transact_items)
-        try:
-            transact(self, transact_items)
-        finally:
-            shim.end()
-
-    setattr(models, "copy", shim)
-    setattr(models.DynamoDBBackend, "transact_write_items", transact_with_cheap_rollback)
 
 
 def ensure_table(endpoint: str, table: str) -> bool:

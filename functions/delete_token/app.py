@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens.domain import service
-from apitokens.wire.http import create_app, json_response, logger, metrics, repository
+from apitokens.wire.http import create_app, json_response, logger, metrics, principal_of, repository
 from apitokens.wire.models import DeletedApiToken, build
 
 build(DeletedApiToken)
@@ -18,7 +18,7 @@ tokens = repository()
 
 @app.delete("/accounts/<account_sid>/apiTokens/<token_sid>")
 def delete_token(account_sid: str, token_sid: str) -> Response[str]:
-    service.delete_token(tokens, account_sid, token_sid)
+    service.delete_token(tokens, account_sid, token_sid, principal=principal_of(app))
     metrics.add_metric(name="TokensDeleted", unit=MetricUnit.Count, value=1)
     return json_response(200, DeletedApiToken(sid=token_sid))
 

@@ -77,13 +77,16 @@ class FaultInjector(_Hook):
     """Makes every call of `operation` fail with `error` once the client's retries are spent:
     botocore's before-call event answers for the call, which never reaches moto."""
 
-    def __init__(self, clients: list[BaseClient], operation: str, error: Error) -> None:
+    def __init__(self, clients: list[BaseClient], operation: str, error: Error, *, after: int = 0) -> None:
         self.error = error
         self.calls = 0
+        self._after = after  # calls let through before the first failure (a fault midway)
         super().__init__(clients, f"before-call.dynamodb.{operation}", first=True)
 
-    def _handle(self, **_: Any) -> tuple[_StatusOnly, dict[str, Any]]:
+    def _handle(self, **_: Any) -> tuple[_StatusOnly, dict[str, Any]] | None:
         self.calls += 1
+        if self.calls <= self._after:
+            return None  # on to moto
         if self.error.exception is not None:
             raise self.error.exception()
         return _StatusOnly(self.error.status), self.error.parsed_response()
@@ -146,8 +149,8 @@ class Wiring:
     def __init__(self) -> None:
         self._hooks: list[_Hook] = []
 
-    def fail(self, clients: list[BaseClient], operation: str, error: Error) -> FaultInjector:
-        return self._keep(FaultInjector(clients, operation, error))
+    def fail(self, clients: list[BaseClient], operation: str, error: Error, *, after: int = 0) -> FaultInjector:
+        return self._keep(FaultInjector(clients, operation, error, after=after))
 
     def record(self, clients: list[BaseClient]) -> CallRecorder:
         return self._keep(CallRecorder(clients))

@@ -35,6 +35,9 @@ STARTUP_SECONDS = 60
 # How long a client waits for an answer before calling it "no answer". Not a speed check: 64
 # concurrent creates on a loaded 2-core machine took over 30 s for the last ones.
 ANSWER_SECONDS = 180
+# How long a stopped server may take to exit before the harness calls it hung (a loaded machine
+# took over 15 s to finish serving and flush).
+STOP_SECONDS = 90
 _BASE_URL = re.compile(r"listening on (http://127\.0\.0\.1:\d+)/v1")
 
 
@@ -149,7 +152,7 @@ class LocalServer:
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:
-            return self.process.wait(timeout=15)
+            return self.process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()

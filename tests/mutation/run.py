@@ -18,12 +18,15 @@ reason) are equivalent: they leave the score's denominator. Any other survivor i
 from __future__ import annotations
 
 import argparse
+import ast
+import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MUTMUT = ROOT / ".venv-mutation" / "bin" / "mutmut"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 CACHE = ROOT / ".mutmut-cache"
+LINES_PATCH = ROOT / ".mutmut-lines.patch"
 EQUIVALENTS = ROOT / "mutation-equivalents.txt"
 LAYER = "layers/shared/apitokens"
 GOAL = 95.0
@@ -41,6 +45,87 @@ class Target:
     name: str
     sources: tuple[str, ...]
     tests: tuple[str, ...]
+    # The line numbers to mutate, from a source's text; None: every line.
+    lines: Callable[[str], set[int]] | None = None
+
+
+# The repository's conditions (`conditions`): mutating all of repository.py against moto takes
+# hours, and most of its lines build items and queries that other tests check. These are the
+# lines that decide: the helpers whose every line is a decision (the transaction and its
+# cancellation reasons, the count's limit condition, a deactivation, the cascade's transaction
+# sizes, a new token's writes with its lineage guard), and, anywhere after the item builders, a
+# line that names a condition or the state a condition guards (active, revoked, children,
+# rolled, released slot, count, limit, the digest that tells a re-created token apart). Audit
+# documents' lines are left out (their tests are issue 11's: _audit_lines). Chosen from the text
+# at run time, so it follows the module's edits.
+CONDITION_HELPERS = frozenset(
+    {
+        "_transact",
+        "_still_exists",
+        "_cancellation_codes",
+        "_count_increment",
+        "_deactivation",
+        "new_token_writes",
+        "_cascade_batches",
+    }
+)
+CONDITION_WORDS = re.compile(
+    r"Condition|condition|[Aa]ctive|[Rr]evoked|hasChildren|rolledTo|slotReleased|tokenCount|max_tokens|"
+    r":limit|:digest|:leaked|released|first_failed|failed_at|LEAKED"
+)
+NOT_CONDITIONS = re.compile(r"audit\.|KeyConditionExpression|^\s*#")
+
+
+def condition_lines(text: str) -> set[int]:
+    tree = ast.parse(text)
+    functions = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+    selected = {
+        number
+        for function in functions
+        if function.name in CONDITION_HELPERS
+        for number in range(function.body[0].lineno, (function.end_lineno or 0) + 1)
+    }
+    builders_end = max((f.end_lineno or 0 for f in functions if f.name in ("token_item", "lookup_item")), default=0)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if number > builders_end and CONDITION_WORDS.search(line) and not NOT_CONDITIONS.search(line):
+            selected.add(number)
+    return selected - _audit_lines(tree)
+
+
+# The names an audit document is built in (its changes, its type): their statements are audit.
+AUDIT_NAMES = frozenset({"changes", "rolled_changes", "moved_parent", "event_type", "document", "events", "reason"})
+
+
+def _audit_lines(tree: ast.AST) -> set[int]:
+    """Lines of statements that only build an audit document: assignments to AUDIT_NAMES (a
+    subscript of one too), and the `if`s whose every statement is one."""
+
+    def is_audit(statement: ast.stmt) -> bool:
+        if isinstance(statement, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names = {(t.value if isinstance(t, ast.Subscript) else t) for t in targets}
+            return all(isinstance(name, ast.Name) and name.id in AUDIT_NAMES for name in names)
+        if isinstance(statement, ast.If):
+            return all(is_audit(inner) for inner in [*statement.body, *statement.orelse])
+        return False
+
+    return {
+        number
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt) and is_audit(node)
+        for number in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+    }
+
+
+def lines_patch(source: str, lines: set[int]) -> str:
+    """A unified diff that adds exactly `lines` of `source` (the rest as context): mutmut's
+    --use-patch-file then mutates those lines only, and the file itself stays untouched."""
+    text = (ROOT / source).read_text(encoding="utf-8").splitlines()
+    body = [("+" if number in lines else " ") + line for number, line in enumerate(text, start=1)]
+    header = (
+        f"--- {source}\n+++ {source}\n@@ -1,{len(text) - len(lines & set(range(1, len(text) + 1)))} +1,{len(text)} @@\n"
+    )
+    return header + "\n".join(body) + "\n"
 
 
 JWT_TESTS = (
@@ -53,7 +138,20 @@ JWT_TESTS = (
 )
 # The unit tests first: with -x, most mutants die there without moto's start-up.
 AUTHORIZER_TESTS = ("tests/unit/test_authorizer_core.py", "tests/integration/test_expiry_boundary.py")
-POLICY_TESTS = ("tests/unit/test_policy.py", "tests/unit/test_iam.py", "tests/unit/test_catalog.py")
+POLICY_TESTS = (
+    "tests/unit/test_policy_answers.py",
+    "tests/unit/test_policy.py",
+    "tests/unit/test_iam.py",
+    "tests/unit/test_catalog.py",
+)
+# The fast tests of the conditions first (the repository called directly), then the handlers'
+# (the two cascades of 50+ tokens, a minute each on moto, are left to `make test`).
+CONDITIONS_TESTS = (
+    "tests/integration/test_repository_conditions.py",
+    "tests/integration/test_lineage_and_roll.py",
+    "--deselect=tests/integration/test_lineage_and_roll.py::test_a_cascade_larger_than_one_transaction",
+    "--deselect=tests/integration/test_lineage_and_roll.py::test_a_cascade_that_fails_between_batches_is_finished_by_a_retry",
+)
 REPOSITORY_TESTS = (
     "tests/integration/test_token_operations.py",
     "tests/integration/test_lineage_and_roll.py",
@@ -72,10 +170,16 @@ TARGETS = {
         Target("authorizer", (f"{LAYER}/auth/authorizer.py",), AUTHORIZER_TESTS),
         Target("principal", (f"{LAYER}/auth/principal.py",), ("tests/unit/test_principal_context.py", *POLICY_TESTS)),
         Target("policy", (f"{LAYER}/auth/policy.py",), POLICY_TESTS),
-        Target("scopes", (f"{LAYER}/domain/scopes.py",), POLICY_TESTS),
-        Target("leaks", (f"{LAYER}/domain/leaks.py",), ("tests/integration/test_leak_reports.py",)),
-        # The repository's conditions (revocation, limit, no resurrection) and issue 10's lineage,
-        # cascade and roll: one 828-line module, about an hour on two cores (docs/reliability.md).
+        Target("scopes", (f"{LAYER}/domain/scopes.py",), ("tests/unit/test_route_catalog_edges.py", *POLICY_TESTS)),
+        Target(
+            "leaks",
+            (f"{LAYER}/domain/leaks.py",),
+            ("tests/unit/test_github_keys.py", "tests/integration/test_leak_reports.py"),
+        ),
+        # The repository's conditions (revocation, limit, no resurrection, lineage and cascade):
+        # the deciding lines of repository.py only (condition_lines).
+        Target("conditions", (f"{LAYER}/store/repository.py",), CONDITIONS_TESTS, condition_lines),
+        # All of repository.py (1,000 lines): hours on two cores (docs/reliability.md).
         Target("repository", (f"{LAYER}/store/repository.py",), REPOSITORY_TESTS),
         Target("service", (f"{LAYER}/domain/service.py",), REPOSITORY_TESTS),
     )
@@ -84,16 +188,29 @@ TARGETS = {
 MODULES = ("tokens", "jwt_auth", "authorizer", "principal")
 
 
-def run_target(target: Target) -> None:
+def run_target(target: Target, only: dict[str, set[int]] | None = None) -> None:
+    """mutmut over the target's sources; `only`: just these lines of each (--survivors)."""
     runner = f"{PYTHON} -m tests.mutation.runner -x -q -p no:cacheprovider {' '.join(target.tests)}"
     for source in target.sources:
         started = time.monotonic()
-        subprocess.run(
-            [str(MUTMUT), "run", "--paths-to-mutate", source, "--runner", runner, "--no-progress", "--CI"],
-            cwd=ROOT,
-            check=False,  # mutmut's exit status encodes survivors: the score below says it all
-            stdout=subprocess.DEVNULL,
-        )
+        command = [str(MUTMUT), "run", "--paths-to-mutate", source, "--runner", runner, "--no-progress", "--CI"]
+        lines = None if target.lines is None else target.lines((ROOT / source).read_text(encoding="utf-8"))
+        if only is not None:
+            lines = only.get(source, set()) & (lines if lines is not None else only.get(source, set()))
+            if not lines:
+                continue
+        if lines is not None:
+            LINES_PATCH.write_text(lines_patch(source, lines))
+            command += ["--use-patch-file", str(LINES_PATCH)]
+        try:
+            subprocess.run(
+                command,
+                cwd=ROOT,
+                check=False,  # mutmut's exit status encodes survivors: the score below says it all
+                stdout=subprocess.DEVNULL,
+            )
+        finally:
+            LINES_PATCH.unlink(missing_ok=True)
         print(f"{source}: {time.monotonic() - started:.0f} s", flush=True)
 
 
@@ -112,6 +229,21 @@ def diff_of(mutant_id: int) -> tuple[str, str]:
     removed = [line[1:].strip() for line in shown.splitlines() if line.startswith("-") and not line.startswith("---")]
     added = [line[1:].strip() for line in shown.splitlines() if line.startswith("+") and not line.startswith("+++")]
     return " ".join(removed), " ".join(added)
+
+
+def survivor_lines(sources: list[str]) -> dict[str, set[int]]:
+    """The lines (1-based) of the last run's survivors that mutation-equivalents.txt does not list."""
+    with sqlite3.connect(CACHE) as db:
+        rows = db.execute(
+            "SELECT m.id, s.filename, l.line_number FROM Mutant m JOIN Line l ON m.line = l.id "
+            "JOIN SourceFile s ON l.sourcefile = s.id WHERE m.status = 'bad_survived'"
+        ).fetchall()
+    listed = equivalents()
+    lines: dict[str, set[int]] = {}
+    for mutant_id, filename, line_number in rows:
+        if filename in sources and (filename, *diff_of(mutant_id)) not in listed:
+            lines.setdefault(filename, set()).add(line_number + 1)
+    return lines
 
 
 def score(sources: list[str]) -> float:
@@ -155,6 +287,11 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help=f"of {', '.join(TARGETS)}; default: {' '.join(MODULES)}")
     parser.add_argument("--all", action="store_true", help="every module of TARGETS")
     parser.add_argument("--score-only", action="store_true", help="score the last run's cache, run nothing")
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="rerun only the lines of the last run's unlisted survivors against the current tests (keeps the cache)",
+    )
     arguments = parser.parse_args()
     names = list(TARGETS) if arguments.all else arguments.modules or list(MODULES)
     if unknown := sorted(set(names) - set(TARGETS)):
@@ -163,12 +300,16 @@ def main() -> int:
     sources = [source for target in targets for source in target.sources]
     if not arguments.score_only:
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed: the finally restores
-        CACHE.unlink(missing_ok=True)
+        # --survivors: killed mutants stay killed in the cache (mutmut keeps them); survivors'
+        # lines run again, so the score is the whole module's with the new tests.
+        only = survivor_lines(sources) if arguments.survivors and CACHE.exists() else None
+        if only is None:
+            CACHE.unlink(missing_ok=True)
         originals = {source: (ROOT / source).read_bytes() for source in sources}
         started = time.monotonic()
         try:
             for target in targets:
-                run_target(target)
+                run_target(target, only)
         finally:
             # mutmut restores each file after each mutant; an interrupted run must not leave one.
             for source, content in originals.items():

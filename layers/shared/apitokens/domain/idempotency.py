@@ -26,6 +26,7 @@ from apitokens.auth.principal import Principal
 from apitokens.domain import service
 from apitokens.domain.errors import IdempotencyKeyReused, InvalidRequest, RequestInProgress, StoreUnavailable
 from apitokens.domain.records import TokenRecord
+from apitokens.domain.timeutil import format_timestamp, utcnow
 from apitokens.settings import Settings
 from apitokens.store import keys
 from apitokens.store.repository import TokenRepository
@@ -123,7 +124,7 @@ class IdempotentCreate:
 
         body = request.model_dump(mode="json", by_alias=True)
         scope = [principal.type, principal.id, account_sid, token_sid]
-        return self._run(
+        outcome = self._run(
             "roll_token",
             keys.idempotency_pk(account_sid, principal.type, principal.id),
             scope,
@@ -132,6 +133,10 @@ class IdempotentCreate:
             key=idempotency_key,
             lambda_context=lambda_context,
         )
+        if outcome.replayed:
+            # A retry finishes a move of the old token's children the first request left undone.
+            self._repository.move_children(account_sid, token_sid, outcome.record.sid, format_timestamp(utcnow()))
+        return outcome
 
     def _run(
         self,

@@ -106,17 +106,17 @@ class GithubKeys:
         self._fetched_at = self._clock()
         try:
             document = json.loads(self._fetch(self._url))
-            entries = document["public_keys"]
+            entries = list(document["public_keys"])
         except Exception as error:  # an outage of the key list: nothing can be verified now
             raise StoreUnavailable("GitHub's public keys could not be fetched; retry shortly.") from error
         keys: dict[str, Any] = {}
         for entry in entries:
-            try:
-                key = load_pem_public_key(str(entry["key"]).encode("ascii"))
+            try:  # an entry GitHub's format does not describe is skipped, not fatal
+                identifier, key = str(entry["key_identifier"]), load_pem_public_key(str(entry["key"]).encode("ascii"))
             except (KeyError, TypeError, ValueError):
                 continue
             if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
-                keys[str(entry["key_identifier"])] = key
+                keys[identifier] = key
         self._keys = keys
 
     def verify(self, raw_body: bytes, identifier: str | None, signature: str | None) -> None:

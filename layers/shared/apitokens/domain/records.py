@@ -78,6 +78,9 @@ class Child:
     sid: str
     secret_digest: str
     lookup_copies: int = 1
+    # A roll's pending move (README: "Roll"): not a child, but a predecessor whose children
+    # belong to this parent until they are moved; a cascade walks them without revoking it.
+    moving: bool = False
 
 
 @dataclass(frozen=True, slots=True)

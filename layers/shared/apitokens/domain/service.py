@@ -153,15 +153,30 @@ def update_token(
         replace_description="description" in request.model_fields_set,
         now=timestamp,
         check=lambda current: _check_update(principal, current, request.is_active),
+        end_grace=principal.type == "user",
     )
     if has_children and not request.is_active:
         repository.revoke_descendants(account_sid, token_sid, timestamp)
     return record
 
 
-def delete_token(repository: TokenRepository, account_sid: str, token_sid: str, *, now: datetime | None = None) -> None:
+def delete_token(
+    repository: TokenRepository,
+    account_sid: str,
+    token_sid: str,
+    *,
+    principal: Principal | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Deleting a token revokes its descendants with it. A user deleting a rolled token ends its
+    grace: its successor (even one it made by rolling itself) and its children live on. An API
+    token's delete, like a leak report, reaches the successor of a token that rolled itself
+    (containment: a leaked token cannot shed its lineage by rolling itself and deleting the old)."""
     repository.delete(
-        ids.require_account_sid(account_sid), ids.require_token_sid(token_sid), format_timestamp(now or utcnow())
+        ids.require_account_sid(account_sid),
+        ids.require_token_sid(token_sid),
+        format_timestamp(now or utcnow()),
+        end_grace=principal is not None and principal.type == "user",
     )
 
 
@@ -217,6 +232,7 @@ def roll_token(
             tokens.digest(secret),
             grace_end=format_timestamp(now + timedelta(seconds=request.grace_period_seconds)),
             max_tokens=settings.max_tokens_per_account,
+            now=created_at,
         )
         return record
 
@@ -230,8 +246,11 @@ def roll_token(
         repository.move_children(account_sid, token_sid, record.sid, created_at)
     except DomainError as error:
         # The new token exists and its secret is in hand: answering an error now would lose it.
-        # The children not moved stay under the old token, whose revocation still reaches them.
-        logger.warning("children not moved to the rolled token", extra={"reason": error.code, "sid": record.sid})
+        # Nothing escapes meanwhile: the roll's transaction gave the new token a movingFrom edge
+        # to the old one, so revoking the new token reaches the children not moved yet (and
+        # revoking the old one too). A retry with the same Idempotency-Key, a repeated roll of
+        # the old token, or a user's delete of it finishes the move.
+        logger.warning("children not all moved to the rolled token", extra={"reason": error.code, "sid": record.sid})
     return RolledToken(record=record, secret=secret, rolled_from=token_sid)
 
 

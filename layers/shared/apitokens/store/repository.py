@@ -574,17 +574,21 @@ class TokenRepository:
         replace_description: bool,
         now: str,
         check: Callable[[TokenRecord], None] | None = None,
+        end_grace: bool = False,
     ) -> tuple[TokenRecord, bool]:
         """Changes name, isActive and (when `replace_description`) description. isActive is
         written to the lookup item in the same transaction: deactivation is immediate. `check`
         sees the token as read and may refuse the change by raising. Deactivating records
         revokedReason "revoked" (unless a reason is already there); re-activating clears it, and
         never succeeds on a token revoked as leaked. Returns the token and whether it has
-        children to cascade to (the caller then calls revoke_descendants)."""
+        children to cascade to (the caller then calls revoke_descendants). `end_grace` as for
+        delete, when deactivating."""
         item = self._get_item(account_sid, token_sid, projection=False)
         current = _record_from_item(item)
         if check is not None:
             check(current)
+        if end_grace and not is_active and "rolledTo" in item:
+            self.end_grace(account_sid, item, now)
         secret_digest = item["secretDigest"]["S"]
         has_children = "hasChildren" in item
         assignments = ["#name = :name", "isActive = :active"]
@@ -670,13 +674,17 @@ class TokenRepository:
         )
         return updated, has_children
 
-    def delete(self, account_sid: str, token_sid: str, now: str) -> None:
+    def delete(self, account_sid: str, token_sid: str, now: str, *, end_grace: bool = False) -> None:
         """Deletes the token and its lookup item together and gives the account its slot back.
 
         A token with children is first deactivated (so it can create no more), then its
         descendants are revoked, then it is deleted: a crash anywhere leaves the token there,
-        inactive, and the same DELETE again finishes the job."""
+        inactive, and the same DELETE again finishes the job. With `end_grace` (a user's
+        delete), a rolled token's successor and children are first taken out of its lineage
+        (end_grace), so they are not revoked with it."""
         item = self._get_item(account_sid, token_sid, projection=False)
+        if end_grace and "rolledTo" in item:
+            self.end_grace(account_sid, item, now)
         secret_digest = item["secretDigest"]["S"]
         copies = _lookup_copies(item, "lookupCopies")
         if "hasChildren" in item:
@@ -734,14 +742,19 @@ class TokenRepository:
                 ":pk": {"S": keys.account_pk(account_sid)},
                 ":prefix": {"S": keys.children_prefix(parent_sid)},
             },
-            "ProjectionExpression": "childSid, childDigest, childCopies",
+            "ProjectionExpression": "childSid, childDigest, childCopies, movingFrom",
             "ConsistentRead": True,
         }
         while True:
             with _driver_errors():
                 response = self._client.query(**request)
             yield [
-                Child(item["childSid"]["S"], item["childDigest"]["S"], _lookup_copies(item, "childCopies"))
+                Child(
+                    item["childSid"]["S"],
+                    item["childDigest"]["S"],
+                    _lookup_copies(item, "childCopies"),
+                    moving="movingFrom" in item,
+                )
                 for item in response.get("Items", [])
             ]
             if "LastEvaluatedKey" not in response:
@@ -754,12 +767,19 @@ class TokenRepository:
         "parent_revoked", keeping an earlier reason. Idempotent: run again after a failure, it
         rewrites the same values and reaches the rest. Returns how many descendants it wrote."""
         frontier = collections.deque([root_sid])
-        seen = {root_sid}
+        seen = {root_sid}  # revoked (or the root)
+        walked: set[str] = set()  # whose children were read
         written = 0
         while frontier:
             parent_sid = frontier.popleft()
+            if parent_sid in walked:
+                continue
+            walked.add(parent_sid)
             for page in self.children(account_sid, parent_sid):
-                fresh = [child for child in page if child.sid not in seen]
+                # A roll's predecessor whose children are not all moved yet: its children are
+                # this token's, the predecessor itself is not (it is walked, not revoked).
+                frontier.extend(child.sid for child in page if child.moving)
+                fresh = [child for child in page if not child.moving and child.sid not in seen]
                 seen.update(child.sid for child in fresh)
                 for batch in _cascade_batches(fresh):
                     # Only the active ones change (and get an event): a child already inactive
@@ -840,16 +860,23 @@ class TokenRepository:
         *,
         grace_end: str,
         max_tokens: int,
+        now: str,
     ) -> tuple[TokenRecord, TokenRecord]:
         """Replaces a token by a new one in one transaction: the new token's items (and its lineage
         edge), the old token's expiresAt lowered to `grace_end` on both its items, and the
         account's count. With no grace (the old token stops now) the new token takes the old one's
         slot; with a grace period it takes one more (limit-checked), and a ROLLED# item gives the
         old one's back when its grace ends (release_rolled_slots). `successor` builds the new
-        token from the old as read, or refuses by raising. Returns (old, new)."""
+        token from the old as read, or refuses by raising. Returns (old, new).
+
+        An old token with children: the new one gets a `movingFrom` edge to it in the same
+        transaction, so a revocation of the new token reaches the old one's children from the
+        moment the roll commits, moved (move_children) or not yet. A repeated roll of the old
+        token finishes a move left unfinished, then answers 409."""
         item = self._get_item(account_sid, token_sid, projection=False)
         current = _record_from_item(item)
         if "rolledTo" in item:
+            self.move_children(account_sid, token_sid, item["rolledTo"]["S"], now)
             raise TokenStateConflict("This token was already rolled; roll the token that replaced it.")
         record = successor(current)
         old_expires = grace_end if current.expires_at is None else min(current.expires_at, grace_end)
@@ -871,6 +898,10 @@ class TokenRepository:
             self._event(created_event(record, rolledFrom=token_sid)),
         ]
         writes = new_token_writes(record, secret_digest, self.lookup_copies)
+        if "hasChildren" in item:
+            writes[0]["Put"]["Item"]["hasChildren"] = {"BOOL": True}
+            moving = _moving_edge(account_sid, record.sid, token_sid, item["secretDigest"]["S"])
+            writes.append({"Put": {"Item": moving}})
         if record.parent_sid == token_sid:
             # A token rolling itself: its successor is its child; one write per item.
             writes = [write for write in writes if "Update" not in write]
@@ -927,7 +958,8 @@ class TokenRepository:
     def move_children(self, account_sid: str, from_sid: str, to_sid: str, now: str) -> int:
         """Moves the lineage edges of `from_sid` (but the one to `to_sid`) to `to_sid`, and each
         child's parentSid with it, and its token.updated event (parentSid from, to) in the same
-        transaction: MOVE_BATCH children per transaction. Returns how many moved."""
+        transaction: MOVE_BATCH children per transaction; then drops the roll's `movingFrom`
+        edge from `to_sid`. Resumable: run again, it moves what is left. Returns how many moved."""
         moved = 0
         moved_parent = {"parentSid": audit.change(from_sid, to_sid)}
         for page in self.children(account_sid, from_sid):
@@ -944,13 +976,19 @@ class TokenRepository:
                     }
                 ]
                 for child in children[start : start + MOVE_BATCH]:
-                    writes += [
+                    writes.append(
                         {
                             "Delete": {
                                 "Key": keys.lineage_key(account_sid, from_sid, child.sid),
                                 "ConditionExpression": "attribute_exists(PK)",
                             }
-                        },
+                        }
+                    )
+                    if child.moving:  # an earlier roll's move still pending: it moves as it is
+                        edge = _moving_edge(account_sid, to_sid, child.sid, child.secret_digest)
+                        writes.append({"Put": {"Item": edge}})
+                        continue
+                    writes += [
                         {
                             "Put": {
                                 "Item": {
@@ -974,7 +1012,65 @@ class TokenRepository:
                     ]
                 self._transact(writes)
                 moved += len(children[start : start + MOVE_BATCH])
+        if moved:
+            with _driver_errors():
+                self._client.delete_item(TableName=self._table, Key=keys.lineage_key(account_sid, to_sid, from_sid))
         return moved
+
+    def end_grace(self, account_sid: str, item: Item, now: str) -> None:
+        """What a user's delete or deactivation of a rolled token does first: its children finish
+        moving to its successor, and a successor that is its child (it rolled itself) is given
+        the old token's parent instead. So the successor and the children outlive the old
+        token, and whoever could revoke the old token's parent still reaches them."""
+        old_sid, new_sid = item["sid"]["S"], item["rolledTo"]["S"]
+        self.move_children(account_sid, old_sid, new_sid, now)
+        with _driver_errors():
+            edge = self._client.get_item(
+                TableName=self._table, Key=keys.lineage_key(account_sid, old_sid, new_sid), ConsistentRead=True
+            ).get("Item")
+        if edge is None:
+            return
+        grandparent = _optional_string(item, "parentSid")
+        if grandparent is not None:
+            with _driver_errors():
+                if "Item" not in self._client.get_item(
+                    TableName=self._table, Key=keys.token_key(account_sid, grandparent), ProjectionExpression="PK"
+                ):
+                    grandparent = None  # deleted: nothing can cascade from it any more
+        writes: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "Key": keys.lineage_key(account_sid, old_sid, new_sid),
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            },
+            {
+                "Update": {
+                    "Key": keys.token_key(account_sid, new_sid),
+                    "UpdateExpression": "SET parentSid = :parent",
+                    "ConditionExpression": "attribute_exists(PK)",
+                    "ExpressionAttributeValues": {":parent": _string(grandparent)},
+                }
+            },
+            self._event(
+                audit.event_document(
+                    audit.UPDATED, account_sid, new_sid, now, {"parentSid": audit.change(old_sid, grandparent)}
+                )
+            ),
+        ]
+        if grandparent is not None:
+            writes += [
+                {"Put": {"Item": {**keys.lineage_key(account_sid, grandparent, new_sid), **_edge_attributes(edge)}}},
+                {
+                    "Update": {
+                        "Key": keys.token_key(account_sid, grandparent),
+                        "UpdateExpression": "SET hasChildren = :true",
+                        "ConditionExpression": "attribute_exists(PK)",
+                        "ExpressionAttributeValues": {":true": {"BOOL": True}},
+                    }
+                },
+            ]
+        self._transact(writes)
 
     def release_rolled_slots(self, account_sid: str, now: str) -> int:
         """Gives back the per-account slots of rolled tokens whose grace period has ended: one
@@ -1058,6 +1154,24 @@ def _cascade_batches(children: list[Child]) -> Iterator[list[Child]]:
         items += size
     if batch:
         yield batch
+
+
+def _moving_edge(account_sid: str, parent_sid: str, predecessor_sid: str, predecessor_digest: str) -> dict[str, Any]:
+    """A roll's pending move: under the new token's children, the old token, flagged so that a
+    cascade walks the old token's children without revoking the old token itself."""
+    return {
+        **keys.lineage_key(account_sid, parent_sid, predecessor_sid),
+        "type": {"S": "lineage"},
+        "childSid": {"S": predecessor_sid},
+        "childDigest": {"S": predecessor_digest},
+        "movingFrom": {"BOOL": True},
+    }
+
+
+def _edge_attributes(edge: Item) -> dict[str, Any]:
+    """A lineage edge's own attributes, to re-home it: with its lookup-copy count, without which
+    a cascade would deactivate only the child's first copy."""
+    return {name: edge[name] for name in ("type", "childSid", "childDigest", "childCopies") if name in edge}
 
 
 def _cascade_event(account_sid: str, token_sid: str, parent_sid: str, now: str) -> dict[str, Any]:

@@ -1,0 +1,47 @@
+"""A token that rolled itself, over real HTTP through `apitokens serve` (issue 10): a user's
+delete of the old token keeps the successor; the old token deleting itself takes it along."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.harness import ACCOUNT, LocalServer
+
+pytestmark = pytest.mark.e2e
+
+TOKENS = f"/accounts/{ACCOUNT}/apiTokens"
+WRITER = ["tokens:read", "tokens:write", "tokens:delete"]
+
+
+def works(server: LocalServer, token: str) -> bool:
+    status = server.request("GET", TOKENS, token=token).status
+    assert status in (200, 401)
+    return status == 200
+
+
+def self_rolled(server: LocalServer, jwt: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    old = server.create_token(jwt, scopes=WRITER)
+    rolled = server.request("POST", f"{TOKENS}/{old['sid']}/roll", token=old["token"], body={"gracePeriodSeconds": 600})
+    assert rolled.status == 201, rolled.text
+    server.secrets.append(rolled.body["token"])
+    assert rolled.body["parentSid"] == old["sid"]
+    return old, rolled.body
+
+
+def test_a_user_deleting_the_rolled_token_keeps_its_successor(server: LocalServer, jwt: str) -> None:
+    old, new = self_rolled(server, jwt)
+    assert server.request("DELETE", f"{TOKENS}/{old['sid']}", token=jwt).status == 200
+    assert not works(server, old["token"])
+    assert works(server, new["token"])
+    after = server.request("GET", f"{TOKENS}/{new['sid']}", token=jwt).body
+    assert (after["isActive"], after["parentSid"]) == (True, None)
+
+
+def test_a_token_deleting_its_rolled_self_takes_the_successor_along(server: LocalServer, jwt: str) -> None:
+    old, new = self_rolled(server, jwt)
+    assert server.request("DELETE", f"{TOKENS}/{old['sid']}", token=old["token"]).status == 200
+    assert not works(server, new["token"])
+    after = server.request("GET", f"{TOKENS}/{new['sid']}", token=jwt).body
+    assert (after["isActive"], after["revokedReason"]) == (False, "parent_revoked")
