@@ -548,7 +548,9 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear report, easier to foll
             SOAK_GROWTH_MB,
             "MB",
             1.0,
-            f"{soaked.rss_start_mb:.0f} -> {soaked.rss_end_mb:.0f} MB over {soak_pairs} pairs (goal: under 50 MB)",
+            f"{soaked.rss_start_mb:.0f} -> {soaked.rss_end_mb:.0f} MB over {soak_pairs} pairs (goal: under 50 MB); "
+            f"the pairs left {soaked.items_left:,} audit items in the table: "
+            f"{soaked.kb_per_item_left:.1f} KB of RSS each",
         )
     )
     progress("cascade and authorizer reads after rolls (moto)", section="cascade")

@@ -23,6 +23,7 @@ from common import PYTHON, ROOT
 ACCOUNT = "acc_soak00000000000000000000"
 WINDOW = 500  # pairs compared at each end (a fifth of a short soak)
 _BASE_URL = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/v1")
+_DYNAMODB = re.compile(r"DynamoDB: embedded \(moto\) at (\S+), table (\S+)")
 
 
 @dataclass
@@ -33,6 +34,13 @@ class Soak:
     window: int
     first_ms: float  # median create+delete of the first `window` pairs
     last_ms: float  # and of the last `window`
+    # Items the pairs left in the table on purpose (each change's audit event, kept for
+    # AuditRetentionDays): RSS that is data, not a leak.
+    items_left: int = 0
+
+    @property
+    def kb_per_item_left(self) -> float:
+        return self.growth_mb * 1024 / self.items_left if self.items_left else 0.0
 
     @property
     def growth_mb(self) -> float:
@@ -43,7 +51,12 @@ class Soak:
         return self.last_ms / self.first_ms
 
     def as_dict(self) -> dict[str, float]:
-        return {**asdict(self), "growth_mb": self.growth_mb, "latency_ratio": self.latency_ratio}
+        return {
+            **asdict(self),
+            "growth_mb": self.growth_mb,
+            "latency_ratio": self.latency_ratio,
+            "kb_per_item_left": self.kb_per_item_left,
+        }
 
 
 def _rss_mb(pid: int) -> float:
@@ -52,6 +65,20 @@ def _rss_mb(pid: int) -> float:
     if match is None:
         raise RuntimeError(f"no VmRSS for process {pid}")
     return int(match.group(1)) / 1024
+
+
+def _item_count(endpoint: str, table: str) -> int:
+    """Every item of the embedded table (a Scan: the benchmark's own count, not a product path)."""
+    import boto3
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="soak",
+        aws_secret_access_key="soak",
+    )
+    return sum(page["Count"] for page in client.get_paginator("scan").paginate(TableName=table, Select="COUNT"))
 
 
 def window_of(pairs: int) -> int:
@@ -101,9 +128,14 @@ def run(pairs: int = 5_000) -> Soak:
 
             for _ in range(50):  # warm: every function loaded, caches filled
                 pair()
+            dynamodb = _DYNAMODB.search(stdout_path.read_text(encoding="utf-8"))
+            if dynamodb is None:
+                raise RuntimeError("apitokens serve did not name its embedded DynamoDB")
+            items_before = _item_count(*dynamodb.groups())
             rss_start = _rss_mb(server.pid)
             latencies = [pair() for _ in range(pairs)]
             rss_end = _rss_mb(server.pid)
+            items_left = _item_count(*dynamodb.groups()) - items_before
             connection.close()
         finally:
             server.terminate()
@@ -115,6 +147,7 @@ def run(pairs: int = 5_000) -> Soak:
         window_of(pairs),
         statistics.median(latencies[: window_of(pairs)]),
         statistics.median(latencies[-window_of(pairs) :]),
+        items_left,
     )
 
 
