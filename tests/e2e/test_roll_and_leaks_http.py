@@ -17,12 +17,6 @@ TOKENS = f"/accounts/{ACCOUNT}/apiTokens"
 WRITER = ["tokens:read", "tokens:write", "tokens:delete"]
 
 
-def works(server: LocalServer, token: str) -> bool:
-    status = server.request("GET", TOKENS, token=token).status
-    assert status in (200, 401)
-    return status == 200
-
-
 def test_a_token_rolls_itself_with_a_grace_period(server: LocalServer, jwt: str) -> None:
     old = server.create_token(jwt, scopes=WRITER)
     rolled = server.request(
@@ -36,8 +30,8 @@ def test_a_token_rolls_itself_with_a_grace_period(server: LocalServer, jwt: str)
     server.secrets.append(rolled.body["token"])
     assert rolled.body["rolledFrom"] == old["sid"]
     assert rolled.body["createdBy"] == {"type": "token", "id": old["sid"]}
-    assert works(server, old["token"])
-    assert works(server, rolled.body["token"])
+    assert server.token_works(old["token"])
+    assert server.token_works(rolled.body["token"])
     replay = server.request(
         "POST",
         f"{TOKENS}/{old['sid']}/roll",
@@ -51,7 +45,7 @@ def test_a_token_rolls_itself_with_a_grace_period(server: LocalServer, jwt: str)
     again = server.send("POST", f"/v1{TOKENS}/{rolled.body['sid']}/roll", [("Authorization", f"Bearer {jwt}")])
     assert again.status == 201, again.text
     server.secrets.append(json.loads(again.text)["token"])
-    assert not works(server, rolled.body["token"])
+    assert not server.token_works(rolled.body["token"])
 
 
 def test_deleting_a_token_revokes_what_it_created(server: LocalServer, jwt: str) -> None:
@@ -59,8 +53,8 @@ def test_deleting_a_token_revokes_what_it_created(server: LocalServer, jwt: str)
     child = server.create_token(parent["token"], scopes=WRITER)
     grandchild = server.create_token(child["token"], scopes=["tokens:read"])
     assert server.request("DELETE", f"{TOKENS}/{parent['sid']}", token=jwt).status == 200
-    assert not works(server, child["token"])
-    assert not works(server, grandchild["token"])
+    assert not server.token_works(child["token"])
+    assert not server.token_works(grandchild["token"])
     got = server.request("GET", f"{TOKENS}/{grandchild['sid']}", token=jwt).body
     assert (got["isActive"], got["revokedReason"]) == (False, "parent_revoked")
 
@@ -85,14 +79,14 @@ def test_github_secret_scanning_through_the_local_server(server: LocalServer, jw
         (digest(leaked["token"]), "true_positive"),
         (digest("at_live_notours"), "false_positive"),
     ]
-    assert not works(server, leaked["token"])
-    assert not works(server, child["token"])
+    assert not server.token_works(leaked["token"])
+    assert not server.token_works(child["token"])
     # A tampered body under the same signature changes nothing.
     other = server.create_token(jwt)
     forged = body.replace(leaked["token"].encode(), other["token"].encode())
     refused = server.send("POST", "/v1/secret-scanning/github", headers, forged)
     assert refused.status == 401
-    assert works(server, other["token"])
+    assert server.token_works(other["token"])
     stdout, stderr = server.logs()
     assert leaked["token"] not in stdout + stderr
 
@@ -103,7 +97,7 @@ def test_anyone_can_revoke_a_found_token_and_is_throttled(server: LocalServer, j
     assert revoked.status == 202, revoked.text
     unknown = server.request("POST", "/credentials/revoke", body={"tokens": ["at_test_whatever"]})
     assert (unknown.status, unknown.text) == (202, revoked.text)
-    assert not works(server, found["token"])
+    assert not server.token_works(found["token"])
     # Far more at once than the template's burst (UnauthenticatedBurstLimit, 20) lets through.
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(

@@ -15,12 +15,6 @@ TOKENS = f"/accounts/{ACCOUNT}/apiTokens"
 WRITER = ["tokens:read", "tokens:write", "tokens:delete"]
 
 
-def works(server: LocalServer, token: str) -> bool:
-    status = server.request("GET", TOKENS, token=token).status
-    assert status in (200, 401)
-    return status == 200
-
-
 def self_rolled(server: LocalServer, jwt: str) -> tuple[dict[str, Any], dict[str, Any]]:
     old = server.create_token(jwt, scopes=WRITER)
     rolled = server.request("POST", f"{TOKENS}/{old['sid']}/roll", token=old["token"], body={"gracePeriodSeconds": 600})
@@ -33,8 +27,8 @@ def self_rolled(server: LocalServer, jwt: str) -> tuple[dict[str, Any], dict[str
 def test_a_user_deleting_the_rolled_token_keeps_its_successor(server: LocalServer, jwt: str) -> None:
     old, new = self_rolled(server, jwt)
     assert server.request("DELETE", f"{TOKENS}/{old['sid']}", token=jwt).status == 200
-    assert not works(server, old["token"])
-    assert works(server, new["token"])
+    assert not server.token_works(old["token"])
+    assert server.token_works(new["token"])
     after = server.request("GET", f"{TOKENS}/{new['sid']}", token=jwt).body
     assert (after["isActive"], after["parentSid"]) == (True, None)
 
@@ -42,6 +36,6 @@ def test_a_user_deleting_the_rolled_token_keeps_its_successor(server: LocalServe
 def test_a_token_deleting_its_rolled_self_takes_the_successor_along(server: LocalServer, jwt: str) -> None:
     old, new = self_rolled(server, jwt)
     assert server.request("DELETE", f"{TOKENS}/{old['sid']}", token=old["token"]).status == 200
-    assert not works(server, new["token"])
+    assert not server.token_works(new["token"])
     after = server.request("GET", f"{TOKENS}/{new['sid']}", token=jwt).body
     assert (after["isActive"], after["revokedReason"]) == (False, "parent_revoked")

@@ -148,6 +148,13 @@ class LocalServer:
             self.stderr_path.read_text(encoding="utf-8", errors="replace"),
         )
 
+    def token_works(self, token: str) -> bool:
+        """Whether `token` (one with tokens:read) still lists the harness account's tokens (200);
+        refused is 401, anything else fails the test."""
+        status = self.request("GET", f"/accounts/{ACCOUNT}/apiTokens", token=token).status
+        assert status in (200, 401)
+        return status == 200
+
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)

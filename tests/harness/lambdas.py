@@ -255,6 +255,20 @@ class Functions:
         decision: dict[str, Any] = self.authorizer(event, lambda_context())
         return decision
 
+    def token_accepted(self, secret: str) -> bool:
+        """Whether the authorizer takes the API token `secret` (the sample event's request); a
+        refused credential is API Gateway's "Unauthorized"."""
+        event = copy.deepcopy(load_event("authorizer_api_token"))
+        event["headers"]["Authorization"] = f"Bearer {secret}"
+        event["multiValueHeaders"]["Authorization"] = [f"Bearer {secret}"]
+        try:
+            self.authorize(event)
+        except Exception as error:
+            if str(error) != "Unauthorized":
+                raise
+            return False
+        return True
+
     def clients(self, method: str | None, resource: str | None = None) -> builtins.list[BaseClient]:
         """The DynamoDB clients of one function (method None: the authorizer)."""
         module = self.authorizer_module if method is None else self.modules[(method, str(resource))]

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from apitokens.domain import tokens
 from apitokens_dev import devkeys
 from tests.harness import Functions, Reply, load_event, scan_table
-from tests.integration.test_lineage_and_roll import WRITER, authorized, child_of
+from tests.integration.test_lineage_and_roll import WRITER, child_of
 
 GITHUB = "/secret-scanning/github"
 REVOKE = "/credentials/revoke"
@@ -83,9 +83,9 @@ def test_github_report_revokes_ours_as_leaked_with_descendants(
     got = functions.get(leaked["sid"]).body
     assert (got["isActive"], got["revokedReason"]) == (False, "leaked")
     assert functions.get(child["sid"]).body["revokedReason"] == "parent_revoked"
-    assert not authorized(functions, leaked["token"])
-    assert not authorized(functions, child["token"])
-    assert authorized(functions, bystander["token"])
+    assert not functions.token_accepted(leaked["token"])
+    assert not functions.token_accepted(child["token"])
+    assert functions.token_accepted(bystander["token"])
     assert functions.update(leaked["sid"], {"name": "back", "isActive": True}).status == 409
 
 
@@ -186,7 +186,7 @@ def test_credentials_revoke_always_answers_the_same(functions: Functions) -> Non
     assert {answer.status for answer in answers} == {202}
     assert len({json.dumps(answer.body) for answer in answers}) == 1
     assert functions.get(real["sid"]).body["revokedReason"] == "leaked"
-    assert not authorized(functions, child["token"])
+    assert not functions.token_accepted(child["token"])
 
 
 @pytest.mark.parametrize(

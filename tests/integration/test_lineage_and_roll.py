@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 import types
 from typing import Any
@@ -16,7 +15,7 @@ from apitokens.domain.tokens import digest
 from apitokens.settings import Settings, get_settings
 from apitokens.store.repository import TokenRepository, cascade_batch_size
 from apitokens_dev.template import dynamodb_clients
-from tests.harness import ACCOUNT, Functions, Reply, load_event, proxy_event, scan_table
+from tests.harness import ACCOUNT, Functions, Reply, proxy_event, scan_table
 
 TOKENS = "/accounts/{accountSid}/apiTokens"
 WRITER = ["tokens:read", "tokens:write", "tokens:delete"]
@@ -30,19 +29,6 @@ def child_of(functions: Functions, parent: dict[str, Any], **body: Any) -> dict[
     created = functions.create(principal=as_token(parent["sid"]), scopes=WRITER, **body)
     assert created.status == 201, created.body
     return dict(created.body)
-
-
-def authorized(functions: Functions, secret: str) -> bool:
-    event = copy.deepcopy(load_event("authorizer_api_token"))
-    event["headers"]["Authorization"] = f"Bearer {secret}"
-    event["multiValueHeaders"]["Authorization"] = [f"Bearer {secret}"]
-    try:
-        functions.authorize(event)
-    except Exception as error:
-        if str(error) != "Unauthorized":
-            raise
-        return False
-    return True
 
 
 def roll(
@@ -95,8 +81,8 @@ def test_revoking_a_token_revokes_every_descendant(functions: Functions, revoke:
         got = functions.get(tree[name]["sid"]).body
         assert (got["isActive"], got["revokedReason"]) == (False, "parent_revoked"), name
         assert got["revokedAt"] is not None
-        assert not authorized(functions, tree[name]["token"])
-    assert authorized(functions, tree["other"]["token"])
+        assert not functions.token_accepted(tree[name]["token"])
+    assert functions.token_accepted(tree["other"]["token"])
     assert functions.get(tree["other"]["sid"]).body["isActive"] is True
 
 
@@ -110,7 +96,7 @@ def test_only_a_user_may_reactivate_and_never_a_leaked_token(functions: Function
     by_user = functions.update(child, {"name": "on", "isActive": True})
     assert by_user.status == 200
     assert (by_user.body["isActive"], by_user.body["revokedReason"], by_user.body["revokedAt"]) == (True, None, None)
-    assert authorized(functions, tree["child"]["token"])
+    assert functions.token_accepted(tree["child"]["token"])
 
     repository = TokenRepository.from_settings(get_settings())
     assert repository.revoke_leaked(digest(tree["other"]["token"]), "2030-01-01T00:00:00.000Z", "commit", "u")
@@ -191,7 +177,7 @@ def test_a_cascade_that_fails_between_batches_is_finished_by_a_retry(
     monkeypatch.setattr(client, "transact_write_items", original)
     assert functions.delete(root["sid"]).status == 200
     assert all(not functions.get(token["sid"]).body["isActive"] for token in descendants)
-    assert all(not authorized(functions, token["token"]) for token in descendants)
+    assert all(not functions.token_accepted(token["token"]) for token in descendants)
     count = next(item for item in scan_table(dynamodb) if item["SK"]["S"] == "META")["tokenCount"]["N"]
     assert int(count) == len(descendants)
 
@@ -205,12 +191,12 @@ def test_roll_replaces_a_token_and_moves_its_children(functions: Functions) -> N
     assert new["rolledFrom"] == old["sid"]
     assert (new["name"], new["scopes"], new["expiresAt"]) == (old["name"], old["scopes"], old["expiresAt"])
     assert new["token"] != old["token"]
-    assert authorized(functions, new["token"])
-    assert not authorized(functions, old["token"])  # no grace: the old token stops now
+    assert functions.token_accepted(new["token"])
+    assert not functions.token_accepted(old["token"])  # no grace: the old token stops now
     assert functions.get(tree["grandchild"]["sid"]).body["parentSid"] == new["sid"]
     # The grandchild now hangs from the new token: revoking it reaches the grandchild.
     assert functions.delete(new["sid"]).status == 200
-    assert not authorized(functions, tree["grandchild"]["token"])
+    assert not functions.token_accepted(tree["grandchild"]["token"])
     again = roll(functions, old["sid"])
     assert again.status == 409
     assert again.body["error"]["code"] == "invalid_token_state"
@@ -221,8 +207,8 @@ def test_roll_with_a_grace_period_and_an_idempotency_key(functions: Functions) -
     headers = {"Idempotency-Key": "roll-1"}
     first = roll(functions, old["sid"], {"gracePeriodSeconds": 3600}, headers=headers)
     assert first.status == 201, first.body
-    assert authorized(functions, old["token"])
-    assert authorized(functions, first.body["token"])
+    assert functions.token_accepted(old["token"])
+    assert functions.token_accepted(first.body["token"])
     old_now = functions.get(old["sid"]).body
     assert old_now["expiresAt"] < "2031-01-01T00:00:00.000Z"
     assert first.body["expiresAt"] == "2031-01-01T00:00:00.000Z"
@@ -250,7 +236,7 @@ def test_roll_never_escalates_and_refuses_inactive_tokens(functions: Functions) 
     narrow = functions.create(scopes=["tokens:write"]).body
     escalating = roll(functions, broad["sid"], principal=as_token(narrow["sid"], ["tokens:write"]))
     assert escalating.status == 403
-    assert authorized(functions, broad["token"])
+    assert functions.token_accepted(broad["token"])
     # A token may roll itself: its successor is its child.
     itself = roll(functions, narrow["sid"], principal=as_token(narrow["sid"], ["tokens:write"]))
     assert itself.status == 201, itself.body

@@ -3,7 +3,6 @@ of them in its transaction, and the authorizer reads exactly one, chosen at rand
 
 from __future__ import annotations
 
-import copy as copying
 from collections import Counter
 from typing import Any
 
@@ -13,7 +12,7 @@ from apitokens.domain.tokens import digest
 from apitokens.settings import Settings
 from apitokens.store import keys
 from apitokens.store.repository import TokenRepository
-from tests.harness import ACCOUNT, TABLE, Functions, load_event, scan_table
+from tests.harness import ACCOUNT, TABLE, Functions, scan_table
 from tests.integration.test_lineage_and_roll import WRITER, child_of, roll
 
 COPIES = Settings(table_name=TABLE).lookup_copies
@@ -51,19 +50,6 @@ def authorizer_reads(functions: Functions) -> list[str]:
     return reads
 
 
-def authorizes(functions: Functions, secret: str) -> bool:
-    event = copying.deepcopy(load_event("authorizer_api_token"))
-    event["headers"]["Authorization"] = f"Bearer {secret}"
-    event["multiValueHeaders"]["Authorization"] = [f"Bearer {secret}"]
-    try:
-        functions.authorize(event)
-    except Exception as error:
-        if str(error) != "Unauthorized":
-            raise
-        return False
-    return True
-
-
 def test_the_default_spreads_10000_reads_a_second_with_headroom() -> None:
     # 3,000 strongly consistent reads a second per partition key: 10,000 need at least 4 copies.
     assert COPIES * 3_000 >= 2 * 10_000
@@ -81,7 +67,7 @@ def test_each_authorization_reads_exactly_one_copy_and_reads_spread(functions: F
     secret = functions.create(scopes=WRITER).body["token"]
     reads = authorizer_reads(functions)
     for _ in range(80):
-        assert authorizes(functions, secret)
+        assert functions.token_accepted(secret)
     assert len(reads) == 80  # one GetItem per authorization
     spread = Counter(reads)
     assert set(spread) <= {keys.secret_copy_pk(digest(secret), index) for index in range(COPIES)}
@@ -97,7 +83,7 @@ def test_deactivation_and_reactivation_write_every_copy(functions: Functions, dy
         credential = repository.find_credential(digest(created["token"]), copy=index)
         assert credential is not None
         assert credential.is_active is False
-    assert not any(authorizes(functions, created["token"]) for _ in range(40))
+    assert not any(functions.token_accepted(created["token"]) for _ in range(40))
     assert functions.update(created["sid"], {"name": "on", "isActive": True}).status == 200
     assert_copies_agree(dynamodb, created["token"], isActive={"BOOL": True})
 
@@ -109,7 +95,7 @@ def test_a_deleted_token_is_refused_whichever_copy_is_read(functions: Functions,
     repository = TokenRepository.from_settings(Settings(table_name=TABLE))
     assert all(repository.find_credential(digest(created["token"]), copy=index) is None for index in range(COPIES))
     reads = authorizer_reads(functions)
-    assert not any(authorizes(functions, created["token"]) for _ in range(40))
+    assert not any(functions.token_accepted(created["token"]) for _ in range(40))
     assert len(reads) == 40
 
 
@@ -143,14 +129,14 @@ def test_the_touch_writes_every_copy_once_per_interval(functions: Functions, dyn
     secret = functions.create(scopes=WRITER).body["token"]
     now = [2_000_000_000.0]
     functions.authorizer_instance.clock = lambda: now[0]
-    assert authorizes(functions, secret)
+    assert functions.token_accepted(secret)
     first = assert_copies_agree(dynamodb, secret)[0]["lastUsedAt"]
     assert "S" in first
     now[0] += 30  # within the interval: no write
-    assert authorizes(functions, secret)
+    assert functions.token_accepted(secret)
     assert assert_copies_agree(dynamodb, secret)[0]["lastUsedAt"] == first
     now[0] += 60
-    assert authorizes(functions, secret)
+    assert functions.token_accepted(secret)
     assert assert_copies_agree(dynamodb, secret)[0]["lastUsedAt"] != first
 
 

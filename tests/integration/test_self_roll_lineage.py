@@ -12,7 +12,7 @@ import pytest
 
 from tests.harness import Functions
 from tests.integration.test_leak_reports import REVOKE, public_call
-from tests.integration.test_lineage_and_roll import WRITER, as_token, authorized, child_of, roll
+from tests.integration.test_lineage_and_roll import WRITER, as_token, child_of, roll
 
 
 def self_rolled(functions: Functions, parent: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -32,15 +32,15 @@ def test_a_user_ending_the_grace_keeps_the_successor(functions: Functions, end: 
         assert functions.delete(old["sid"]).status == 200
     else:
         assert functions.update(old["sid"], {"name": "old", "isActive": False}).status == 200
-    assert not authorized(functions, old["token"])
-    assert authorized(functions, new["token"])
-    assert authorized(functions, grandchild["token"])
+    assert not functions.token_accepted(old["token"])
+    assert functions.token_accepted(new["token"])
+    assert functions.token_accepted(grandchild["token"])
     after = functions.get(new["sid"]).body
     assert (after["isActive"], after["parentSid"], after["revokedReason"]) == (True, None, None)
     assert after["createdBy"] == {"type": "token", "id": old["sid"]}  # who made it does not change
     # Revoking the successor still reaches what it created.
     assert functions.delete(new["sid"]).status == 200
-    assert not authorized(functions, grandchild["token"])
+    assert not functions.token_accepted(grandchild["token"])
 
 
 def test_the_successor_takes_the_old_tokens_parent(functions: Functions) -> None:
@@ -48,10 +48,10 @@ def test_the_successor_takes_the_old_tokens_parent(functions: Functions) -> None
     old, new = self_rolled(functions, parent)
     assert functions.delete(old["sid"]).status == 200
     assert functions.get(new["sid"]).body["parentSid"] == parent["sid"]
-    assert authorized(functions, new["token"])
+    assert functions.token_accepted(new["token"])
     # The old token's parent still reaches the successor: a leak up the lineage contains it.
     assert functions.delete(parent["sid"]).status == 200
-    assert not authorized(functions, new["token"])
+    assert not functions.token_accepted(new["token"])
     assert functions.get(new["sid"]).body["revokedReason"] == "parent_revoked"
 
 
@@ -61,8 +61,8 @@ def test_a_leaked_token_that_rolled_itself_takes_its_successor_with_it(functions
     answer = public_call(functions, REVOKE, json.dumps({"tokens": [old["token"]]}).encode())
     assert answer.status == 202
     assert functions.get(old["sid"]).body["revokedReason"] == "leaked"
-    assert not authorized(functions, new["token"])
-    assert not authorized(functions, grandchild["token"])
+    assert not functions.token_accepted(new["token"])
+    assert not functions.token_accepted(grandchild["token"])
     assert functions.get(new["sid"]).body["revokedReason"] == "parent_revoked"
 
 
@@ -73,7 +73,7 @@ def test_a_token_deleting_its_rolled_predecessor_revokes_the_successor(functions
     old, new = self_rolled(functions)
     principal = as_token(old["sid"] if caller == "old" else new["sid"])
     assert functions.delete(old["sid"], principal=principal).status == 200
-    assert not authorized(functions, new["token"])
+    assert not functions.token_accepted(new["token"])
     assert functions.get(new["sid"]).body["revokedReason"] == "parent_revoked"
 
 
@@ -83,6 +83,6 @@ def test_a_user_deleting_a_token_rolled_by_a_user_keeps_the_moved_children(funct
     rolled = roll(functions, old["sid"], {"gracePeriodSeconds": 60})
     assert rolled.status == 201, rolled.body
     assert functions.delete(old["sid"]).status == 200
-    assert authorized(functions, rolled.body["token"])
-    assert authorized(functions, child["token"])
+    assert functions.token_accepted(rolled.body["token"])
+    assert functions.token_accepted(child["token"])
     assert functions.get(child["sid"]).body["parentSid"] == rolled.body["sid"]

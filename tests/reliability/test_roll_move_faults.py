@@ -12,7 +12,7 @@ from apitokens.domain.scopes import ROLL
 from apitokens.store.repository import MOVE_BATCH
 from tests.harness import Functions, scan_table
 from tests.harness.faults import Error, Wiring
-from tests.integration.test_lineage_and_roll import WRITER, authorized, child_of, roll
+from tests.integration.test_lineage_and_roll import WRITER, child_of, roll
 
 # The roll's own transaction, then the first batch of the move: the second batch fails.
 FAILING = Error("internal_server_error", "InternalServerError", status=500)
@@ -46,13 +46,13 @@ def test_a_half_moved_roll_answers_with_its_secret_and_lets_nothing_escape(
     # The new token exists and its value is shown once: an error now would lose it for good.
     assert rolled.status == 201, rolled.body
     new = rolled.body
-    assert authorized(functions, new["token"])
+    assert functions.token_accepted(new["token"])
     assert parents(functions, children).count(new["sid"]) == MOVE_BATCH
     assert parents(functions, children).count(old["sid"]) == CHILDREN - MOVE_BATCH
     assert len(moving_edges(dynamodb)) == 1
     # Revoking the new token reaches every child, the unmoved ones through the roll's edge.
     assert functions.update(new["sid"], {"name": "off", "isActive": False}).status == 200
-    assert not any(authorized(functions, child["token"]) for child in children)
+    assert not any(functions.token_accepted(child["token"]) for child in children)
     reasons = {functions.get(child["sid"]).body["revokedReason"] for child in children}
     assert reasons == {"parent_revoked"}
     # The old token was not revoked by it: it is the predecessor, not a descendant.
@@ -76,10 +76,10 @@ def test_a_half_moved_roll_is_finished_by_a_retry(
         assert functions.delete(old["sid"]).status == 200
     assert parents(functions, children) == [new["sid"]] * CHILDREN
     assert moving_edges(dynamodb) == []
-    assert all(authorized(functions, child["token"]) for child in children)
+    assert all(functions.token_accepted(child["token"]) for child in children)
     # Now under the new token only: revoking it reaches them all.
     assert functions.delete(new["sid"]).status == 200
-    assert not any(authorized(functions, child["token"]) for child in children)
+    assert not any(functions.token_accepted(child["token"]) for child in children)
 
 
 def test_a_roll_whose_move_fails_at_once_still_contains_every_child(
@@ -94,4 +94,4 @@ def test_a_roll_whose_move_fails_at_once_still_contains_every_child(
     assert parents(functions, children) == [old["sid"]] * 3
     # Deleting the new token reaches the unmoved children too.
     assert functions.delete(rolled.body["sid"]).status == 200
-    assert not any(authorized(functions, child["token"]) for child in children)
+    assert not any(functions.token_accepted(child["token"]) for child in children)
