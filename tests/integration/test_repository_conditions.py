@@ -152,6 +152,23 @@ def test_a_roll_with_grace_takes_a_slot_until_released_and_one_without_takes_non
     assert token_count(dynamodb) == 2
 
 
+def test_deleting_a_token_in_its_grace_period_gives_its_slot_back_once(
+    repository: TokenRepository, dynamodb: Any
+) -> None:
+    """The delete takes the roll's pending slot release with it, so the release after the grace
+    period finds nothing to give back a second time."""
+    old = create(repository, max_tokens=3)
+    repository.roll(
+        ACCOUNT, old.sid, successor, digest("rolled"), grace_end="2026-12-02T01:30:00.000Z", max_tokens=3, now=NOW
+    )
+    assert token_count(dynamodb) == 2
+    repository.delete(ACCOUNT, old.sid, NOW)
+    assert token_count(dynamodb) == 1
+    assert [item for item in scan_table(dynamodb) if item["SK"]["S"].startswith("ROLLED#")] == []
+    assert repository.release_rolled_slots(ACCOUNT, LATER) == 0
+    assert token_count(dynamodb) == 1
+
+
 # -- revocation -------------------------------------------------------------------------------
 
 

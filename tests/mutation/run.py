@@ -148,6 +148,9 @@ POLICY_TESTS = (
 # (the two cascades of 50+ tokens, a minute each on moto, are left to `make test`).
 CONDITIONS_TESTS = (
     "tests/integration/test_repository_conditions.py",
+    "tests/integration/test_self_roll_lineage.py",
+    "tests/integration/test_lookup_copies_audit.py",
+    "tests/integration/test_lookup_copies.py",
     "tests/integration/test_lineage_and_roll.py",
     "--deselect=tests/integration/test_lineage_and_roll.py::test_a_cascade_larger_than_one_transaction",
     "--deselect=tests/integration/test_lineage_and_roll.py::test_a_cascade_that_fails_between_batches_is_finished_by_a_retry",
