@@ -152,6 +152,7 @@ CONDITIONS_TESTS = (
     "tests/integration/test_lookup_copies_audit.py",
     "tests/integration/test_lookup_copies.py",
     "tests/integration/test_lineage_and_roll.py",
+    "tests/reliability/test_roll_move_faults.py",
     "--deselect=tests/integration/test_lineage_and_roll.py::test_a_cascade_larger_than_one_transaction",
     "--deselect=tests/integration/test_lineage_and_roll.py::test_a_cascade_that_fails_between_batches_is_finished_by_a_retry",
 )
