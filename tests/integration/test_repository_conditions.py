@@ -116,7 +116,9 @@ def test_the_limit_is_exact_a_refused_create_writes_nothing_and_delete_frees_a_s
     held = [create(repository, max_tokens=3) for _ in range(3)]
     assert token_count(dynamodb) == 3
     before = scan_table(dynamodb)
-    with pytest.raises(TokenLimitReached, match="already has 3 API tokens"):
+    # The whole message: the API answers with it (409 token_limit_reached).
+    whole = r"^This account already has 3 API tokens, the most it may hold; delete one before creating another\.$"
+    with pytest.raises(TokenLimitReached, match=whole):
         create(repository, max_tokens=3)
     assert scan_table(dynamodb) == before
     repository.delete(ACCOUNT, held[0].sid, NOW)
