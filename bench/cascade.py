@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from common import use_moto_environment
 from lean_moto import lean_moto
 
 DESCENDANTS = (1, 10, 1_000)
@@ -57,21 +58,6 @@ class Calls:
     def reset(self) -> None:
         self.operations.clear()
         self.transaction_items = 0
-
-
-def _environment() -> None:
-    os.environ.update(
-        {
-            "TABLE_NAME": TABLE,
-            "TOKEN_ENVIRONMENT": "live",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "MAX_TOKENS_PER_ACCOUNT": "10000",
-        }
-    )
-    os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 
 
 def _copy_descendants(client: Any, first_child: str, count: int) -> None:
@@ -120,7 +106,7 @@ def _copy_descendants(client: Any, first_child: str, count: int) -> None:
 def _settings() -> Any:
     from apitokens.settings import Settings
 
-    _environment()
+    use_moto_environment(TABLE)
     return Settings.from_env(os.environ)
 
 

@@ -93,6 +93,25 @@ def lambda_environment(function: str) -> dict[str, str]:
     return env
 
 
+def use_moto_environment(table: str) -> None:
+    """This process's environment for a benchmark that drives the layer in process on moto:
+    the table, the live environment, dummy credentials (nothing leaves the machine), and no
+    DynamoDB endpoint or lookup-copy count from the caller's shell (the defaults are measured)."""
+    os.environ.update(
+        {
+            "TABLE_NAME": table,
+            "TOKEN_ENVIRONMENT": "live",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "MAX_TOKENS_PER_ACCOUNT": "10000",
+        }
+    )
+    os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
+    os.environ.pop("LOOKUP_COPIES", None)
+
+
 def child_environment(function: str) -> dict[str, str]:
     """The environment of a cold-start subprocess: the caller's PATH and locale, the function's
     variables, no PYTHONPATH, and no .pyc writing (Lambda's code directories are read-only)."""

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from common import use_moto_environment
 from dynamo import item_size
 from lean_moto import lean_moto
 
@@ -184,22 +185,6 @@ def _throttle(operation: str) -> Any:
         "ResponseMetadata": {"HTTPStatusCode": 400},
     }
     return AWSResponse("https://dynamodb.bench", 400, HTTPHeaders(), None), parsed
-
-
-def _environment() -> None:
-    os.environ.update(
-        {
-            "TABLE_NAME": TABLE,
-            "TOKEN_ENVIRONMENT": "live",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "MAX_TOKENS_PER_ACCOUNT": "10000",
-        }
-    )
-    os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
-    os.environ.pop("LOOKUP_COPIES", None)
 
 
 class World:
@@ -502,7 +487,7 @@ def operation_units() -> dict[str, dict[str, float]]:
 def run() -> dict[str, Any]:
     from moto import mock_aws
 
-    _environment()
+    use_moto_environment(TABLE)
     lean_moto()
     random.seed(15)  # the authorizer's choice of copy: the same figures on every run
     traces = []
