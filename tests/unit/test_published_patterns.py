@@ -14,7 +14,8 @@ import regress
 from pydantic import ValidationError
 
 from apitokens.domain import idempotency, ids
-from apitokens.wire.models import AuditEventsQuery, CreateTokenRequest
+from apitokens.wire.audit_models import AuditEventsQuery
+from apitokens.wire.models import CreateTokenRequest
 from apitokens_dev.openapi import build_openapi
 from tests.emoji_samples import EMOJI, MISPLACED, ZWJ
 
@@ -91,8 +92,10 @@ PATTERNS = sorted(set(published_patterns()))
 
 
 def _characters() -> list[str]:
-    """A spread of code points over every plane, and each character issue 13 names."""
-    named = "\n\r\t\x00\x1f\x7f\x85\xa0\xad\u061c\u180e\u200b\u200d\u2028\u2029\u202e\u2066\u206a\u206f\u3000"
+    """Every ASCII character (names and descriptions in ASCII take a shorter path), a spread of
+    code points over every plane, and each character issue 13 names."""
+    named = "".join(map(chr, range(128)))
+    named += "\n\r\t\x00\x1f\x7f\x85\xa0\xad\u061c\u180e\u200b\u200d\u2028\u2029\u202e\u2066\u206a\u206f\u3000"
     named += "\ufeff\ufff9\ufffa\ufffb\ue000\U0001d173\U000e0001\U000e0041\U000e007f\U000cb528"
     spread = [chr(point) for point in range(0, 0x3400, 5)] + [chr(point) for point in range(0x3400, 0x110000, 0x3FB)]
     # Lone surrogates cannot cross into the engine (it takes UTF-8); the models refuse them (Cs).
@@ -111,6 +114,7 @@ def corpus(valid: str) -> Iterator[str]:
     yield "\n" + valid
     yield valid + "\r\n"
     yield ""
+    yield from (" ", "   ", f" {valid} ", f"{valid}\t{valid}", f"{valid}\r\n{valid}\n")
     for char in CHARACTERS:
         yield valid + char
         yield char + valid

@@ -38,12 +38,14 @@ PRESENTATION_SELECTORS = frozenset("\ufe0e\ufe0f")
 EMOJI_PRESENTATION = "\ufe0f"
 SKIN_TONES = frozenset(map(chr, range(0x1F3FB, 0x1F400)))  # Emoji_Modifier
 _TAG_CANCEL = "\U000e007f"
+_BLACK_FLAG = "\U0001f3f4"  # what every subdivision flag starts with
 SUBDIVISION_FLAGS = tuple(
-    "\U0001f3f4" + "".join(chr(0xE0000 + ord(letter)) for letter in region) + _TAG_CANCEL
+    _BLACK_FLAG + "".join(chr(0xE0000 + ord(letter)) for letter in region) + _TAG_CANCEL
     for region in ("gbeng", "gbsct", "gbwls")
 )
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 _DESCRIPTION_LAYOUT = frozenset("\t\n\r")
+_WITHOUT_LAYOUT = str.maketrans("", "", "\t\n\r")
 
 # The same rules in ECMA-262, without lookarounds or emoji property escapes (JSON Schema tools,
 # Schemathesis among them, cannot generate values from those): the emoji classes are spelled out
@@ -60,13 +62,19 @@ def _class(table: Ranges) -> str:
 
 
 def _intersection(first: Ranges, second: Ranges) -> Ranges:
+    """The code points in both tables (each sorted, its ranges disjoint), walked side by side:
+    a cold start pays for this, and every pair of ranges would cost 4 ms."""
     both: list[tuple[int, int]] = []
-    for a_first, a_last in first:
-        for b_first, b_last in second:
-            low, high = max(a_first, b_first), min(a_last, b_last)
-            if low <= high:
-                both.append((low, high))
-    return tuple(sorted(both))
+    i = j = 0
+    while i < len(first) and j < len(second):
+        low, high = max(first[i][0], second[j][0]), min(first[i][1], second[j][1])
+        if low <= high:
+            both.append((low, high))
+        if first[i][1] < second[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(both)
 
 
 _PICTOGRAPH = _class(EXTENDED_PICTOGRAPHIC)
@@ -119,6 +127,8 @@ def _hidden(value: str, index: int) -> bool:
 
 def _characters(value: str) -> list[tuple[int, str]]:
     """(index, character) of each character of value, a subdivision flag taken as one."""
+    if _BLACK_FLAG not in value:
+        return list(enumerate(value))
     found = []
     index = 0
     while index < len(value):
@@ -134,6 +144,10 @@ def _is_other_space(character: str) -> bool:
 
 def is_valid_name(value: str) -> bool:
     """Visible text on one line: no hidden character, no space but U+0020, not only spaces."""
+    if value.isascii():
+        # The usual name, and a third of a create's own work through the general path below. In
+        # ASCII, what is printable is exactly what the rules accept (U+0020-U+007E).
+        return value.isprintable() and value.strip(" ") != ""
     characters = _characters(value)
     for index, character in characters:
         if len(character) == 1 and (_hidden(value, index) or _is_other_space(character)):
@@ -143,6 +157,8 @@ def is_valid_name(value: str) -> bool:
 
 def is_valid_description(value: str) -> bool:
     """Text that may run over lines: no hidden character but tab, LF and CR."""
+    if value.isascii():
+        return value.translate(_WITHOUT_LAYOUT).isprintable()
     return not any(
         len(character) == 1 and character not in _DESCRIPTION_LAYOUT and _hidden(value, index)
         for index, character in _characters(value)
