@@ -27,4 +27,6 @@ def decode(text: str) -> int:
 
 
 def random_string(length: int) -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+    """`length` characters, each of the 62 equally likely: one uniform number below 62**length,
+    spelled out (one read of the system's random source rather than one a character)."""
+    return encode(secrets.randbelow(62**length), length)
