@@ -128,7 +128,7 @@ def _copy_events(fixture: Fixture, account_sid: str, count: int) -> None:
 def audit_page_rows(fixture: Fixture) -> list[ScaleRow]:
     from apitokens.domain import service
     from apitokens.store.event_repository import EventRepository
-    from apitokens.wire.models import AuditEventsQuery
+    from apitokens.wire.audit_models import AuditEventsQuery
 
     events = EventRepository(fixture.client, TABLE_NAME)
     costs = {}

@@ -18,22 +18,22 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from apitokens.domain import errors, idempotency, ids, scopes
 from apitokens.domain.audit import EVENT_TYPES
-from apitokens.wire.models import (
-    EVENT_SID_PATTERN,
-    ApiToken,
-    ApiTokenList,
-    AuditEventList,
-    CreatedApiToken,
-    CreateTokenRequest,
-    DeletedApiToken,
-    ErrorEnvelope,
+from apitokens.wire.audit_models import EVENT_SID_PATTERN, AuditEventList, TokenUsage
+from apitokens.wire.leak_models import (
     GithubFeedbackList,
     GithubReport,
     RevokeCredentialsAccepted,
     RevokeCredentialsRequest,
+)
+from apitokens.wire.models import (
+    ApiToken,
+    ApiTokenList,
+    CreatedApiToken,
+    CreateTokenRequest,
+    DeletedApiToken,
+    ErrorEnvelope,
     RolledApiToken,
     RollTokenRequest,
-    TokenUsage,
     UpdateTokenRequest,
 )
 from apitokens_dev import template

@@ -15,7 +15,8 @@ from apitokens.domain import leaks
 from apitokens.domain.timeutil import format_timestamp, utcnow
 from apitokens.settings import get_settings
 from apitokens.wire.http import body_bytes, create_public_app, json_response, logger, metrics, parse_body, repository
-from apitokens.wire.models import GithubFeedback, GithubFeedbackList, GithubReport, build
+from apitokens.wire.leak_models import GithubFeedback, GithubFeedbackList, GithubReport
+from apitokens.wire.models import build
 
 # Built at import (cold start), not on the first request: only this handler's models.
 build(GithubReport, GithubFeedbackList)

@@ -8,8 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apitokens.domain import service
+from apitokens.wire.audit_models import AuditEvent, AuditEventList, AuditEventsQuery
 from apitokens.wire.http import create_app, event_repository, json_response, logger, metrics, parse_query
-from apitokens.wire.models import AuditEvent, AuditEventList, AuditEventsQuery, build
+from apitokens.wire.models import build
 
 # Built at import (cold start), not on the first request: only this handler's models.
 build(AuditEventsQuery, AuditEventList, AuditEvent)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -29,7 +29,10 @@ from apitokens.domain.timeutil import format_timestamp, utcnow
 from apitokens.settings import Settings
 from apitokens.store.event_repository import EventRepository
 from apitokens.store.repository import TokenRepository
-from apitokens.wire.models import AuditEventsQuery, CreateTokenRequest, ListQuery, RollTokenRequest, UpdateTokenRequest
+from apitokens.wire.models import CreateTokenRequest, ListQuery, RollTokenRequest, UpdateTokenRequest
+
+if TYPE_CHECKING:
+    from apitokens.wire.audit_models import AuditEventsQuery
 
 logger = Logger()
 

@@ -5,17 +5,15 @@ Request bodies forbid unknown fields and are validated strictly (no "true" for t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from apitokens.domain.audit import EVENT_TYPES
 from apitokens.domain.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
-from apitokens.domain.records import EventPage, RevokedReason, TokenPage, TokenRecord, Usage
+from apitokens.domain.records import RevokedReason, TokenPage, TokenRecord
 from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.wire.visible_text import DESCRIPTION_PATTERN, NAME_PATTERN, is_valid_description, is_valid_name
 
@@ -57,7 +55,7 @@ def _aware(value: datetime) -> datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
-def _schema(**keywords: Any) -> Any:
+def schema_keywords(**keywords: Any) -> Any:
     """JSON Schema keywords that the validators above enforce but pydantic cannot derive."""
     return Field(json_schema_extra=keywords)
 
@@ -65,20 +63,20 @@ def _schema(**keywords: Any) -> Any:
 TokenName = Annotated[
     str,
     Field(min_length=1, max_length=NAME_MAX_LENGTH, description="Not blank; no control or invisible characters."),
-    _schema(pattern=NAME_PATTERN),
+    schema_keywords(pattern=NAME_PATTERN),
     AfterValidator(_valid_name),
 ]
 TokenDescription = Annotated[
     str,
     Field(max_length=DESCRIPTION_MAX_LENGTH, description="No control or invisible characters but tab and newlines."),
-    _schema(pattern=DESCRIPTION_PATTERN),
+    schema_keywords(pattern=DESCRIPTION_PATTERN),
     AfterValidator(_valid_description),
 ]
-Scope = Annotated[str, _schema(enum=sorted(ALL_SCOPES))]
+Scope = Annotated[str, schema_keywords(enum=sorted(ALL_SCOPES))]
 ScopeList = Annotated[
     list[Scope],
     Field(min_length=1, max_length=len(ALL_SCOPES)),
-    _schema(uniqueItems=True),
+    schema_keywords(uniqueItems=True),
     AfterValidator(_valid_scopes),
 ]
 Timestamp = Annotated[
@@ -87,9 +85,9 @@ Timestamp = Annotated[
     AfterValidator(_aware),
 ]
 # What responses carry, for the published schema.
-WireTimestamp = Annotated[str, _schema(format="date-time")]
-TokenSid = Annotated[str, _schema(pattern=f"^{TOKEN_SID_PATTERN.pattern}$")]
-AccountSid = Annotated[str, _schema(pattern=f"^{ACCOUNT_SID_PATTERN.pattern}$")]
+WireTimestamp = Annotated[str, schema_keywords(format="date-time")]
+TokenSid = Annotated[str, schema_keywords(pattern=f"^{TOKEN_SID_PATTERN.pattern}$")]
+AccountSid = Annotated[str, schema_keywords(pattern=f"^{ACCOUNT_SID_PATTERN.pattern}$")]
 
 
 def build(*models: type[BaseModel]) -> None:
@@ -100,13 +98,13 @@ def build(*models: type[BaseModel]) -> None:
         model.model_rebuild(force=True)
 
 
-class _Request(BaseModel):
+class RequestModel(BaseModel):
     model_config = ConfigDict(
         extra="forbid", strict=True, alias_generator=to_camel, populate_by_name=False, defer_build=True
     )
 
 
-class _Response(BaseModel):
+class ResponseModel(BaseModel):
     # Every field is always serialised, so the schema marks every field required.
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -117,14 +115,14 @@ class _Response(BaseModel):
     )
 
 
-class CreateTokenRequest(_Request):
+class CreateTokenRequest(RequestModel):
     name: TokenName
     description: TokenDescription | None = None
     scopes: ScopeList
     expires_at: Timestamp | None = None
 
 
-class UpdateTokenRequest(_Request):
+class UpdateTokenRequest(RequestModel):
     """PUT body. Absent `description` keeps the current one; `null` clears it."""
 
     name: TokenName
@@ -136,7 +134,7 @@ class UpdateTokenRequest(_Request):
 MAX_GRACE_PERIOD_SECONDS = 7 * 24 * 60 * 60
 
 
-class RollTokenRequest(_Request):
+class RollTokenRequest(RequestModel):
     """POST .../roll body (optional): how long the old token keeps working."""
 
     grace_period_seconds: int = Field(
@@ -147,7 +145,7 @@ class RollTokenRequest(_Request):
     )
 
 
-class CreatedBy(_Response):
+class CreatedBy(ResponseModel):
     type: Literal["user", "token"]
     id: str = Field(description="The user's subject, or the creating token's sid.")
 
@@ -166,7 +164,7 @@ class _Issued:
         return getattr(self.record, name)
 
 
-class ApiToken(_Response):
+class ApiToken(ResponseModel):
     sid: TokenSid
     account_sid: AccountSid
     name: str
@@ -189,7 +187,7 @@ class ApiToken(_Response):
         return cls.model_validate(record, from_attributes=True)
 
 
-class CreatedApiToken(_Response):
+class CreatedApiToken(ResponseModel):
     """The creation response, in the seed's field order; the only place `token` ever appears."""
 
     sid: TokenSid
@@ -221,7 +219,7 @@ class RolledApiToken(CreatedApiToken):
         return cls.model_validate(_Issued(record, token, rolled_from), from_attributes=True)
 
 
-class ApiTokenList(_Response):
+class ApiTokenList(ResponseModel):
     has_more: bool
     records: list[ApiToken]
 
@@ -230,64 +228,9 @@ class ApiTokenList(_Response):
         return cls.model_validate(page, from_attributes=True)
 
 
-class DeletedApiToken(_Response):
+class DeletedApiToken(ResponseModel):
     sid: TokenSid
     deleted: bool = True
-
-
-# -- leak reports (no authorizer) ---------------------------------------------------------------
-
-MAX_REPORTED = 1000
-MAX_REVOKE_REQUEST = 100
-_Reported = Annotated[str, Field(min_length=1, max_length=1024)]
-
-
-class GithubMatch(_Request):
-    """One match of GitHub's secret-scanning partner report."""
-
-    token: _Reported
-    type: Annotated[str, Field(max_length=256)]
-    url: Annotated[str, Field(max_length=4096)]
-    source: Annotated[str, Field(max_length=256)]
-
-
-def _distinct_tokens(value: list[Any]) -> list[Any]:
-    values = [item if isinstance(item, str) else item.token for item in value]
-    if len(set(values)) != len(values):
-        raise ValueError("must not name the same token twice")
-    return value
-
-
-class GithubReport(RootModel[list[GithubMatch]]):
-    model_config = ConfigDict(strict=True)
-
-    root: Annotated[list[GithubMatch], Field(min_length=1, max_length=MAX_REPORTED), AfterValidator(_distinct_tokens)]
-
-
-class GithubFeedback(BaseModel):
-    """GitHub's optional feedback for one match: the token's SHA-256, never the token itself."""
-
-    token_hash: str
-    token_type: str
-    label: Literal["true_positive", "false_positive"]
-
-
-class GithubFeedbackList(RootModel[list[GithubFeedback]]):
-    pass
-
-
-class RevokeCredentialsRequest(_Request):
-    """POST /credentials/revoke: tokens someone found."""
-
-    tokens: Annotated[
-        list[_Reported], Field(min_length=1, max_length=MAX_REVOKE_REQUEST), AfterValidator(_distinct_tokens)
-    ]
-
-
-class RevokeCredentialsAccepted(_Response):
-    """The one answer to every acceptable report, whatever the tokens were (no validity oracle)."""
-
-    message: str = "Thank you. Any of these tokens that is valid here is now revoked."
 
 
 class ErrorDetail(BaseModel):
@@ -318,97 +261,3 @@ class ListQuery(BaseModel):
 
     limit: int = Field(default=20, ge=1, le=100)
     starting_after: str | None = Field(default=None, alias="startingAfter")
-
-
-# -- audit events and usage ---------------------------------------------------------------------
-
-EVENT_SID_PATTERN = r"evt_[A-Za-z0-9]{24}"
-_EVENT_SID = re.compile(EVENT_SID_PATTERN)
-_TOKEN_SID = re.compile(TOKEN_SID_PATTERN.pattern)
-
-
-def _valid_event_sid(value: str) -> str:
-    if _EVENT_SID.fullmatch(value) is None:
-        raise ValueError("must be the sid of an audit event (evt_ followed by 24 letters and digits)")
-    return value
-
-
-def _valid_token_sid(value: str) -> str:
-    if _TOKEN_SID.fullmatch(value) is None:
-        raise ValueError("must be tok_ followed by 21 to 24 letters and digits")
-    return value
-
-
-def _valid_event_type(value: str) -> str:
-    if value not in EVENT_TYPES:
-        raise ValueError(f"unknown event type; one of {', '.join(EVENT_TYPES)}")
-    return value
-
-
-class AuditEventsQuery(BaseModel):
-    """Query string of GET .../auditEvents: limit and startingAfter as for tokens, and filters."""
-
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-
-    limit: int = Field(default=20, ge=1, le=100)
-    starting_after: Annotated[str, AfterValidator(_valid_event_sid)] | None = Field(default=None, alias="startingAfter")
-    api_token_sid: Annotated[str, AfterValidator(_valid_token_sid)] | None = Field(default=None, alias="apiTokenSid")
-    type: Annotated[str, AfterValidator(_valid_event_type)] | None = None
-
-
-class AuditActor(_Response):
-    type: Literal["user", "token", "system"]
-    id: str
-
-
-class AuditEvent(_Response):
-    """One audit event. `daysLeft` only on token.expiring."""
-
-    model_config = ConfigDict(extra="allow")
-
-    sid: Annotated[str, _schema(pattern=f"^{EVENT_SID_PATTERN}$")]
-    type: str
-    occurred_at: WireTimestamp
-    account_sid: AccountSid
-    api_token_sid: TokenSid
-    actor: AuditActor
-    request_id: str | None
-    source_ip: str | None
-    user_agent: str | None
-    changes: dict[str, Any]
-
-
-class AuditEventList(_Response):
-    has_more: bool
-    records: list[AuditEvent]
-
-    @classmethod
-    def from_page(cls, page: EventPage) -> AuditEventList:
-        return cls(has_more=page.has_more, records=[AuditEvent.model_validate(event) for event in page.records])
-
-
-class RecentClientModel(_Response):
-    ip: str
-    user_agent: str | None
-    first_seen_at: WireTimestamp
-    last_seen_at: WireTimestamp
-
-
-class TokenUsage(_Response):
-    last_used_at: WireTimestamp | None
-    recent_clients: list[RecentClientModel]
-
-    @classmethod
-    def from_usage(cls, usage: Usage) -> TokenUsage:
-        return cls(
-            last_used_at=usage.last_used_at,
-            recent_clients=[
-                RecentClientModel(
-                    ip=client.ip,
-                    user_agent=client.user_agent,
-                    first_seen_at=client.first_seen_at,
-                    last_seen_at=client.last_seen_at,
-                )
-                for client in usage.recent_clients
-            ],
-        )
