@@ -68,3 +68,23 @@ def test_an_exception_line_can_count_a_failure(capsys: pytest.CaptureFixture[str
     assert line["exception_name"] == "RuntimeError"
     assert line["AuthorizerFailures"] == 1
     assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]  # type: ignore[index]
+
+
+def test_below_the_log_level_a_counted_line_still_writes_its_metric(capsys: pytest.CaptureFixture[str]) -> None:
+    """LogLevel WARNING silences the INFO line, not the metric the operator's alarms read."""
+    logger = JsonLogger("apitokens", level="WARNING")
+    logger.start_request("req-1", "authorizer", "api-req-1")
+    accepted = MetricLine("ApiTokens", ["CredentialsAccepted"], [[], ["principal_type"]])
+    logger.count("INFO", "credentials accepted", accepted, {"principal_type": "token"}, principal_id="tok_1")
+    line = only_line(capsys)
+    assert line == {
+        "service": "apitokens",
+        "principal_type": "token",
+        "CredentialsAccepted": 1,
+        "_aws": line["_aws"],
+    }
+    assert line["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [  # type: ignore[index]
+        {"Name": "CredentialsAccepted", "Unit": "Count"}
+    ]
+    logger.info("an info line without a metric")
+    assert capsys.readouterr().out == ""

@@ -69,16 +69,18 @@ class JsonLogger:
         if _LEVELS[level] < self._threshold:
             return
         now = time.time()
-        text = _ENCODER.encode(
-            {
-                "level": level,
-                "message": message,
-                "timestamp": timestamp_from_epoch(now),
-                "service": self._service,
-                **self._request,
-                **fields,
-            }
-        )
+        document = {
+            "level": level,
+            "message": message,
+            "timestamp": timestamp_from_epoch(now),
+            "service": self._service,
+            **self._request,
+            **fields,
+        }
+        self._emit(document, now, metric)
+
+    def _emit(self, document: Mapping[str, Any], now: float, metric: MetricLine | None) -> None:
+        text = _ENCODER.encode(document)
         if metric is not None:
             # The object's closing brace gives way to the pre-encoded EMF member (MetricLine).
             text = f'{text[:-1]},"_aws":{{"Timestamp":{int(now * 1000)},"CloudWatchMetrics":{metric.directive_json}}}}}'
@@ -87,8 +89,16 @@ class JsonLogger:
 
     def count(self, level: str, message: str, metric: MetricLine, dimensions: Mapping[str, str], **fields: Any) -> None:
         """A line that is also an EMF document: each of `metric`'s names counted once, under
-        these dimension values (strings, as EMF requires)."""
-        self._write(level, message, {**fields, **dimensions, **dict.fromkeys(metric.names, 1)}, metric)
+        these dimension values (strings, as EMF requires).
+
+        Below the log level the line is not written but the metric still is, as a line holding
+        only the EMF document (service, dimension values, counts), as Powertools' Metrics writes
+        its own: a quieter LogLevel must not silence the alarms built on these metrics."""
+        counts = {**dimensions, **dict.fromkeys(metric.names, 1)}
+        if _LEVELS[level] < self._threshold:
+            self._emit({"service": self._service, **counts}, time.time(), metric)
+            return
+        self._write(level, message, {**fields, **counts}, metric)
 
     def info(self, message: str, **fields: Any) -> None:
         self._write("INFO", message, fields)
