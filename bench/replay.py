@@ -255,7 +255,7 @@ def run(
     from moto import mock_aws
 
     from apitokens.settings import Settings
-    from apitokens.store.repository import create_client
+    from apitokens.store.driver import create_client
     from apitokens_dev.template import table_create_arguments
 
     settings = Settings.from_env(lambda_environment("authorizer"))

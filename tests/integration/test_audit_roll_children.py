@@ -4,7 +4,7 @@ as its move (issue 11, every change to a token has its event)."""
 
 from __future__ import annotations
 
-from apitokens.store import repository
+from apitokens.store import lineage
 from tests.harness import Functions
 from tests.integration.test_audit_events import events
 from tests.integration.test_lineage_and_roll import child_of, family, roll
@@ -28,4 +28,4 @@ def test_each_moved_child_gets_a_parent_sid_event(functions: Functions) -> None:
 
 def test_a_move_transaction_stays_within_dynamodbs_100_items() -> None:
     # The new parent's update, then four writes per child (two edges, parentSid, its event).
-    assert 1 + 4 * repository.MOVE_BATCH <= 100
+    assert 1 + 4 * lineage.MOVE_BATCH <= 100

@@ -13,7 +13,8 @@ from apitokens.auth.principal import Principal
 from apitokens.domain.scopes import ROLL
 from apitokens.domain.tokens import digest
 from apitokens.settings import Settings, get_settings
-from apitokens.store.repository import TokenRepository, cascade_batch_size
+from apitokens.store.lineage import cascade_batch_size
+from apitokens.store.repository import TokenRepository
 from apitokens_dev.template import dynamodb_clients
 from tests.harness import ACCOUNT, Functions, Reply, proxy_event, scan_table
 

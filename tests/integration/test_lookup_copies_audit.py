@@ -15,7 +15,8 @@ from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.domain.tokens import digest
 from apitokens.settings import MAX_LOOKUP_COPIES, Settings
 from apitokens.store import keys
-from apitokens.store.repository import TRANSACTION_ITEMS, TokenRepository, cascade_batch_size
+from apitokens.store.lineage import TRANSACTION_ITEMS, cascade_batch_size
+from apitokens.store.repository import TokenRepository
 from apitokens.wire.models import CreateTokenRequest, RollTokenRequest
 from apitokens_dev.template import dynamodb_clients
 from tests.harness import ACCOUNT, TABLE, Functions, scan_table

@@ -16,8 +16,7 @@ from apitokens.domain.errors import ConcurrentModification, TokenLimitReached, T
 from apitokens.domain.records import TokenRecord
 from apitokens.domain.tokens import digest
 from apitokens.settings import get_settings
-from apitokens.store import keys
-from apitokens.store import repository as repository_module
+from apitokens.store import keys, lineage
 from apitokens.store.repository import TokenRepository
 from tests.harness import ACCOUNT, scan_table
 
@@ -235,8 +234,8 @@ def test_the_cascade_reaches_every_descendant_across_batches_and_keeps_earlier_r
     repository: TokenRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Two children a transaction: each is its token item, its lookup copies and its audit event.
-    per_child = 1 + repository.lookup_copies + repository_module.AUDIT_ITEMS_PER_CHANGE
-    monkeypatch.setattr(repository_module, "TRANSACTION_ITEMS", 2 * per_child)
+    per_child = 1 + repository.lookup_copies + lineage.AUDIT_ITEMS_PER_CHANGE
+    monkeypatch.setattr(lineage, "TRANSACTION_ITEMS", 2 * per_child)
     root = create(repository)
     children = [create(repository, parent_sid=root.sid) for _ in range(5)]
     grandchildren = [create(repository, parent_sid=child.sid) for child in children[:3]]

@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 
 from apitokens.domain.scopes import ROUTES
 from apitokens.domain.tokens import digest
-from apitokens.store import repository as repository_module
+from apitokens.store import driver
 from apitokens_dev import iam
 from tests.harness import (
     ACCOUNT,
@@ -376,8 +376,8 @@ def test_injected_errors_look_like_real_ones(stack: Stack, wiring: Wiring) -> No
         set(reason) for reason in real.value.response["CancellationReasons"]
     ]
     assert (
-        repository_module._cancellation_codes(synthetic.value)
-        == repository_module._cancellation_codes(real.value)
+        driver.cancellation_codes(synthetic.value)
+        == driver.cancellation_codes(real.value)
         == ["ConditionalCheckFailed", "None"]
     )
 
@@ -393,7 +393,7 @@ def backoffs(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return slept
 
 
-MAX_ATTEMPTS = 3  # repository.create_client: retries in standard mode, three attempts in all
+MAX_ATTEMPTS = 3  # store/driver.create_client: retries in standard mode, three attempts in all
 
 
 def test_a_persistently_throttled_read_is_retried_then_answers_503(

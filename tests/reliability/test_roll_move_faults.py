@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from apitokens.domain.scopes import ROLL
-from apitokens.store.repository import MOVE_BATCH
+from apitokens.store.lineage import MOVE_BATCH
 from tests.harness import Functions, scan_table
 from tests.harness.faults import Error, Wiring
 from tests.integration.test_lineage_and_roll import WRITER, child_of, roll

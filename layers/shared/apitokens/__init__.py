@@ -12,8 +12,9 @@ errors and audit shapes (and settings), never wire or auth.
             escalation; idempotent create and roll; leaks, expiry, audit, usage), token and sid
             formats (tokens, ids, base62), the scope and route catalog (scopes, routes.txt),
             records, errors and time
-  store     the only code that talks to DynamoDB: the token and event repositories, the keys of
-            the single table (keys), and the audit stream transform
+  store     the only code that talks to DynamoDB: the token repository (repository, built on
+            lineage and base), its items (items) and driver edge (driver), the event repository,
+            the keys of the single table (keys), and the audit stream transform
   settings  configuration, read once from the environment; jsonlog and tracing are the hot
             path's log line and the opt-in X-Ray tracing
 

@@ -14,7 +14,8 @@ from apitokens.domain import audit
 from apitokens.domain.errors import ConcurrentModification, InvalidRequest
 from apitokens.domain.records import EventPage, ExpiringToken
 from apitokens.store import keys
-from apitokens.store.repository import TokenRepository, _driver_errors
+from apitokens.store.driver import driver_errors
+from apitokens.store.repository import TokenRepository
 
 
 def _cursor_error(reason: str) -> InvalidRequest:
@@ -23,7 +24,7 @@ def _cursor_error(reason: str) -> InvalidRequest:
 
 class EventRepository(TokenRepository):
     def _event_item(self, account_sid: str, event_sid: str) -> Mapping[str, Any] | None:
-        with _driver_errors():
+        with driver_errors():
             response = self._client.get_item(
                 TableName=self._table,
                 Key=keys.event_key(account_sid, event_sid),
@@ -76,7 +77,7 @@ class EventRepository(TokenRepository):
         # Without a filter one page is enough; with one, pages until limit + 1 match (bounded by
         # the token's own events).
         while len(items) <= limit:
-            with _driver_errors():
+            with driver_errors():
                 response = self._client.query(**request)
             items.extend(response.get("Items", []))
             if "LastEvaluatedKey" not in response or "FilterExpression" not in request:
@@ -133,7 +134,7 @@ class EventRepository(TokenRepository):
         found: list[ExpiringToken] = []
         read = 0
         while True:
-            with _driver_errors():
+            with driver_errors():
                 response = self._client.query(**request)
             for item in response.get("Items", []):
                 read += 1

@@ -1,0 +1,89 @@
+"""The DynamoDB driver's edge: the one client, and what botocore raises translated into domain
+errors, here and nowhere else (README, "How the code is laid out").
+
+Low-level client (about 1.5x faster per call than the resource API), bounded retries and
+timeouts well under API Gateway's 29 s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from apitokens.domain.errors import ConcurrentModification, DomainError, StoreUnavailable
+from apitokens.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# Throttling after the client's own retries, and server-side failures: the caller may retry.
+_RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "LimitExceededException",
+    }
+)
+
+
+def create_client(settings: Settings) -> DynamoDBClient:
+    """A DynamoDB client with bounded retries and timeouts well under API Gateway's 29 s."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 3},
+        connect_timeout=2,
+        read_timeout=3,
+        tcp_keepalive=True,
+    )
+    return boto3.client(
+        "dynamodb",
+        region_name=settings.aws_region,
+        endpoint_url=settings.dynamodb_endpoint_url,
+        config=config,
+    )
+
+
+def cancellation_codes(error: BaseException) -> list[str]:
+    response = getattr(error, "response", {})
+    return [str(reason.get("Code", "None")) for reason in response.get("CancellationReasons", [])]
+
+
+def still_exists(error: BaseException, index: int) -> bool:
+    """Whether a cancelled transaction's item `index` was there (its condition asked for
+    ReturnValuesOnConditionCheckFailure = ALL_OLD and DynamoDB returned it)."""
+    reasons = getattr(error, "response", {}).get("CancellationReasons", [])
+    return index < len(reasons) and bool(reasons[index].get("Item"))
+
+
+def domain_error(error: ClientError | BotoCoreError) -> DomainError:
+    """The domain error for what botocore raised (after the client's own retries)."""
+    if isinstance(error, BotoCoreError):
+        return StoreUnavailable()
+    code = error.response.get("Error", {}).get("Code", "")
+    if code in _RETRYABLE_CODES or code == "TransactionInProgressException":
+        return StoreUnavailable()
+    if code == "TransactionCanceledException":
+        reasons = cancellation_codes(error)
+        if any(reason in ("ThrottlingError", "ProvisionedThroughputExceeded") for reason in reasons):
+            return StoreUnavailable()
+        return ConcurrentModification("The token was changed by another request; retry.")
+    # Anything else (validation, access denied, missing table) is a deployment or code fault:
+    # still never a stack trace to the caller.
+    return StoreUnavailable("The token store rejected the request.")
+
+
+@contextlib.contextmanager
+def driver_errors() -> Iterator[None]:
+    """Turns what botocore raises into domain errors; domain errors pass through."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise domain_error(error) from error

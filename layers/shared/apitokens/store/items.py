@@ -1,0 +1,277 @@
+"""The table's items as the store writes and reads them: builders of token, lookup-copy,
+lineage-guard and count items, readers back into domain records, and the deactivation every
+revocation writes. Pure data, no client (keys.py names the keys; README, "Data model").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from apitokens.domain import audit
+from apitokens.domain.errors import TokenLimitReached, TokenNotFound
+from apitokens.domain.records import RecentClient, RevokedReason, TokenRecord
+from apitokens.store import keys
+
+Item = Mapping[str, Any]
+
+# Attributes a caller may see; the secret's digest stays in the table.
+PUBLIC_ATTRIBUTES = (
+    "sid",
+    "accountSid",
+    "name",
+    "description",
+    "scopes",
+    "expiresAt",
+    "isActive",
+    "createdAt",
+    "lastUsedAt",
+    "createdByType",
+    "createdById",
+    "parentSid",
+    "revokedReason",
+    "revokedAt",
+)
+PROJECTION = ", ".join(f"#{name}" for name in PUBLIC_ATTRIBUTES)
+PROJECTION_NAMES = {f"#{name}": name for name in PUBLIC_ATTRIBUTES}
+
+EXPIRY_KEYS = f"{keys.BY_EXPIRY_PK}, {keys.BY_EXPIRY_SK}"
+
+
+def string_value(value: str | None) -> dict[str, Any]:
+    return {"NULL": True} if value is None else {"S": value}
+
+
+def optional_string(item: Item, name: str) -> str | None:
+    value = item.get(name)
+    return None if value is None or "NULL" in value else str(value["S"])
+
+
+def scopes_of(item: Item) -> tuple[str, ...]:
+    return tuple(str(entry["S"]) for entry in item["scopes"]["L"])
+
+
+def record_from_item(item: Item) -> TokenRecord:
+    return TokenRecord(
+        sid=item["sid"]["S"],
+        account_sid=item["accountSid"]["S"],
+        name=item["name"]["S"],
+        description=optional_string(item, "description"),
+        scopes=scopes_of(item),
+        expires_at=optional_string(item, "expiresAt"),
+        is_active=bool(item["isActive"]["BOOL"]),
+        created_at=item["createdAt"]["S"],
+        last_used_at=optional_string(item, "lastUsedAt"),
+        created_by_type="token" if optional_string(item, "createdByType") == "token" else "user",
+        created_by_id=optional_string(item, "createdById") or "",
+        parent_sid=optional_string(item, "parentSid"),
+        revoked_reason=revoked_reason_of(optional_string(item, "revokedReason")),
+        revoked_at=optional_string(item, "revokedAt"),
+    )
+
+
+def revoked_reason_of(value: str | None) -> RevokedReason | None:
+    if value in ("revoked", "leaked", "parent_revoked"):
+        return value  # type: ignore[return-value]
+    return None
+
+
+def token_item(record: TokenRecord, secret_digest: str, copies: int = 1) -> dict[str, Any]:
+    """The token item of a new token (no revocation yet, so no revokedReason/revokedAt)."""
+    return {
+        **keys.token_key(record.account_sid, record.sid),
+        "type": {"S": "token"},
+        "sid": {"S": record.sid},
+        "accountSid": {"S": record.account_sid},
+        "name": {"S": record.name},
+        "description": string_value(record.description),
+        "scopes": {"L": [{"S": scope} for scope in record.scopes]},
+        "expiresAt": string_value(record.expires_at),
+        "isActive": {"BOOL": record.is_active},
+        "createdAt": {"S": record.created_at},
+        "lastUsedAt": string_value(record.last_used_at),
+        "createdByType": {"S": record.created_by_type},
+        "createdById": {"S": record.created_by_id},
+        "parentSid": string_value(record.parent_sid),
+        "secretDigest": {"S": secret_digest},
+        "lookupCopies": {"N": str(copies)},
+        # Sparse: only a token that expires is in the expiry index.
+        **(keys.expiry_attributes(record.account_sid, record.sid, record.expires_at) if record.expires_at else {}),
+    }
+
+
+def lookup_copies_of(item: Item, name: str) -> int:
+    """The copy count recorded on an item; items written before copies existed have one."""
+    value = item.get(name)
+    return 1 if value is None else int(value["N"])
+
+
+def lookup_item(record: TokenRecord, secret_digest: str, copy: int = 0, copies: int = 1) -> dict[str, Any]:
+    """Lookup copy `copy` of `copies`: every copy holds the same attributes."""
+    return {
+        **keys.secret_copy_key(secret_digest, copy),
+        "copies": {"N": str(copies)},
+        "type": {"S": "secret"},
+        "accountSid": {"S": record.account_sid},
+        "tokenSid": {"S": record.sid},
+        "scopes": {"L": [{"S": scope} for scope in record.scopes]},
+        "expiresAt": string_value(record.expires_at),
+        "isActive": {"BOOL": record.is_active},
+    }
+
+
+def new_token_writes(record: TokenRecord, secret_digest: str, copies: int = 1) -> list[dict[str, Any]]:
+    """The writes that bring a token into being: its item, its lookup copies and, when an API token
+    created it, the lineage edge from that token plus a guard that the creator is still active
+    (so no child can appear after the creator's revocation has read its children)."""
+    writes: list[dict[str, Any]] = [
+        {
+            "Put": {
+                "Item": token_item(record, secret_digest, copies),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        },
+        *(
+            {
+                "Put": {
+                    "Item": lookup_item(record, secret_digest, copy, copies),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            for copy in range(copies)
+        ),
+    ]
+    if record.parent_sid is not None:
+        writes += [
+            {
+                "Put": {
+                    "Item": {
+                        **keys.lineage_key(record.account_sid, record.parent_sid, record.sid),
+                        "type": {"S": "lineage"},
+                        "childSid": {"S": record.sid},
+                        "childDigest": {"S": secret_digest},
+                        "childCopies": {"N": str(copies)},
+                    }
+                }
+            },
+            {
+                "Update": {
+                    "Key": keys.token_key(record.account_sid, record.parent_sid),
+                    # hasChildren tells a revocation of the parent that it must look for children.
+                    "UpdateExpression": "SET hasChildren = :true",
+                    "ConditionExpression": "attribute_exists(PK) AND isActive = :true",
+                    "ExpressionAttributeValues": {":true": {"BOOL": True}},
+                }
+            },
+        ]
+    return writes
+
+
+def created_event(record: TokenRecord, **more: Any) -> dict[str, Any]:
+    changes = {
+        "name": audit.change(None, record.name),
+        "description": audit.change(None, record.description),
+        "scopes": audit.change(None, list(record.scopes)),
+        "expiresAt": audit.change(None, record.expires_at),
+        "isActive": audit.change(None, True),
+        "parentSid": audit.change(None, record.parent_sid),
+        **{name: audit.change(None, value) for name, value in more.items()},
+    }
+    return audit.event_document(audit.CREATED, record.account_sid, record.sid, record.created_at, changes)
+
+
+def clients_of(item: Item) -> tuple[RecentClient, ...]:
+    return tuple(
+        RecentClient(
+            ip=entry["M"]["ip"]["S"],
+            user_agent=optional_string(entry["M"], "userAgent"),
+            first_seen_at=entry["M"]["firstSeenAt"]["S"],
+            last_seen_at=entry["M"]["lastSeenAt"]["S"],
+        )
+        for entry in item.get("recentClients", {}).get("L", [])
+    )
+
+
+def clients_value(clients: tuple[RecentClient, ...]) -> dict[str, Any]:
+    return {
+        "L": [
+            {
+                "M": {
+                    "ip": {"S": client.ip},
+                    "userAgent": string_value(client.user_agent),
+                    "firstSeenAt": {"S": client.first_seen_at},
+                    "lastSeenAt": {"S": client.last_seen_at},
+                }
+            }
+            for client in clients
+        ]
+    }
+
+
+def not_found(account_sid: str, token_sid: str) -> TokenNotFound:
+    return TokenNotFound(f"No API token {token_sid} in account {account_sid}.")
+
+
+def limit_reached(max_tokens: int) -> TokenLimitReached:
+    return TokenLimitReached(
+        f"This account already has {max_tokens} API tokens, the most it may hold; delete one before creating another."
+    )
+
+
+def count_increment(account_sid: str, max_tokens: int) -> dict[str, Any]:
+    return {
+        "Update": {
+            "Key": keys.account_meta_key(account_sid),
+            "UpdateExpression": "SET tokenCount = if_not_exists(tokenCount, :zero) + :one",
+            "ConditionExpression": "attribute_not_exists(tokenCount) OR tokenCount < :limit",
+            "ExpressionAttributeValues": {":zero": {"N": "0"}, ":one": {"N": "1"}, ":limit": {"N": str(max_tokens)}},
+        }
+    }
+
+
+def deactivation(
+    account_sid: str,
+    token_sid: str,
+    secret_digest: str,
+    reason: RevokedReason,
+    now: str,
+    *,
+    copies: int,
+    require_active: bool = False,
+) -> list[dict[str, Any]]:
+    """Deactivates a token: its item (keeping an earlier reason and time) and every lookup copy
+    (any of which the authorizer may read). Idempotent, unless `require_active` (then the token
+    must still be active, as read before)."""
+    values: dict[str, Any] = {
+        ":false": {"BOOL": False},
+        ":reason": {"S": reason},
+        ":now": {"S": now},
+        ":digest": {"S": secret_digest},
+    }
+    condition = "attribute_exists(PK) AND secretDigest = :digest"
+    if require_active:
+        condition += " AND isActive = :true"
+        values[":true"] = {"BOOL": True}
+    return [
+        {
+            "Update": {
+                "Key": keys.token_key(account_sid, token_sid),
+                "UpdateExpression": "SET isActive = :false, revokedReason = if_not_exists(revokedReason, :reason), "
+                "revokedAt = if_not_exists(revokedAt, :now)",
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        },
+        *(
+            {
+                "Update": {
+                    "Key": key,
+                    "UpdateExpression": "SET isActive = :false",
+                    "ConditionExpression": "attribute_exists(PK)",
+                    "ExpressionAttributeValues": {":false": {"BOOL": False}},
+                }
+            }
+            for key in keys.secret_copy_keys(secret_digest, copies)
+        ),
+    ]
