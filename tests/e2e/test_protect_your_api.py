@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import ACCOUNT, LocalServer, cli, start_server
+from tests.harness import ACCOUNT, OTHER_ACCOUNT, LocalServer, cli, start_server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "metrics-api" / "template.yaml"
-OTHER_ACCOUNT = "acc_zyx987wvu654tsr321qpo000"
 
 
 @pytest.fixture(scope="module")
