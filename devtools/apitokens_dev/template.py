@@ -4,6 +4,7 @@ tests and the local gateway cannot drift from what is deployed."""
 from __future__ import annotations
 
 import functools
+import gc
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,7 +167,13 @@ def load_module(code_uri: Path, handler: str) -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        # The handler's init froze what exists (apitokens.startup), right for a Lambda worker,
+        # which inits once; this process (tests, the local server) may load handlers again and
+        # again, and its own objects must stay collectable.
+        gc.unfreeze()
     return module
 
 

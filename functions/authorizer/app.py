@@ -11,23 +11,26 @@ reason code: for operators only, the 401 body is the same for every cause) and, 
 Metric Format, the CredentialsAccepted / CredentialsRefused counts.
 """
 
-from typing import Any
+from apitokens.startup import lambda_init
 
-from apitokens.auth.authorizer import Authorizer
-from apitokens.domain.errors import Unauthenticated
-from apitokens.jsonlog import JsonLogger, MetricLine
-from apitokens.settings import get_settings
-from apitokens.store.repository import TokenRepository
-from apitokens.tracing import enable_if_configured
+with lambda_init():  # no garbage collection during init (apitokens/startup.py)
+    from typing import Any
 
-settings = get_settings()
-# Not Powertools' Logger: it would cost every API request about a DynamoDB read (jsonlog.py).
-logger = JsonLogger(settings.service_name, settings.log_level)
-enable_if_configured(settings)
-authorizer = Authorizer(settings, TokenRepository.from_settings(settings), logger=logger)
-ACCEPTED = MetricLine(settings.metrics_namespace, ["CredentialsAccepted"], [[], ["principal_type"]])
-REFUSED = MetricLine(settings.metrics_namespace, ["CredentialsRefused"], [[], ["reason"]])
-FAILED = MetricLine(settings.metrics_namespace, ["AuthorizerFailures"], [[]])
+    from apitokens.auth.authorizer import Authorizer
+    from apitokens.domain.errors import Unauthenticated
+    from apitokens.jsonlog import JsonLogger, MetricLine
+    from apitokens.settings import get_settings
+    from apitokens.store.repository import TokenRepository
+    from apitokens.tracing import enable_if_configured
+
+    settings = get_settings()
+    # Not Powertools' Logger: it would cost every API request about a DynamoDB read (jsonlog.py).
+    logger = JsonLogger(settings.service_name, settings.log_level)
+    enable_if_configured(settings)
+    authorizer = Authorizer(settings, TokenRepository.from_settings(settings), logger=logger)
+    ACCEPTED = MetricLine(settings.metrics_namespace, ["CredentialsAccepted"], [[], ["principal_type"]])
+    REFUSED = MetricLine(settings.metrics_namespace, ["CredentialsRefused"], [[], ["reason"]])
+    FAILED = MetricLine(settings.metrics_namespace, ["AuthorizerFailures"], [[]])
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -3,21 +3,24 @@
 With an Idempotency-Key header a retry creates nothing new (apitokens.domain.idempotency).
 """
 
-from typing import Any
+from apitokens.startup import lambda_init
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with lambda_init():  # no garbage collection during init (apitokens/startup.py)
+    from typing import Any
 
-from apitokens.domain.idempotency import HEADER, IdempotentCreate
-from apitokens.settings import get_settings
-from apitokens.wire.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
-from apitokens.wire.models import ApiToken, CreatedApiToken, CreateTokenRequest, build
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-build(CreateTokenRequest, CreatedApiToken)
-app = create_app()
-creator = IdempotentCreate(repository(), get_settings())
+    from apitokens.domain.idempotency import HEADER, IdempotentCreate
+    from apitokens.settings import get_settings
+    from apitokens.wire.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
+    from apitokens.wire.models import ApiToken, CreatedApiToken, CreateTokenRequest, build
+
+    build(CreateTokenRequest, CreatedApiToken)
+    app = create_app()
+    creator = IdempotentCreate(repository(), get_settings())
 
 
 @app.post("/accounts/<account_sid>/apiTokens")

@@ -1,19 +1,22 @@
 """DELETE /accounts/{accountSid}/apiTokens/{apiTokenSid}: revoke a token, effective on the next request."""
 
-from typing import Any
+from apitokens.startup import lambda_init
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with lambda_init():  # no garbage collection during init (apitokens/startup.py)
+    from typing import Any
 
-from apitokens.domain import service
-from apitokens.wire.http import create_app, json_response, logger, metrics, principal_of, repository
-from apitokens.wire.models import DeletedApiToken, build
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-build(DeletedApiToken)
-app = create_app()
-tokens = repository()
+    from apitokens.domain import service
+    from apitokens.wire.http import create_app, json_response, logger, metrics, principal_of, repository
+    from apitokens.wire.models import DeletedApiToken, build
+
+    build(DeletedApiToken)
+    app = create_app()
+    tokens = repository()
 
 
 @app.delete("/accounts/<account_sid>/apiTokens/<token_sid>")

@@ -1,17 +1,20 @@
 """Scheduled daily: token.expiring / token.expired audit events (apitokens.domain.expiry)."""
 
-from typing import Any
+from apitokens.startup import lambda_init
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with lambda_init():  # no garbage collection during init (apitokens/startup.py)
+    from typing import Any
 
-from apitokens.domain import expiry
-from apitokens.domain.timeutil import utcnow
-from apitokens.settings import get_settings
-from apitokens.store.event_repository import EventRepository
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger()
-tokens = EventRepository.from_settings(get_settings())
+    from apitokens.domain import expiry
+    from apitokens.domain.timeutil import utcnow
+    from apitokens.settings import get_settings
+    from apitokens.store.event_repository import EventRepository
+
+    logger = Logger()
+    tokens = EventRepository.from_settings(get_settings())
 
 
 @logger.inject_lambda_context(clear_state=True)

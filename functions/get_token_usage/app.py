@@ -1,21 +1,24 @@
 """GET /accounts/{accountSid}/apiTokens/{apiTokenSid}/usage: lastUsedAt and the 5 most recently
 seen source IPs of a token."""
 
-from typing import Any
+from apitokens.startup import lambda_init
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with lambda_init():  # no garbage collection during init (apitokens/startup.py)
+    from typing import Any
 
-from apitokens.domain import service
-from apitokens.wire.audit_models import TokenUsage
-from apitokens.wire.http import create_app, json_response, logger, metrics, repository
-from apitokens.wire.models import build
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# Built at import (cold start), not on the first request: only this handler's models.
-build(TokenUsage)
-app = create_app()
-tokens = repository()
+    from apitokens.domain import service
+    from apitokens.wire.audit_models import TokenUsage
+    from apitokens.wire.http import create_app, json_response, logger, metrics, repository
+    from apitokens.wire.models import build
+
+    # Built at import (cold start), not on the first request: only this handler's models.
+    build(TokenUsage)
+    app = create_app()
+    tokens = repository()
 
 
 @app.get("/accounts/<account_sid>/apiTokens/<token_sid>/usage")

@@ -4,25 +4,36 @@ The signature over the raw body is verified before anything is parsed; every rep
 this deployment is revoked as leaked (descendants too) and GitHub gets its feedback list.
 """
 
-from typing import Any
+from apitokens.startup import lambda_init
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with lambda_init():  # no garbage collection during init (apitokens/startup.py)
+    from typing import Any
 
-from apitokens.domain import leaks
-from apitokens.domain.timeutil import format_timestamp, utcnow
-from apitokens.settings import get_settings
-from apitokens.wire.http import body_bytes, create_public_app, json_response, logger, metrics, parse_body, repository
-from apitokens.wire.leak_models import GithubFeedback, GithubFeedbackList, GithubReport
-from apitokens.wire.models import build
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# Built at import (cold start), not on the first request: only this handler's models.
-build(GithubReport, GithubFeedbackList)
-app = create_public_app("github_secret_scanning")
-tokens = repository()
-github_keys = leaks.GithubKeys(get_settings().github_keys_url)
+    from apitokens.domain import leaks
+    from apitokens.domain.timeutil import format_timestamp, utcnow
+    from apitokens.settings import get_settings
+    from apitokens.wire.http import (
+        body_bytes,
+        create_public_app,
+        json_response,
+        logger,
+        metrics,
+        parse_body,
+        repository,
+    )
+    from apitokens.wire.leak_models import GithubFeedback, GithubFeedbackList, GithubReport
+    from apitokens.wire.models import build
+
+    # Built at import (cold start), not on the first request: only this handler's models.
+    build(GithubReport, GithubFeedbackList)
+    app = create_public_app("github_secret_scanning")
+    tokens = repository()
+    github_keys = leaks.GithubKeys(get_settings().github_keys_url)
 
 
 @app.post("/secret-scanning/github")

@@ -1,21 +1,24 @@
 """GET /accounts/{accountSid}/auditEvents: an account's audit events, newest first, paginated,
 optionally of one token (apiTokenSid) or one type."""
 
-from typing import Any
+from apitokens.startup import lambda_init
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with lambda_init():  # no garbage collection during init (apitokens/startup.py)
+    from typing import Any
 
-from apitokens.domain import service
-from apitokens.wire.audit_models import AuditEvent, AuditEventList, AuditEventsQuery
-from apitokens.wire.http import create_app, event_repository, json_response, logger, metrics, parse_query
-from apitokens.wire.models import build
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# Built at import (cold start), not on the first request: only this handler's models.
-build(AuditEventsQuery, AuditEventList, AuditEvent)
-app = create_app()
-events = event_repository()
+    from apitokens.domain import service
+    from apitokens.wire.audit_models import AuditEvent, AuditEventList, AuditEventsQuery
+    from apitokens.wire.http import create_app, event_repository, json_response, logger, metrics, parse_query
+    from apitokens.wire.models import build
+
+    # Built at import (cold start), not on the first request: only this handler's models.
+    build(AuditEventsQuery, AuditEventList, AuditEvent)
+    app = create_app()
+    events = event_repository()
 
 
 @app.get("/accounts/<account_sid>/auditEvents")

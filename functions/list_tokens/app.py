@@ -1,19 +1,22 @@
 """GET /accounts/{accountSid}/apiTokens: an account's tokens, newest first, paginated."""
 
-from typing import Any
+from apitokens.startup import lambda_init
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with lambda_init():  # no garbage collection during init (apitokens/startup.py)
+    from typing import Any
 
-from apitokens.domain import service
-from apitokens.wire.http import create_app, json_response, logger, metrics, parse_query, repository
-from apitokens.wire.models import ApiTokenList, ListQuery, build
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-build(ListQuery, ApiTokenList)
-app = create_app()
-tokens = repository()
+    from apitokens.domain import service
+    from apitokens.wire.http import create_app, json_response, logger, metrics, parse_query, repository
+    from apitokens.wire.models import ApiTokenList, ListQuery, build
+
+    build(ListQuery, ApiTokenList)
+    app = create_app()
+    tokens = repository()
 
 
 @app.get("/accounts/<account_sid>/apiTokens")

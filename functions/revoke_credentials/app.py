@@ -4,23 +4,26 @@ Always 202 with the same body for an acceptable report, whatever the tokens were
 tells nothing about validity. Throttled per method at the gateway (template.yaml).
 """
 
-from typing import Any
+from apitokens.startup import lambda_init
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with lambda_init():  # no garbage collection during init (apitokens/startup.py)
+    from typing import Any
 
-from apitokens.domain import leaks
-from apitokens.domain.timeutil import format_timestamp, utcnow
-from apitokens.settings import get_settings
-from apitokens.wire.http import create_public_app, json_response, logger, metrics, parse_body, repository
-from apitokens.wire.leak_models import RevokeCredentialsAccepted, RevokeCredentialsRequest
-from apitokens.wire.models import build
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# Built at import (cold start), not on the first request: only this handler's models.
-build(RevokeCredentialsRequest, RevokeCredentialsAccepted)
-app = create_public_app("credentials_revoke")
-tokens = repository()
+    from apitokens.domain import leaks
+    from apitokens.domain.timeutil import format_timestamp, utcnow
+    from apitokens.settings import get_settings
+    from apitokens.wire.http import create_public_app, json_response, logger, metrics, parse_body, repository
+    from apitokens.wire.leak_models import RevokeCredentialsAccepted, RevokeCredentialsRequest
+    from apitokens.wire.models import build
+
+    # Built at import (cold start), not on the first request: only this handler's models.
+    build(RevokeCredentialsRequest, RevokeCredentialsAccepted)
+    app = create_public_app("credentials_revoke")
+    tokens = repository()
 
 
 @app.post("/credentials/revoke")

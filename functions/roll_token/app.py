@@ -4,31 +4,34 @@ The new token (its value in this response only) copies name, description, scopes
 the old one keeps working for `gracePeriodSeconds` (default 0). Idempotency-Key as on create.
 """
 
-from typing import Any
+from apitokens.startup import lambda_init
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with lambda_init():  # no garbage collection during init (apitokens/startup.py)
+    from typing import Any
 
-from apitokens.domain.idempotency import HEADER, IdempotentCreate
-from apitokens.settings import get_settings
-from apitokens.wire.http import (
-    body_bytes,
-    create_app,
-    json_response,
-    logger,
-    metrics,
-    parse_body,
-    principal_of,
-    repository,
-)
-from apitokens.wire.models import ApiToken, RolledApiToken, RollTokenRequest, build
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-# Built at import (cold start), not on the first request: only this handler's models.
-build(RollTokenRequest, RolledApiToken, ApiToken)
-app = create_app()
-roller = IdempotentCreate(repository(), get_settings())
+    from apitokens.domain.idempotency import HEADER, IdempotentCreate
+    from apitokens.settings import get_settings
+    from apitokens.wire.http import (
+        body_bytes,
+        create_app,
+        json_response,
+        logger,
+        metrics,
+        parse_body,
+        principal_of,
+        repository,
+    )
+    from apitokens.wire.models import ApiToken, RolledApiToken, RollTokenRequest, build
+
+    # Built at import (cold start), not on the first request: only this handler's models.
+    build(RollTokenRequest, RolledApiToken, ApiToken)
+    app = create_app()
+    roller = IdempotentCreate(repository(), get_settings())
 
 
 @app.post("/accounts/<account_sid>/apiTokens/<token_sid>/roll")

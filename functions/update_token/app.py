@@ -1,19 +1,22 @@
 """PUT /accounts/{accountSid}/apiTokens/{apiTokenSid}: name, description, isActive."""
 
-from typing import Any
+from apitokens.startup import lambda_init
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with lambda_init():  # no garbage collection during init (apitokens/startup.py)
+    from typing import Any
 
-from apitokens.domain import service
-from apitokens.wire.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
-from apitokens.wire.models import ApiToken, UpdateTokenRequest, build
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-build(UpdateTokenRequest, ApiToken)
-app = create_app()
-tokens = repository()
+    from apitokens.domain import service
+    from apitokens.wire.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
+    from apitokens.wire.models import ApiToken, UpdateTokenRequest, build
+
+    build(UpdateTokenRequest, ApiToken)
+    app = create_app()
+    tokens = repository()
 
 
 @app.put("/accounts/<account_sid>/apiTokens/<token_sid>")
