@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from apitokens.domain import idempotency, ids
 from apitokens.wire.audit_models import AuditEventsQuery
 from apitokens.wire.models import CreateTokenRequest
+from apitokens.wire.visible_text import DEFAULT_IGNORABLE_MARKS
 from apitokens_dev.openapi import build_openapi
 from tests.emoji_samples import EMOJI, MISPLACED, ZWJ
 
@@ -91,10 +92,15 @@ def published_patterns() -> Iterator[tuple[str, str]]:
 PATTERNS = sorted(set(published_patterns()))
 
 
+# Default-ignorable letters and marks, each range's ends: refused (visible_text.py).
+INVISIBLE_MARKS = [chr(point) for first, last in DEFAULT_IGNORABLE_MARKS for point in (first, last)]
+
+
 def _characters() -> list[str]:
     """Every ASCII character (names and descriptions in ASCII take a shorter path), a spread of
     code points over every plane, and each character issue 13 names."""
     named = "".join(map(chr, range(128)))
+    named += "".join(INVISIBLE_MARKS)
     named += "\n\r\t\x00\x1f\x7f\x85\xa0\xad\u061c\u180e\u200b\u200d\u2028\u2029\u202e\u2066\u206a\u206f\u3000"
     named += "\ufeff\ufff9\ufffa\ufffb\ue000\U0001d173\U000e0001\U000e0041\U000e007f\U000cb528"
     spread = [chr(point) for point in range(0, 0x3400, 5)] + [chr(point) for point in range(0x3400, 0x110000, 0x3FB)]
@@ -170,6 +176,19 @@ INVISIBLE = {
     "line separator": "\u2028",
     "paragraph separator": "\u2029",
     "private use": "\ue000",
+    # Letters and marks that render as nothing (Default_Ignorable_Code_Point outside C and Z).
+    "combining grapheme joiner": "\u034f",
+    "hangul choseong filler": "\u115f",
+    "hangul jungseong filler": "\u1160",
+    "khmer vowel inherent aq": "\u17b4",
+    "mongolian free variation selector one": "\u180b",
+    "mongolian free variation selector four": "\u180f",
+    "hangul filler": "\u3164",
+    "variation selector-1": "\ufe00",
+    "variation selector-14": "\ufe0d",
+    "halfwidth hangul filler": "\uffa0",
+    "variation selector-17": "\U000e0100",
+    "variation selector-256": "\U000e01ef",
 }
 
 
@@ -191,12 +210,14 @@ def test_names_take_no_space_but_a_plain_one(space: str) -> None:
 def test_every_letter_mark_number_symbol_and_punctuation_is_accepted() -> None:
     """Every assigned character of those categories, a name's worth at a time; but the two
     presentation selectors (marks that show nothing after anything but an emoji: their own
-    tests are in test_emoji_text.py)."""
+    tests are in test_emoji_text.py) and the default-ignorable letters and marks."""
+    ignorable = regress.Regex(r"^\p{Default_Ignorable_Code_Point}$", "u")
     visible = [
         chr(point)
         for point in range(0x110000)
         if unicodedata.category(chr(point))[0] in "LMNSP"
         and not (point == 0x20 or chr(point).isspace() or chr(point) in "\ufe0e\ufe0f")
+        and ignorable.find(chr(point)) is None
     ]
     refused = []
     for start in range(0, len(visible), 100):
@@ -206,3 +227,17 @@ def test_every_letter_mark_number_symbol_and_punctuation_is_accepted() -> None:
         except ValidationError:
             refused.append(name)
     assert not refused, [repr(name[:10]) for name in refused[:5]]
+
+
+def test_the_default_ignorable_table_is_the_ecma_engines_property_outside_c_and_z() -> None:
+    """DEFAULT_IGNORABLE_MARKS, without the two presentation selectors (an emoji's own), is
+    exactly Default_Ignorable_Code_Point's letters and marks on this Python's assigned
+    characters (C and Z are refused by category anyway)."""
+    engine = regress.Regex(r"^\p{Default_Ignorable_Code_Point}$", "u")
+    from_engine = {
+        point
+        for point in range(0x110000)
+        if unicodedata.category(chr(point))[0] not in "CZ" and engine.find(chr(point)) is not None
+    }
+    from_table = {point for first, last in DEFAULT_IGNORABLE_MARKS for point in range(first, last + 1)}
+    assert from_table == from_engine - {0xFE0E, 0xFE0F}

@@ -19,6 +19,15 @@ only where, it belongs to an emoji (Unicode's emoji-data and UTS #51):
   general form (black flag, any tags, cancel tag) would carry arbitrary hidden text after a flag,
   so no other tag sequence is accepted.
 
+Unicode's Default_Ignorable_Code_Point characters outside C and Z are letters and marks that
+render as nothing, and are refused too (DEFAULT_IGNORABLE_MARKS): the combining grapheme joiner,
+the Hangul fillers (the usual way to make a name look blank), the Khmer inherent vowels and every
+variation selector but the two presentation selectors above. A variation selector changes a
+glyph only in the sequences Unicode or the Ideographic Variation Database registers; after any
+other character it is invisible, so "admin" followed by one would pass for "admin". The price:
+Japanese ideographic variation sequences, mathematical variants and Mongolian free variation
+selectors are not accepted in names and descriptions.
+
 The published patterns (NAME_PATTERN, DESCRIPTION_PATTERN) say the same in ECMA-262 (the `u`
 flag, as JSON Schema validators compile patterns), built below from the same tables. Python's re
 has neither \\p{..} nor emoji properties, so the validators here read categories from unicodedata
@@ -44,6 +53,19 @@ SUBDIVISION_FLAGS = tuple(
     for region in ("gbeng", "gbsct", "gbwls")
 )
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+# Default_Ignorable_Code_Point minus categories C and Z (those are refused by category), without
+# U+FE0E/U+FE0F (emoji presentation, above): Unicode 17.0, DerivedCoreProperties.txt.
+DEFAULT_IGNORABLE_MARKS: Ranges = (
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+    (0x17B4, 0x17B5),  # Khmer inherent vowels
+    (0x180B, 0x180D),  # Mongolian free variation selectors one to three
+    (0x180F, 0x180F),  # Mongolian free variation selector four
+    (0x3164, 0x3164),  # Hangul filler
+    (0xFE00, 0xFE0D),  # variation selectors 1-14
+    (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+    (0xE0100, 0xE01EF),  # variation selectors 17-256 (ideographic variation sequences)
+)
 _DESCRIPTION_LAYOUT = frozenset("\t\n\r")
 _WITHOUT_LAYOUT = str.maketrans("", "", "\t\n\r")
 
@@ -86,8 +108,9 @@ _CHAIN = rf"(?:{_LINK}\u200D)+{_LAST_LINK}"
 _SELECTED = rf"{_class(EMOJI)}[\uFE0E\uFE0F]"
 _FLAG = "(?:" + "|".join(SUBDIVISION_FLAGS) + ")"
 _TOKENS = rf"{_FLAG}|{_CHAIN}|{_SELECTED}"
-NAME_PATTERN = rf"^(?: *(?:{_TOKENS}|[^\p{{C}}\p{{Z}}\uFE0E\uFE0F]))+ *$"
-DESCRIPTION_PATTERN = rf"^(?:{_TOKENS}|[^\p{{C}}\p{{Zl}}\p{{Zp}}\uFE0E\uFE0F]|[\t\n\r])*$"
+_IGNORABLE = _class(DEFAULT_IGNORABLE_MARKS)[1:-1]  # spliced into the negated classes below
+NAME_PATTERN = rf"^(?: *(?:{_TOKENS}|[^\p{{C}}\p{{Z}}\uFE0E\uFE0F{_IGNORABLE}]))+ *$"
+DESCRIPTION_PATTERN = rf"^(?:{_TOKENS}|[^\p{{C}}\p{{Zl}}\p{{Zp}}\uFE0E\uFE0F{_IGNORABLE}]|[\t\n\r])*$"
 
 
 def _within(table: Ranges, character: str) -> bool:
@@ -122,7 +145,7 @@ def _hidden(value: str, index: int) -> bool:
         return not _joins_emoji(value, index)
     if character in PRESENTATION_SELECTORS:
         return index == 0 or not is_emoji(value[index - 1])
-    return unicodedata.category(character) in _REFUSED_CATEGORIES
+    return unicodedata.category(character) in _REFUSED_CATEGORIES or _within(DEFAULT_IGNORABLE_MARKS, character)
 
 
 def _characters(value: str) -> list[tuple[int, str]]:
