@@ -68,6 +68,7 @@ CONDITION_HELPERS = frozenset(
         "deactivation",
         "new_token_writes",
         "cascade_batches",
+        "copy_updates",
     }
 )
 CONDITION_WORDS = re.compile(

@@ -263,15 +263,23 @@ def deactivation(
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         },
-        *(
-            {
-                "Update": {
-                    "Key": key,
-                    "UpdateExpression": "SET isActive = :false",
-                    "ConditionExpression": "attribute_exists(PK)",
-                    "ExpressionAttributeValues": {":false": {"BOOL": False}},
-                }
+        *copy_updates(secret_digest, copies, "SET isActive = :false", {":false": {"BOOL": False}}),
+    ]
+
+
+def copy_updates(
+    secret_digest: str, copies: int, expression: str, values: Mapping[str, Any], *, first: int = 0
+) -> list[dict[str, Any]]:
+    """The same update of every lookup copy of a token from copy `first` on (the authorizer may
+    read any of them, so a change reaches all in its transaction); each copy must exist."""
+    return [
+        {
+            "Update": {
+                "Key": key,
+                "UpdateExpression": expression,
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": dict(values),
             }
-            for key in keys.secret_copy_keys(secret_digest, copies)
-        ),
+        }
+        for key in keys.secret_copy_keys(secret_digest, copies)[first:]
     ]

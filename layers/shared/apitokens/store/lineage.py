@@ -20,6 +20,7 @@ from apitokens.store.driver import driver_errors
 from apitokens.store.items import (
     EXPIRY_KEYS,
     Item,
+    copy_updates,
     count_increment,
     created_event,
     deactivation,
@@ -283,16 +284,11 @@ class LineageOperations(TokenStore):
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
-            *(
-                {
-                    "Update": {
-                        "Key": key,
-                        "UpdateExpression": "SET expiresAt = :expires",
-                        "ConditionExpression": "attribute_exists(PK)",
-                        "ExpressionAttributeValues": {":expires": {"S": old_expires}},
-                    }
-                }
-                for key in keys.secret_copy_keys(old_digest, lookup_copies_of(item, "lookupCopies"))
+            *copy_updates(
+                old_digest,
+                lookup_copies_of(item, "lookupCopies"),
+                "SET expiresAt = :expires",
+                {":expires": {"S": old_expires}},
             ),
             *writes,
             *events,

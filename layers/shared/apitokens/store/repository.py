@@ -22,6 +22,7 @@ from apitokens.store.items import (
     PROJECTION_NAMES,
     clients_of,
     clients_value,
+    copy_updates,
     count_increment,
     created_event,
     deactivation,
@@ -70,17 +71,7 @@ class TokenRepository(LineageOperations):
                     "ExpressionAttributeValues": {**values, ":cutoff": {"S": cutoff}},
                 }
             },
-            *(
-                {
-                    "Update": {
-                        "Key": key,
-                        "UpdateExpression": expression,
-                        "ConditionExpression": "attribute_exists(PK)",
-                        "ExpressionAttributeValues": values,
-                    }
-                }
-                for key in keys.secret_copy_keys(secret_digest, credential.lookup_copies)[1:]
-            ),
+            *copy_updates(secret_digest, credential.lookup_copies, expression, values, first=1),
             {
                 "Update": {
                     "Key": keys.token_key(credential.account_sid, credential.token_sid),
@@ -237,16 +228,11 @@ class TokenRepository(LineageOperations):
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 },
-                *(
-                    {
-                        "Update": {
-                            "Key": key,
-                            "UpdateExpression": "SET isActive = :active",
-                            "ConditionExpression": "attribute_exists(PK)",
-                            "ExpressionAttributeValues": {":active": {"BOOL": is_active}},
-                        }
-                    }
-                    for key in keys.secret_copy_keys(secret_digest, lookup_copies_of(item, "lookupCopies"))
+                *copy_updates(
+                    secret_digest,
+                    lookup_copies_of(item, "lookupCopies"),
+                    "SET isActive = :active",
+                    {":active": {"BOOL": is_active}},
                 ),
                 *events,
             ],
