@@ -158,6 +158,7 @@ POLICY_TESTS = (
 # The fast tests of the conditions first (the repository called directly), then the handlers'
 # (the two cascades of 50+ tokens, a minute each on moto, are left to `make test`).
 CONDITIONS_TESTS = (
+    "tests/unit/test_cascade_batches.py",
     "tests/integration/test_repository_conditions.py",
     "tests/integration/test_self_roll_lineage.py",
     "tests/integration/test_lookup_copies_audit.py",
