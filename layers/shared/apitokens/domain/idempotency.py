@@ -95,15 +95,8 @@ class IdempotentCreate:
             return created.record, created.secret
 
         body = request.model_dump(mode="json", by_alias=True)
-        scope = [principal.type, principal.id, account_sid]
         return self._run(
-            "create_token",
-            keys.idempotency_pk(account_sid, principal.type, principal.id),
-            scope,
-            body,
-            work,
-            key=idempotency_key,
-            lambda_context=lambda_context,
+            "create_token", principal, account_sid, body, work, key=idempotency_key, lambda_context=lambda_context
         )
 
     def roll(
@@ -123,13 +116,13 @@ class IdempotentCreate:
             return rolled.record, rolled.secret
 
         body = request.model_dump(mode="json", by_alias=True)
-        scope = [principal.type, principal.id, account_sid, token_sid]
         outcome = self._run(
             "roll_token",
-            keys.idempotency_pk(account_sid, principal.type, principal.id),
-            scope,
+            principal,
+            account_sid,
             body,
             work,
+            target=(token_sid,),
             key=idempotency_key,
             lambda_context=lambda_context,
         )
@@ -141,16 +134,22 @@ class IdempotentCreate:
     def _run(
         self,
         operation: str,
-        partition_key: str,
-        scope: list[str],
+        principal: Principal,
+        account_sid: str,
         body: dict[str, Any],
         perform: Callable[[], tuple[TokenRecord, str]],
         *,
+        target: tuple[str, ...] = (),
         key: str | None,
         lambda_context: LambdaContext | None,
     ) -> CreateOutcome:
+        """`perform`, once per Idempotency-Key of this principal on this account (and `target`,
+        the token a roll acts on); a retry with the same key and body gets the first outcome."""
         if key is None:
             return CreateOutcome(*perform())
+        # The principal's records live in a partition of their own, per account.
+        partition_key = keys.idempotency_pk(account_sid, principal.type, principal.id)
+        scope = [principal.type, principal.id, account_sid, *target]
         if KEY_PATTERN.fullmatch(key) is None:
             raise InvalidRequest(f"{HEADER} must be 1 to 255 printable ASCII characters without spaces.")
         from aws_lambda_powertools.utilities.idempotency import idempotent_function
