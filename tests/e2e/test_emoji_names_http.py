@@ -52,3 +52,22 @@ def test_misplaced_joiners_selectors_and_tags_are_refused_over_http(server: Loca
     names = [token["name"] for token in server.request("GET", TOKENS, token=jwt).body["records"]]
     assert names.count("kept") == 1
     assert not [name for name in names if name.startswith(("x", "ad"))], names
+
+
+# Letters and marks that render as nothing (visible_text.DEFAULT_IGNORABLE_MARKS).
+BLANK_LOOKING = ["\u3164", "\u115f", "\uffa0", "\u034f", "\ufe00", "\U000e0100"]
+
+
+def test_names_that_look_blank_or_hide_a_selector_are_refused_over_http(server: LocalServer, jwt: str) -> None:
+    """A Hangul filler makes a name look empty; a variation selector after a letter makes
+    "admin" and "admin" plus one look the same: both a 400 that changes nothing."""
+    sid = server.create_token(jwt, name="kept", description="as is")["sid"]
+    for character in BLANK_LOOKING:
+        for method, path, payload in (
+            ("POST", TOKENS, {"name": character * 3, "scopes": ["tokens:read"]}),
+            ("POST", TOKENS, {"name": "x", "description": f"hidden{character}", "scopes": ["tokens:read"]}),
+            ("PUT", f"{TOKENS}/{sid}", {"name": f"admin{character}", "isActive": True}),
+        ):
+            assert_error(server.request(method, path, token=jwt, body=payload), 400, "invalid_request")
+    got = server.request("GET", f"{TOKENS}/{sid}", token=jwt).body
+    assert (got["name"], got["description"]) == ("kept", "as is")
