@@ -354,6 +354,21 @@ def test_last_use_is_written_at_most_once_per_interval(repository: TokenReposito
     assert found.last_used_at == LATER
 
 
+def test_a_token_deleted_while_it_is_rolled_is_a_conflict_that_says_so(repository: TokenRepository) -> None:
+    """The roll's transaction finds its token gone (the deciding item does not exist): a 409
+    with the roll's own message, and no successor."""
+    token = create(repository)
+
+    def deleted_meanwhile(current: TokenRecord) -> TokenRecord:
+        repository.delete(ACCOUNT, token.sid, NOW)
+        return new_record()
+
+    with pytest.raises(TokenStateConflict) as refused:
+        repository.roll(ACCOUNT, token.sid, deleted_meanwhile, digest("f"), grace_end=NOW, max_tokens=100, now=NOW)
+    assert refused.value.message == "This token is no longer active or was already rolled."
+    assert repository.find_credential(digest("f")) is None
+
+
 def test_a_rolled_or_inactive_token_is_not_rolled(repository: TokenRepository, dynamodb: Any) -> None:
     token = create(repository)
     repository.roll(ACCOUNT, token.sid, successor, digest("a"), grace_end=NOW, max_tokens=100, now=NOW)
