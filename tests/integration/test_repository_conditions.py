@@ -153,6 +153,49 @@ def test_a_roll_with_grace_takes_a_slot_until_released_and_one_without_takes_non
     assert token_count(dynamodb) == 2
 
 
+class DeletedAfterQuery:
+    """The table's client, but `victim` runs right after a Query (the slot release's read)."""
+
+    def __init__(self, client: Any, victim: Callable[[], object]) -> None:
+        self._client, self._victim = client, victim
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **request: Any) -> Any:
+        response = self._client.query(**request)
+        self._victim()
+        return response
+
+
+def test_every_slot_whose_grace_ended_is_released_and_counted(repository: TokenRepository, dynamodb: Any) -> None:
+    grace_end = "2026-12-02T01:30:00.000Z"
+    for name in ("first", "second"):
+        old = create(repository)
+        repository.roll(ACCOUNT, old.sid, successor, digest(name), grace_end=grace_end, max_tokens=100, now=NOW)
+    assert token_count(dynamodb) == 4
+    assert repository.release_rolled_slots(ACCOUNT, LATER) == 2
+    assert token_count(dynamodb) == 2
+
+
+def test_a_slot_given_back_meanwhile_does_not_stop_the_release_of_the_next(
+    repository: TokenRepository, dynamodb: Any
+) -> None:
+    """The first due token is deleted between the release's read and its write (its delete gives
+    the slot back): that transaction fails, and the next slot is still released."""
+    grace_end = "2026-12-02T01:30:00.000Z"
+    first, second = create(repository), create(repository)
+    for old, name in ((first, "a"), (second, "b")):
+        repository.roll(ACCOUNT, old.sid, successor, digest(name), grace_end=grace_end, max_tokens=100, now=NOW)
+    assert token_count(dynamodb) == 4
+    racing = TokenRepository(
+        DeletedAfterQuery(dynamodb, lambda: repository.delete(ACCOUNT, first.sid, LATER)), get_settings().table_name
+    )
+    assert racing.release_rolled_slots(ACCOUNT, LATER) == 1
+    assert token_count(dynamodb) == 2  # the delete took first's token and slot, the release second's extra slot
+    assert repository.release_rolled_slots(ACCOUNT, LATER) == 0
+
+
 def test_deleting_a_token_in_its_grace_period_gives_its_slot_back_once(
     repository: TokenRepository, dynamodb: Any
 ) -> None:
