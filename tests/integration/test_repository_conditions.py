@@ -189,7 +189,8 @@ def test_a_slot_given_back_meanwhile_does_not_stop_the_release_of_the_next(
         repository.roll(ACCOUNT, old.sid, successor, digest(name), grace_end=grace_end, max_tokens=100, now=NOW)
     assert token_count(dynamodb) == 4
     racing = TokenRepository(
-        DeletedAfterQuery(dynamodb, lambda: repository.delete(ACCOUNT, first.sid, LATER)), get_settings().table_name
+        DeletedAfterQuery(dynamodb, lambda: repository.delete(ACCOUNT, first.sid, LATER)),  # type: ignore[arg-type]
+        get_settings().table_name,
     )
     assert racing.release_rolled_slots(ACCOUNT, LATER) == 1
     assert token_count(dynamodb) == 2  # the delete took first's token and slot, the release second's extra slot
