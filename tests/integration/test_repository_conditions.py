@@ -153,19 +153,27 @@ def test_a_roll_with_grace_takes_a_slot_until_released_and_one_without_takes_non
     assert token_count(dynamodb) == 2
 
 
-class DeletedAfterQuery:
-    """The table's client, but `victim` runs right after a Query (the slot release's read)."""
+class ActionAfterCall:
+    """The table's client, but `action` runs right after each call of `method` answers (only
+    after the first with `once`): a concurrent request, made deterministic."""
 
-    def __init__(self, client: Any, victim: Callable[[], object]) -> None:
-        self._client, self._victim = client, victim
+    def __init__(self, client: Any, method: str, action: Callable[[], object], *, once: bool = False) -> None:
+        self._client, self._method, self._action, self._once = client, method, action, once
+        self._done = False
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
+        attribute = getattr(self._client, name)
+        if name != self._method:
+            return attribute
 
-    def query(self, **request: Any) -> Any:
-        response = self._client.query(**request)
-        self._victim()
-        return response
+        def call(**request: Any) -> Any:
+            response = attribute(**request)
+            if not (self._once and self._done):
+                self._done = True
+                self._action()
+            return response
+
+        return call
 
 
 def test_every_slot_whose_grace_ended_is_released_and_counted(repository: TokenRepository, dynamodb: Any) -> None:
@@ -189,7 +197,7 @@ def test_a_slot_given_back_meanwhile_does_not_stop_the_release_of_the_next(
         repository.roll(ACCOUNT, old.sid, successor, digest(name), grace_end=grace_end, max_tokens=100, now=NOW)
     assert token_count(dynamodb) == 4
     racing = TokenRepository(
-        DeletedAfterQuery(dynamodb, lambda: repository.delete(ACCOUNT, first.sid, LATER)),  # type: ignore[arg-type]
+        ActionAfterCall(dynamodb, "query", lambda: repository.delete(ACCOUNT, first.sid, LATER)),  # type: ignore[arg-type]
         get_settings().table_name,
     )
     assert racing.release_rolled_slots(ACCOUNT, LATER) == 1
@@ -295,21 +303,6 @@ def test_the_cascade_reaches_every_descendant_across_batches_and_keeps_earlier_r
     assert repository.revoke_descendants(ACCOUNT, root.sid, LATER) == 0  # idempotent
 
 
-class DeactivatedAfterBatchRead:
-    """The table's client, but `victim` is deactivated right after the cascade reads its batch."""
-
-    def __init__(self, client: Any, victim: Callable[[], object]) -> None:
-        self._client, self._victim = client, victim
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def batch_get_item(self, **request: Any) -> Any:
-        response = self._client.batch_get_item(**request)
-        self._victim()
-        return response
-
-
 def test_a_descendant_deactivated_during_the_cascade_is_left_as_it_is(
     repository: TokenRepository, dynamodb: Any
 ) -> None:
@@ -318,7 +311,7 @@ def test_a_descendant_deactivated_during_the_cascade_is_left_as_it_is(
     child = create(repository, parent_sid=root.sid)
     deactivate(repository, root)
     racing = TokenRepository(
-        DeactivatedAfterBatchRead(dynamodb, lambda: deactivate(repository, child, now=LATER)),  # type: ignore[arg-type]
+        ActionAfterCall(dynamodb, "batch_get_item", lambda: deactivate(repository, child, now=LATER)),  # type: ignore[arg-type]
         get_settings().table_name,
     )
     with pytest.raises(ConcurrentModification):
@@ -437,31 +430,15 @@ def test_a_rolled_or_inactive_token_is_not_rolled(repository: TokenRepository, d
     assert repository.find_credential(digest("e")) is None
 
 
-class ActionAfterRead:
-    """The table's client, but `action` runs once right after the first GetItem answers."""
-
-    def __init__(self, client: Any, action: Callable[[], object]) -> None:
-        self._client, self._action = client, action
-        self._done = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def get_item(self, **request: Any) -> Any:
-        response = self._client.get_item(**request)
-        if not self._done:
-            self._done = True
-            self._action()
-        return response
-
-
 def test_a_child_created_during_a_delete_makes_it_retry_not_vanish(repository: TokenRepository, dynamodb: Any) -> None:
     """The delete read a token without children; one appears before its write: the token is
     still there (a retry is asked for, never a 404), and the retry revokes the child with it."""
     parent = create(repository)
     children: list[TokenRecord] = []
     racing = TokenRepository(
-        ActionAfterRead(dynamodb, lambda: children.append(create(repository, parent_sid=parent.sid))),  # type: ignore[arg-type]
+        ActionAfterCall(  # type: ignore[arg-type]
+            dynamodb, "get_item", lambda: children.append(create(repository, parent_sid=parent.sid)), once=True
+        ),
         get_settings().table_name,
     )
     with pytest.raises(ConcurrentModification):
