@@ -215,7 +215,7 @@ class World:
             TABLE,
             settings.audit_retention_days,
             lookup_copies=settings.lookup_copies,
-            read_copies=settings.read_copies,
+            read_copies=settings.lookup_read_copies,
         )
         self.now = START
         self.authorizer = Authorizer(settings, self.repository, clock=lambda: self.now)

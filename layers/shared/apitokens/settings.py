@@ -91,10 +91,6 @@ class Settings:
     cors_allow_origin: str | None = None
 
     @property
-    def read_copies(self) -> int:
-        return min(self.lookup_copies, self.lookup_read_copies or self.lookup_copies)
-
-    @property
     def token_prefix(self) -> str:
         return f"at_{self.token_environment}_"
 

@@ -67,7 +67,7 @@ class TokenStore:
             settings.table_name,
             settings.audit_retention_days,
             lookup_copies=settings.lookup_copies,
-            read_copies=settings.read_copies,
+            read_copies=settings.lookup_read_copies,
         )
 
     def _event(self, document: Mapping[str, Any]) -> dict[str, Any]:
