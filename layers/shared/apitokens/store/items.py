@@ -267,6 +267,19 @@ def deactivation(
     ]
 
 
+def children_mark(account_sid: str, token_sid: str) -> dict[str, Any]:
+    """Marks an existing token as having children: what tells its revocation to look for them
+    (a child moved or re-homed under it)."""
+    return {
+        "Update": {
+            "Key": keys.token_key(account_sid, token_sid),
+            "UpdateExpression": "SET hasChildren = :true",
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeValues": {":true": {"BOOL": True}},
+        }
+    }
+
+
 def copy_updates(
     secret_digest: str, copies: int, expression: str, values: Mapping[str, Any], *, first: int = 0
 ) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from apitokens.store.driver import driver_errors
 from apitokens.store.items import (
     EXPIRY_KEYS,
     Item,
+    children_mark,
     copy_updates,
     count_increment,
     created_event,
@@ -325,16 +326,7 @@ class LineageOperations(TokenStore):
         for page in self.children(account_sid, from_sid):
             children = [child for child in page if child.sid != to_sid]
             for start in range(0, len(children), MOVE_BATCH):
-                writes: list[dict[str, Any]] = [
-                    {
-                        "Update": {
-                            "Key": keys.token_key(account_sid, to_sid),
-                            "UpdateExpression": "SET hasChildren = :true",
-                            "ConditionExpression": "attribute_exists(PK)",
-                            "ExpressionAttributeValues": {":true": {"BOOL": True}},
-                        }
-                    }
-                ]
+                writes: list[dict[str, Any]] = [children_mark(account_sid, to_sid)]
                 for child in children[start : start + MOVE_BATCH]:
                     writes.append(
                         {
@@ -421,14 +413,7 @@ class LineageOperations(TokenStore):
         if grandparent is not None:
             writes += [
                 {"Put": {"Item": {**keys.lineage_key(account_sid, grandparent, new_sid), **edge_attributes(edge)}}},
-                {
-                    "Update": {
-                        "Key": keys.token_key(account_sid, grandparent),
-                        "UpdateExpression": "SET hasChildren = :true",
-                        "ConditionExpression": "attribute_exists(PK)",
-                        "ExpressionAttributeValues": {":true": {"BOOL": True}},
-                    }
-                },
+                children_mark(account_sid, grandparent),
             ]
         self._transact(writes)
 
