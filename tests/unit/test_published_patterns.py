@@ -92,6 +92,8 @@ def published_patterns() -> Iterator[tuple[str, str]]:
 PATTERNS = sorted(set(published_patterns()))
 
 
+# Unicode's Default_Ignorable_Code_Point as ECMA-262 engines read it.
+DEFAULT_IGNORABLE = regress.Regex(r"^\p{Default_Ignorable_Code_Point}$", "u")
 # Default-ignorable letters and marks, each range's ends: refused (visible_text.py).
 INVISIBLE_MARKS = [chr(point) for first, last in DEFAULT_IGNORABLE_MARKS for point in (first, last)]
 
@@ -211,13 +213,12 @@ def test_every_letter_mark_number_symbol_and_punctuation_is_accepted() -> None:
     """Every assigned character of those categories, a name's worth at a time; but the two
     presentation selectors (marks that show nothing after anything but an emoji: their own
     tests are in test_emoji_text.py) and the default-ignorable letters and marks."""
-    ignorable = regress.Regex(r"^\p{Default_Ignorable_Code_Point}$", "u")
     visible = [
         chr(point)
         for point in range(0x110000)
         if unicodedata.category(chr(point))[0] in "LMNSP"
         and not (point == 0x20 or chr(point).isspace() or chr(point) in "\ufe0e\ufe0f")
-        and ignorable.find(chr(point)) is None
+        and DEFAULT_IGNORABLE.find(chr(point)) is None
     ]
     refused = []
     for start in range(0, len(visible), 100):
@@ -233,11 +234,10 @@ def test_the_default_ignorable_table_is_the_ecma_engines_property_outside_c_and_
     """DEFAULT_IGNORABLE_MARKS, without the two presentation selectors (an emoji's own), is
     exactly Default_Ignorable_Code_Point's letters and marks on this Python's assigned
     characters (C and Z are refused by category anyway)."""
-    engine = regress.Regex(r"^\p{Default_Ignorable_Code_Point}$", "u")
     from_engine = {
         point
         for point in range(0x110000)
-        if unicodedata.category(chr(point))[0] not in "CZ" and engine.find(chr(point)) is not None
+        if unicodedata.category(chr(point))[0] not in "CZ" and DEFAULT_IGNORABLE.find(chr(point)) is not None
     }
     from_table = {point for first, last in DEFAULT_IGNORABLE_MARKS for point in range(first, last + 1)}
     assert from_table == from_engine - {0xFE0E, 0xFE0F}

@@ -67,7 +67,7 @@ DEFAULT_IGNORABLE_MARKS: Ranges = (
     (0xE0100, 0xE01EF),  # variation selectors 17-256 (ideographic variation sequences)
 )
 _DESCRIPTION_LAYOUT = frozenset("\t\n\r")
-_WITHOUT_LAYOUT = str.maketrans("", "", "\t\n\r")
+_WITHOUT_LAYOUT = str.maketrans("", "", "".join(_DESCRIPTION_LAYOUT))
 
 # The same rules in ECMA-262, without lookarounds or emoji property escapes (JSON Schema tools,
 # Schemathesis among them, cannot generate values from those): the emoji classes are spelled out
