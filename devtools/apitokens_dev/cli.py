@@ -133,8 +133,19 @@ def _run_admin(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _installed_version() -> str:
+    """The release this command belongs to: pyproject.toml's version, as pip installed it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("apitokens")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="apitokens", description="apitokens developer tools.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     state = argparse.ArgumentParser(add_help=False)
     state.add_argument(
