@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +28,45 @@ def test_settings_read_every_variable() -> None:
     assert settings.jwt_accounts_claim == "https://example.com/accounts"
     assert settings.dynamodb_endpoint_url == "http://127.0.0.1:8000"
     assert Settings.from_env({"TABLE_NAME": "t"}).token_prefix == "at_live_"
+
+
+# Every variable Settings reads, each with a value that differs from its field's default.
+EVERY_VARIABLE = {
+    "TOKEN_ENVIRONMENT": "test",
+    "MAX_TOKENS_PER_ACCOUNT": "7",
+    "DYNAMODB_ENDPOINT_URL": "http://127.0.0.1:8000",
+    "AWS_REGION": "eu-west-1",
+    "LAST_USED_INTERVAL_SECONDS": "30",
+    "LOOKUP_COPIES": "4",
+    "LOOKUP_READ_COPIES": "2",
+    "JWT_ISSUER": "https://issuer.example.com/",
+    "JWT_AUDIENCE": "apitokens",
+    "JWKS_URL": "https://issuer.example.com/jwks.json",
+    "JWT_ACCOUNTS_CLAIM": "https://example.com/accounts",
+    "JWT_SCOPE_CLAIM": "scp",
+    "JWT_ABSENT_SCOPE_CLAIM": "ALL",
+    "JWT_AUDIENCE_CLAIM": "client_id",
+    "JWT_LEEWAY_SECONDS": "5",
+    "GITHUB_KEYS_URL": "https://keys.example.com/",
+    "AUDIT_RETENTION_DAYS": "30",
+    "ENABLE_TRACING": "True",
+    "POWERTOOLS_SERVICE_NAME": "tokens",
+    "POWERTOOLS_LOG_LEVEL": "debug",
+    "POWERTOOLS_METRICS_NAMESPACE": "Tokens",
+    "CORS_ALLOW_ORIGIN": "https://app.example.com",
+}
+
+
+def test_each_variable_sets_its_own_field_and_blank_ones_keep_the_defaults() -> None:
+    defaults = Settings(table_name="t")
+    given = Settings.from_env({"TABLE_NAME": "t", **EVERY_VARIABLE})
+    changed = {field.name for field in fields(Settings) if getattr(given, field.name) != getattr(defaults, field.name)}
+    assert changed == {field.name for field in fields(Settings)} - {"table_name"}
+    assert (given.jwt_absent_scope_claim, given.log_level, given.enable_tracing) == ("all", "DEBUG", True)
+    blank = Settings.from_env({"TABLE_NAME": "t", **dict.fromkeys(EVERY_VARIABLE, "  ")})
+    assert blank == defaults
+    assert Settings.from_env({"TABLE_NAME": "t", "AWS_DEFAULT_REGION": "eu-north-1"}).aws_region == "eu-north-1"
+    assert Settings.from_env({"TABLE_NAME": "t", "LOOKUP_READ_COPIES": "0"}).lookup_read_copies is None
 
 
 @pytest.mark.parametrize(

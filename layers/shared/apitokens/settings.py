@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 TokenEnvironment = Literal["live", "test"]
 # What a user JWT without the scope claim holds: no scope (the default), or every scope on the
@@ -32,21 +32,43 @@ class SettingsError(ValueError):
     """An environment variable holds a value the service cannot run with."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+# How one variable's text (stripped, never empty) becomes its field's value: (name, text) -> value.
+_Read = Callable[[str, str], Any]
 
 
-def _optional(env: Mapping[str, str], name: str) -> str | None:
-    return env.get(name, "").strip() or None
+def _as_is(name: str, text: str) -> str:
+    return text
+
+
+def _upper(name: str, text: str) -> str:
+    return text.upper()
+
+
+def _is_true(name: str, text: str) -> bool:
+    return text.lower() == "true"
+
+
+def _whole_number(low: int, high: int, *, zero_means_default: bool = False) -> _Read:
+    def read(name: str, text: str) -> int | None:
+        try:
+            value = int(text)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+        return None if zero_means_default and value == 0 else value
+
+    return read
+
+
+def _one_of(*allowed: str, any_case: bool = False) -> _Read:
+    def read(name: str, text: str) -> str:
+        value = text.lower() if any_case else text
+        if value not in allowed:
+            raise SettingsError(f"{name} must be {' or '.join(map(repr, allowed))}, got {value!r}")
+        return value
+
+    return read
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,41 +118,46 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """The settings the environment gives; a variable unset or blank leaves its field at the
+        default above (the one place each default is stated)."""
         table_name = env.get("TABLE_NAME", "").strip()
         if not table_name:
             raise SettingsError("TABLE_NAME must be set")
-        environment = env.get("TOKEN_ENVIRONMENT", "live").strip() or "live"
-        if environment not in ("live", "test"):
-            raise SettingsError(f"TOKEN_ENVIRONMENT must be 'live' or 'test', got {environment!r}")
-        absent_scope_claim = (_optional(env, "JWT_ABSENT_SCOPE_CLAIM") or "none").lower()
-        if absent_scope_claim not in ("none", "all"):
-            raise SettingsError(f"JWT_ABSENT_SCOPE_CLAIM must be 'none' or 'all', got {absent_scope_claim!r}")
-        return cls(
-            table_name=table_name,
-            token_environment="live" if environment == "live" else "test",
-            max_tokens_per_account=_int(env, "MAX_TOKENS_PER_ACCOUNT", 100, 1, 10_000),
-            dynamodb_endpoint_url=_optional(env, "DYNAMODB_ENDPOINT_URL"),
-            aws_region=_optional(env, "AWS_REGION") or _optional(env, "AWS_DEFAULT_REGION") or "us-east-1",
-            last_used_interval_seconds=_int(env, "LAST_USED_INTERVAL_SECONDS", 60, 1, 86_400),
-            lookup_copies=_int(env, "LOOKUP_COPIES", 8, 1, MAX_LOOKUP_COPIES),
-            lookup_read_copies=_int(env, "LOOKUP_READ_COPIES", 0, 0, MAX_LOOKUP_COPIES) or None,
-            jwt_issuer=_optional(env, "JWT_ISSUER"),
-            jwt_audience=_optional(env, "JWT_AUDIENCE"),
-            jwks_url=_optional(env, "JWKS_URL"),
-            jwt_accounts_claim=_optional(env, "JWT_ACCOUNTS_CLAIM") or "accounts",
-            jwt_scope_claim=_optional(env, "JWT_SCOPE_CLAIM") or "scope",
-            jwt_absent_scope_claim="all" if absent_scope_claim == "all" else "none",
-            jwt_audience_claim=_optional(env, "JWT_AUDIENCE_CLAIM") or "aud",
-            jwt_leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 30, 0, 300),
-            github_keys_url=_optional(env, "GITHUB_KEYS_URL")
-            or "https://api.github.com/meta/public_keys/secret_scanning",
-            audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 400, 1, 36_500),
-            enable_tracing=env.get("ENABLE_TRACING", "").strip().lower() == "true",
-            service_name=_optional(env, "POWERTOOLS_SERVICE_NAME") or "apitokens",
-            log_level=(_optional(env, "POWERTOOLS_LOG_LEVEL") or "INFO").upper(),
-            metrics_namespace=_optional(env, "POWERTOOLS_METRICS_NAMESPACE") or "ApiTokens",
-            cors_allow_origin=_optional(env, "CORS_ALLOW_ORIGIN"),
-        )
+        values: dict[str, Any] = {}
+        for field_name, names, read in _VARIABLES:
+            text = next((text for name in names if (text := env.get(name, "").strip())), None)
+            if text is not None:
+                values[field_name] = read(names[0], text)
+        return cls(table_name=table_name, **values)
+
+
+# Each field's environment variable (the first that is set, when there are several) and how its
+# text is read.
+_VARIABLES: tuple[tuple[str, tuple[str, ...], _Read], ...] = (
+    ("token_environment", ("TOKEN_ENVIRONMENT",), _one_of("live", "test")),
+    ("max_tokens_per_account", ("MAX_TOKENS_PER_ACCOUNT",), _whole_number(1, 10_000)),
+    ("dynamodb_endpoint_url", ("DYNAMODB_ENDPOINT_URL",), _as_is),
+    ("aws_region", ("AWS_REGION", "AWS_DEFAULT_REGION"), _as_is),
+    ("last_used_interval_seconds", ("LAST_USED_INTERVAL_SECONDS",), _whole_number(1, 86_400)),
+    ("lookup_copies", ("LOOKUP_COPIES",), _whole_number(1, MAX_LOOKUP_COPIES)),
+    # 0, like unset, means "as many as lookup_copies".
+    ("lookup_read_copies", ("LOOKUP_READ_COPIES",), _whole_number(0, MAX_LOOKUP_COPIES, zero_means_default=True)),
+    ("jwt_issuer", ("JWT_ISSUER",), _as_is),
+    ("jwt_audience", ("JWT_AUDIENCE",), _as_is),
+    ("jwks_url", ("JWKS_URL",), _as_is),
+    ("jwt_accounts_claim", ("JWT_ACCOUNTS_CLAIM",), _as_is),
+    ("jwt_scope_claim", ("JWT_SCOPE_CLAIM",), _as_is),
+    ("jwt_absent_scope_claim", ("JWT_ABSENT_SCOPE_CLAIM",), _one_of("none", "all", any_case=True)),
+    ("jwt_audience_claim", ("JWT_AUDIENCE_CLAIM",), _as_is),
+    ("jwt_leeway_seconds", ("JWT_LEEWAY_SECONDS",), _whole_number(0, 300)),
+    ("github_keys_url", ("GITHUB_KEYS_URL",), _as_is),
+    ("audit_retention_days", ("AUDIT_RETENTION_DAYS",), _whole_number(1, 36_500)),
+    ("enable_tracing", ("ENABLE_TRACING",), _is_true),
+    ("service_name", ("POWERTOOLS_SERVICE_NAME",), _as_is),
+    ("log_level", ("POWERTOOLS_LOG_LEVEL",), _upper),
+    ("metrics_namespace", ("POWERTOOLS_METRICS_NAMESPACE",), _as_is),
+    ("cors_allow_origin", ("CORS_ALLOW_ORIGIN",), _as_is),
+)
 
 
 @functools.cache
