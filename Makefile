@@ -25,8 +25,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `make run PORT=8080` serves on another port (0: any free one).
+PORT ?= 3000
+
 run: install
-	$(BIN)/apitokens serve
+	$(BIN)/apitokens serve --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .
