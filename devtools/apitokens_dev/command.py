@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+# The top-level modules of pyproject.toml's `local` extra and what it brings.
+LOCAL_EXTRA_MODULES = frozenset({"yaml", "moto", "werkzeug", "flask", "flask_cors"})
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """apitokens_dev.cli.main, once the route catalog has loaded: a routes.txt that does not
@@ -20,4 +23,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from apitokens_dev.cli import main as run
 
-    return run(argv)
+    try:
+        return run(argv)
+    except ModuleNotFoundError as error:
+        # The local server's packages are an extra: installed without it, a command that needs
+        # them says which in one line instead of a traceback.
+        if error.name is None or error.name.partition(".")[0] not in LOCAL_EXTRA_MODULES:
+            raise
+        print(
+            f"apitokens: this command needs the local server's packages ({error.name} is missing): "
+            "pip install 'apitokens[local]'",
+            file=sys.stderr,
+        )
+        return 2
