@@ -106,3 +106,29 @@ def test_anyone_can_revoke_a_found_token_and_is_throttled(server: LocalServer, j
     throttled = [reply for reply in statuses if reply.status == 429]
     assert throttled
     assert throttled[0].body["error"]["code"] == "too_many_requests"
+
+
+def test_leak_reports_take_any_string_and_revoke_the_real_tokens(server: LocalServer, jwt: str) -> None:
+    odd = ["é", "a\x00b", "😀", "\u202e"]
+    found = server.create_token(jwt)
+    revoked = server.request("POST", "/credentials/revoke", body={"tokens": [*odd, found["token"]]})
+    assert revoked.status == 202, revoked.text
+    assert not server.token_works(found["token"])
+    raw = json.dumps({"tokens": odd}, ensure_ascii=False).encode("utf-8")
+    assert server.send("POST", "/v1/credentials/revoke", [("Content-Type", "application/json")], raw).status == 202
+    reported = server.create_token(jwt)
+    printable = [value for value in odd if "\x00" not in value]  # a command-line argument holds no NUL
+    headers, body = _signed_request(server, *printable, reported["token"])
+    answer = server.send("POST", "/v1/secret-scanning/github", headers, body)
+    assert answer.status == 200, answer.text
+    labels = [entry["label"] for entry in json.loads(answer.text)]
+    assert labels == ["false_positive"] * len(printable) + ["true_positive"]
+    assert not server.token_works(reported["token"])
+    # What is not a JSON list of strings is a 400 that changes nothing: a lone surrogate (not
+    # Unicode text), bytes that are not UTF-8.
+    bystander = server.create_token(jwt)
+    for bad in (b'{"tokens": ["\\ud800"]}', b'{"tokens": ["\xff"]}'):
+        refused = server.send("POST", "/v1/credentials/revoke", [("Content-Type", "application/json")], bad)
+        assert refused.status == 400, refused.text
+        assert json.loads(refused.text)["error"]["code"] == "invalid_request"
+    assert server.token_works(bystander["token"])

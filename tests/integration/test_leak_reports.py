@@ -221,3 +221,59 @@ def test_github_keys_are_cached_and_refetched_at_most_once_a_minute() -> None:
     now[0] = 61.0
     assert keys.key("unknown") is None
     assert len(fetches) == 2
+
+
+# Strings no token can be: non-ASCII, a NUL and other control characters, an emoji (a surrogate
+# pair in JSON), bidi controls, the longest string a report may hold.
+ODD_STRINGS = ["é", "at_live_é", "a\x00b", "\x1b[2J\x7f", "😀", "\u202egnp.", "ü" * 1024]
+
+
+def test_credentials_revoke_takes_any_string_and_still_revokes_the_real_tokens(
+    functions: Functions, dynamodb: Any
+) -> None:
+    real = functions.create(scopes=WRITER).body
+    child = child_of(functions, real)
+    answer = public_call(functions, REVOKE, json.dumps({"tokens": [*ODD_STRINGS, real["token"]]}).encode())
+    assert answer.status == 202, answer.body
+    assert answer.body == {"message": "Thank you. Any of these tokens that is valid here is now revoked."}
+    assert functions.get(real["sid"]).body["revokedReason"] == "leaked"
+    assert not functions.token_accepted(child["token"])
+    # Sent as raw UTF-8 rather than JSON escapes: the same answer.
+    raw = json.dumps({"tokens": ODD_STRINGS}, ensure_ascii=False).encode("utf-8")
+    assert public_call(functions, REVOKE, raw).status == 202
+
+
+def test_a_github_report_with_any_string_revokes_its_real_tokens(
+    functions: Functions, github_key: ec.EllipticCurvePrivateKey
+) -> None:
+    real = functions.create(scopes=WRITER).body
+    headers, body = devkeys.github_report(github_key, [*ODD_STRINGS, real["token"]], url="https://github.com/ö/r")
+    answer = public_call(functions, GITHUB, body, headers)
+    assert answer.status == 200, answer.body
+    assert [(entry["token_hash"], entry["label"]) for entry in answer.body] == [
+        *((tokens.digest(odd), "false_positive") for odd in ODD_STRINGS),
+        (tokens.digest(real["token"]), "true_positive"),
+    ]
+    assert functions.get(real["sid"]).body["revokedReason"] == "leaked"
+    assert not functions.token_accepted(real["token"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"tokens": ["\\ud800"]}',  # a lone surrogate: not Unicode text
+        b'{"tokens": ["a\nb"]}',  # an unescaped control character: not JSON
+        b'{"tokens": [null]}',
+        json.dumps({"tokens": ["x" * 1025]}).encode(),
+    ],
+)
+def test_credentials_revoke_refuses_what_is_not_a_list_of_strings_with_a_400(
+    functions: Functions, dynamodb: Any, body: bytes
+) -> None:
+    real = functions.create().body
+    before = scan_table(dynamodb)
+    refused = public_call(functions, REVOKE, body)
+    assert refused.status == 400, refused.body
+    assert refused.body["error"]["code"] == "invalid_request"
+    assert scan_table(dynamodb) == before
+    assert functions.token_accepted(real["token"])

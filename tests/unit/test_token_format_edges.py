@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import pytest
 
 from apitokens.domain import base62, tokens
@@ -36,3 +39,16 @@ def test_the_alphabet_is_ascii_ordered_and_round_trips() -> None:
     assert tokens.SECRET_LENGTH == 30
     assert tokens.CHECKSUM_LENGTH == 6
     assert tokens.TOKEN_LENGTH == 44
+
+
+@pytest.mark.parametrize("value", ["é", "a\x00b", "\ud800", "😀", "at_live_é" + "x" * 40, "\u202e" * 1024, ""])
+def test_every_string_has_a_digest_so_a_leak_report_can_name_anything(value: str) -> None:
+    # A leak report answers each named value with its hash: no value may make that fail.
+    assert re.fullmatch(r"[0-9a-f]{64}", tokens.digest(value))
+    assert not tokens.is_well_formed(value, "at_live_")
+
+
+def test_a_tokens_digest_is_the_sha256_of_its_text() -> None:
+    token = tokens.generate("at_live_")
+    assert tokens.digest(token) == hashlib.sha256(token.encode("ascii")).hexdigest()
+    assert tokens.digest("é") == hashlib.sha256("é".encode()).hexdigest()

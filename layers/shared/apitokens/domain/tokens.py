@@ -48,5 +48,7 @@ def is_well_formed(value: str, prefix: str) -> bool:
 
 
 def digest(value: str) -> str:
-    """What is stored instead of the token: its SHA-256, hex."""
-    return hashlib.sha256(value.encode("ascii")).hexdigest()
+    """What is stored instead of the token: its SHA-256, hex, over its UTF-8 (a token is ASCII).
+    Defined for every string: a leak report may name any text, and each gets its hash (GitHub's
+    token_hash). A lone surrogate, which UTF-8 cannot carry, is hashed as its surrogatepass bytes."""
+    return hashlib.sha256(value.encode("utf-8", errors="surrogatepass")).hexdigest()
