@@ -192,7 +192,8 @@ _OPERATIONS: dict[tuple[str, str], _Operation] = {
     ("POST", "/secret-scanning/github"): _Operation(
         "reportGithubSecretScanning",
         "GitHub secret-scanning report",
-        "GitHub's secret-scanning partner endpoint: a JSON array of {token, type, url, source}, signed "
+        "GitHub's secret-scanning partner endpoint: a JSON array of 1-1,000 {token, type, url, source} "
+        "(a body of up to 1 MiB; larger is a 413), signed "
         "(Github-Public-Key-Identifier, Github-Public-Key-Signature: ECDSA P-256 SHA-256 over the raw body). "
         "Each token of this deployment is revoked as leaked, with its descendants; the answer is GitHub's "
         "feedback list (token_hash, token_type, label). A bad or missing signature is a 401 and changes nothing.",
@@ -204,8 +205,9 @@ _OPERATIONS: dict[tuple[str, str], _Operation] = {
     ("POST", "/credentials/revoke"): _Operation(
         "revokeCredentials",
         "Revoke found tokens",
-        "Anyone who finds a token may submit it (at most 100 per request). Always 202 with the same body, "
-        "whatever the tokens were; real tokens are revoked as leaked. Throttled: 429 when exceeded.",
+        "Anyone who finds a token may submit it (at most 100 strings per request, a body of up to 16 KiB). "
+        "Always 202 with the same body, whatever the strings were; real tokens are revoked as leaked, any "
+        "other string matches nothing. Throttled: 429 when exceeded.",
         202,
         RevokeCredentialsAccepted,
         request=RevokeCredentialsRequest,

@@ -40,9 +40,10 @@ DEFAULT_PORT = 3000
 DEFAULT_TABLE = "apitokens-local"
 REGION = "us-east-1"
 JWKS_PATH = "/.well-known/jwks.json"
-# Far above the handlers' own 16 KiB limit (they answer 413 themselves); this one only keeps a
-# runaway client from filling memory.
-MAX_BODY_BYTES = 1024 * 1024
+# API Gateway's own payload limit (10 MB, REST and HTTP APIs), answered with its REQUEST_TOO_LARGE
+# gateway response; below it, each handler answers 413 past its own limit (16 KiB for the token
+# routes, 1 MiB for GitHub's reports), as in AWS.
+MAX_BODY_BYTES = 10 * 1024 * 1024
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 # Token values and JWTs that a client might put in a URL never reach the log, however the URL

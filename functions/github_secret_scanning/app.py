@@ -26,12 +26,12 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
         parse_body,
         repository,
     )
-    from apitokens.wire.leak_models import GithubFeedback, GithubFeedbackList, GithubReport
+    from apitokens.wire.leak_models import MAX_GITHUB_REPORT_BYTES, GithubFeedback, GithubFeedbackList, GithubReport
     from apitokens.wire.models import build
 
     # Built at import (cold start), not on the first request: only this handler's models.
     build(GithubReport, GithubFeedbackList)
-    app = create_public_app("github_secret_scanning")
+    app = create_public_app("github_secret_scanning", max_body_bytes=MAX_GITHUB_REPORT_BYTES)
     tokens = repository()
     github_keys = leaks.GithubKeys(get_settings().github_keys_url)
 

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from apitokens.domain import tokens
+from apitokens_dev.server import MAX_BODY_BYTES as GATEWAY_MAX_BODY_BYTES
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, LocalServer, Reply
 from tests.seed_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 
@@ -462,7 +463,7 @@ def test_bodies_beyond_the_gateway_limit_are_refused_unread(server: LocalServer,
         connection.putrequest("POST", f"{prefix}{TOKENS}")
         connection.putheader("Authorization", f"Bearer {jwt}")
         connection.putheader("Content-Type", "application/json")
-        connection.putheader("Content-Length", str(2 * 1024 * 1024))
+        connection.putheader("Content-Length", str(GATEWAY_MAX_BODY_BYTES + 1))
         connection.endheaders()
         response = connection.getresponse()
         body = json.loads(response.read())

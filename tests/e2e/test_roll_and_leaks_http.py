@@ -9,7 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from apitokens.domain.tokens import digest
+from apitokens.wire.leak_models import MAX_GITHUB_REPORT_BYTES, MAX_REPORTED
+from apitokens_dev import devkeys
 from tests.harness import ACCOUNT, LocalServer, cli
+from tests.integration.test_leak_reports import largest_report
 
 pytestmark = pytest.mark.e2e
 
@@ -131,4 +134,22 @@ def test_leak_reports_take_any_string_and_revoke_the_real_tokens(server: LocalSe
         refused = server.send("POST", "/v1/credentials/revoke", [("Content-Type", "application/json")], bad)
         assert refused.status == 400, refused.text
         assert json.loads(refused.text)["error"]["code"] == "invalid_request"
+    assert server.token_works(bystander["token"])
+
+
+def test_a_github_report_up_to_its_limit_is_taken_and_a_larger_one_is_413(server: LocalServer, jwt: str) -> None:
+    key = devkeys.github_key(server.workdir / devkeys.STATE_DIR)
+    reported = server.create_token(jwt)
+    headers, body = largest_report(key, reported["token"], MAX_GITHUB_REPORT_BYTES)
+    answer = server.send("POST", "/v1/secret-scanning/github", list(headers.items()), body)
+    assert answer.status == 200, answer.text[:300]
+    feedback = json.loads(answer.text)
+    assert len(feedback) == MAX_REPORTED
+    assert feedback[-1]["label"] == "true_positive"
+    assert not server.token_works(reported["token"])
+    bystander = server.create_token(jwt)
+    headers, body = largest_report(key, bystander["token"], MAX_GITHUB_REPORT_BYTES + 1)
+    refused = server.send("POST", "/v1/secret-scanning/github", list(headers.items()), body)
+    assert refused.status == 413
+    assert json.loads(refused.text)["error"]["code"] == "payload_too_large"
     assert server.token_works(bystander["token"])

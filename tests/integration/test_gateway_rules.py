@@ -308,6 +308,16 @@ def test_request_too_large_is_the_templates_413() -> None:
     assert envelope(response)["code"] == "payload_too_large"
 
 
+def test_the_local_gateway_passes_every_body_a_function_takes() -> None:
+    # API Gateway's payload limit (10 MB, REST and HTTP APIs) answers REQUEST_TOO_LARGE; below it
+    # each function refuses past its own limit, the largest of which is GitHub's reports'.
+    from apitokens.wire.leak_models import MAX_GITHUB_REPORT_BYTES
+    from apitokens_dev.server import MAX_BODY_BYTES
+
+    assert MAX_BODY_BYTES == 10 * 1024 * 1024
+    assert MAX_GITHUB_REPORT_BYTES < MAX_BODY_BYTES
+
+
 def test_the_gateway_serves_exactly_the_templates_routes(dynamodb: Any) -> None:
     # tests/conftest.py's moto table and environment: loading the real functions needs settings.
     loaded = Gateway.from_template()

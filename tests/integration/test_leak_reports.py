@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from apitokens.domain import tokens
+from apitokens.wire.leak_models import MAX_GITHUB_REPORT_BYTES, MAX_REPORTED
 from apitokens_dev import devkeys
 from tests.harness import Functions, Reply, load_event, scan_table
 from tests.integration.test_lineage_and_roll import WRITER, child_of
@@ -275,5 +276,63 @@ def test_credentials_revoke_refuses_what_is_not_a_list_of_strings_with_a_400(
     refused = public_call(functions, REVOKE, body)
     assert refused.status == 400, refused.body
     assert refused.body["error"]["code"] == "invalid_request"
+    assert scan_table(dynamodb) == before
+    assert functions.token_accepted(real["token"])
+
+
+def report_of_size(key: ec.EllipticCurvePrivateKey, found: list[str], size: int) -> tuple[dict[str, str], bytes]:
+    """A signed GitHub report naming `found`, its URLs padded so that the body is `size` bytes."""
+    _, bare = devkeys.github_report(key, found, url="https://github.com/o/r/blob/main/")
+    pad, extra = divmod(size - len(bare), len(found))
+    matches = json.loads(bare)
+    for index, match in enumerate(matches):
+        match["url"] += "a" * (pad + (extra if index == 0 else 0))
+    body = json.dumps(matches).encode()
+    assert len(body) == size
+    return _resigned(key, body), body
+
+
+def largest_report(key: ec.EllipticCurvePrivateKey, real_token: str, size: int) -> tuple[dict[str, str], bytes]:
+    """MAX_REPORTED matches, the last `real_token`, the others well-formed strings of no token."""
+    found = [f"at_live_found{index:04d}" for index in range(MAX_REPORTED - 1)] + [real_token]
+    return report_of_size(key, found, size)
+
+
+def test_a_github_report_as_large_as_its_limit_is_taken(
+    functions: Functions, github_key: ec.EllipticCurvePrivateKey
+) -> None:
+    real = functions.create().body
+    headers, body = largest_report(github_key, real["token"], MAX_GITHUB_REPORT_BYTES)
+    # A thousand matches, each with a URL of about a thousand characters.
+    assert len(json.loads(body)[0]["url"]) > 900
+    answer = public_call(functions, GITHUB, body, headers)
+    assert answer.status == 200, answer.body
+    assert len(answer.body) == MAX_REPORTED
+    assert answer.body[-1] == {
+        "token_hash": tokens.digest(real["token"]),
+        "token_type": devkeys.GITHUB_TOKEN_TYPE,
+        "label": "true_positive",
+    }
+    assert not functions.token_accepted(real["token"])
+
+
+def test_a_larger_github_report_and_a_larger_revoke_request_are_413(
+    functions: Functions, dynamodb: Any, github_key: ec.EllipticCurvePrivateKey
+) -> None:
+    real = functions.create().body
+    before = scan_table(dynamodb)
+    headers, body = largest_report(github_key, real["token"], MAX_GITHUB_REPORT_BYTES + 1)
+    refused = public_call(functions, GITHUB, body, headers)
+    assert refused.status == 413
+    assert refused.body["error"] == {
+        "code": "payload_too_large",
+        "message": f"The request body is larger than {MAX_GITHUB_REPORT_BYTES} bytes.",
+    }
+    # /credentials/revoke keeps the token routes' limit (wire.http is imported by the functions
+    # themselves, once the test environment is applied).
+    from apitokens.wire.http import MAX_BODY_BYTES
+
+    padded = json.dumps({"tokens": [real["token"], "x" * 1000]}).encode().ljust(MAX_BODY_BYTES + 1)
+    assert public_call(functions, REVOKE, padded).status == 413
     assert scan_table(dynamodb) == before
     assert functions.token_accepted(real["token"])

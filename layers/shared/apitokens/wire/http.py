@@ -30,6 +30,8 @@ from apitokens.settings import get_settings
 from apitokens.store.event_repository import EventRepository
 from apitokens.store.repository import TokenRepository
 
+# The token routes' bodies, and /credentials/revoke's (100 strings of up to 1,024 characters fit);
+# a route that takes more says so (create_public_app).
 MAX_BODY_BYTES = 16 * 1024
 JSON_CONTENT_TYPE = "application/json"
 
@@ -165,12 +167,12 @@ def _header(app: APIGatewayRestResolver, name: str) -> str:
     return str(app.current_event.headers.get(name) or "")
 
 
-def _check_body(app: APIGatewayRestResolver) -> None:
+def _check_body(app: APIGatewayRestResolver, max_bytes: int = MAX_BODY_BYTES) -> None:
     event = app.current_event
     if event.http_method in ("POST", "PUT"):
         body = body_bytes(app)
-        if len(body) > MAX_BODY_BYTES:
-            raise errors.PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        if len(body) > max_bytes:
+            raise errors.PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
         media_type = _header(app, "content-type").split(";")[0].strip().lower()
         # No body, nothing to type (roll's body is optional; create's absence is a 400 below).
         if body and media_type != JSON_CONTENT_TYPE:
@@ -219,15 +221,16 @@ class _LoggedResolver(APIGatewayRestResolver):
         return response
 
 
-def create_public_app(actor_id: str) -> APIGatewayRestResolver:
+def create_public_app(actor_id: str, max_body_bytes: int = MAX_BODY_BYTES) -> APIGatewayRestResolver:
     """The resolver of a route that API Gateway serves without the authorizer; what it changes,
-    the system does (as `actor_id`) on a report from the request's origin."""
+    the system does (as `actor_id`) on a report from the request's origin. A body over
+    `max_body_bytes` is a 413."""
     tracing.enable_if_configured(get_settings())
     app = _LoggedResolver()
 
     def _public_guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
         """The body rules only."""
-        _check_body(app)
+        _check_body(app, max_body_bytes)
         audit.set_current(audit.context_from_event(app.current_event.raw_event, audit.Actor("system", actor_id)))
         return next_middleware(app)
 

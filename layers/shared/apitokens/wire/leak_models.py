@@ -14,6 +14,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 from apitokens.wire.models import RequestModel, ResponseModel
 
 MAX_REPORTED = 1000
+# The largest GitHub report taken: MAX_REPORTED matches, each with a URL of ordinary length (about
+# 1 KiB a match). Well inside API Gateway's 10 MB payload and Lambda's 6 MB synchronous invocation.
+MAX_GITHUB_REPORT_BYTES = 1024 * 1024
 MAX_REVOKE_REQUEST = 100
 _Reported = Annotated[str, Field(min_length=1, max_length=1024)]
 
