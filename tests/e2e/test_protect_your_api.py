@@ -72,6 +72,23 @@ def test_a_user_jwt_works_on_both_apis(server: LocalServer) -> None:
     assert server.request("GET", f"/accounts/{ACCOUNT}/buckets", token=jwt).status == 403
 
 
+def test_use_through_the_http_api_is_recorded_with_the_clients_ip(server: LocalServer) -> None:
+    jwt = server.jwt()
+    created = server.create_token(jwt, scopes=["metrics:read"])
+    headers = {"X-Forwarded-For": "198.51.100.66", "User-Agent": "metrics-client/2"}
+    reply = server.request("GET", f"/accounts/{ACCOUNT}/metrics", token=created["token"], headers=headers)
+    assert reply.status == 200, reply.text
+    usage = server.request("GET", f"/accounts/{ACCOUNT}/apiTokens/{created['sid']}/usage", token=jwt).body
+    assert usage["lastUsedAt"] is not None
+    # The address the request came from, never the client's X-Forwarded-For.
+    assert [(client["ip"], client["userAgent"]) for client in usage["recentClients"]] == [
+        ("127.0.0.1", "metrics-client/2")
+    ]
+    query = f"/accounts/{ACCOUNT}/auditEvents?apiTokenSid={created['sid']}&type=token.used_from_new_ip"
+    [new_ip] = server.request("GET", query, token=jwt).body["records"]
+    assert (new_ip["sourceIp"], new_ip["userAgent"]) == ("127.0.0.1", "metrics-client/2")
+
+
 def test_the_token_api_is_unchanged_beside_the_example(server: LocalServer) -> None:
     assert server.request("GET", f"/accounts/{ACCOUNT}/nothing", token=server.jwt()).status == 404
     assert server.request("GET", f"/accounts/{ACCOUNT}/apiTokens").status == 401

@@ -11,6 +11,7 @@ import pytest
 from apitokens.domain.scopes import ROUTES, Route
 from apitokens_dev.iam import is_allowed
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, Functions, user
+from tests.integration.test_audit_events import events, usage
 
 API = "arn:aws:execute-api:us-east-1:123456789012:h1t2t3p4a5/v1"
 METRICS = Route("GET", "/accounts/{accountSid}/metrics", "metrics:read")
@@ -82,3 +83,25 @@ def test_the_route_key_decides_the_scope_for_every_catalog_route(functions: Func
         event = http_event(f"Bearer {secret}", route)
         expected = route.scope in ("buckets:read", "requests:delete")
         assert functions.authorize(event)["isAuthorized"] is expected, route
+
+
+def test_use_through_an_http_api_records_the_client_and_its_new_ip(functions: Functions) -> None:
+    secret = token_for(functions, ["metrics:read"])
+    sid = functions.list().body["records"][0]["sid"]
+    event = http_event(f"Bearer {secret}")
+    # The client's own claims are no evidence: the IP is the one API Gateway saw.
+    event["headers"]["x-forwarded-for"] = "198.51.100.66"
+    del event["headers"]["user-agent"]
+    event["requestContext"]["http"]["userAgent"] = "metrics-client/2"
+    event["requestContext"]["requestId"] = "http-api-request-1"
+    assert functions.authorize(event)["isAuthorized"] is True
+    used = usage(functions, sid).body
+    assert [(client["ip"], client["userAgent"]) for client in used["recentClients"]] == [
+        ("203.0.113.1", "metrics-client/2")
+    ]
+    [new_ip] = events(functions, apiTokenSid=sid, type="token.used_from_new_ip").body["records"]
+    assert (new_ip["sourceIp"], new_ip["userAgent"], new_ip["requestId"]) == (
+        "203.0.113.1",
+        "metrics-client/2",
+        "http-api-request-1",
+    )

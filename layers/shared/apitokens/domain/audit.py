@@ -91,15 +91,17 @@ def acting_as(context: RequestContext) -> Iterator[None]:
 
 
 def context_from_event(event: Mapping[str, Any], actor: Actor) -> RequestContext:
-    """requestId, sourceIp and User-Agent of an API Gateway REST event."""
+    """requestId, sourceIp and User-Agent of an API Gateway event: a REST API's (the caller in
+    requestContext.identity) or an HTTP API's (payload format 2.0: requestContext.http). The IP
+    is the one API Gateway saw, never a header the client sets (X-Forwarded-For)."""
     request_context = event.get("requestContext") or {}
-    identity = request_context.get("identity") or {}
+    caller = request_context.get("identity") or request_context.get("http") or {}
     headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
-    agent = headers.get("user-agent") or identity.get("userAgent")
+    agent = headers.get("user-agent") or caller.get("userAgent")
     return RequestContext(
         actor=actor,
         request_id=request_context.get("requestId"),
-        source_ip=identity.get("sourceIp"),
+        source_ip=caller.get("sourceIp"),
         user_agent=str(agent)[:USER_AGENT_MAX] if agent else None,
     )
 
