@@ -253,6 +253,50 @@ def test_a_leaked_token_is_never_reactivated_even_past_the_domain_check(reposito
     assert repository.revoke_leaked(digest("no such token"), LATER, "github", "") is None
 
 
+class ActionBeforeTransaction:
+    """The table's client, but `action` runs once, right before its first TransactWriteItems."""
+
+    def __init__(self, client: Any, action: Callable[[], object]) -> None:
+        self._client, self._action, self._done = client, action, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **request: Any) -> Any:
+        if not self._done:
+            self._done = True
+            self._action()
+        return self._client.transact_write_items(**request)
+
+
+def leak_events(dynamodb: Any) -> list[dict[str, Any]]:
+    return [item for item in scan_table(dynamodb) if item.get("eventType", {}).get("S") == "token.leaked"]
+
+
+def test_a_token_already_leaked_is_not_written_again_even_when_read_before(
+    repository: TokenRepository, dynamodb: Any
+) -> None:
+    """A first report revokes the token right before a second one's write, after everything the
+    second read: the second's write finds the token leaked (its condition) and writes nothing,
+    neither the token nor a second event."""
+    token = create(repository)
+    child = create(repository, parent_sid=token.sid)
+    first = lambda: repository.revoke_leaked(secret_of(token), NOW, "content", "https://first")  # noqa: E731
+    racing = TokenRepository(ActionBeforeTransaction(dynamodb, first), get_settings().table_name)  # type: ignore[arg-type]
+    assert racing.revoke_leaked(secret_of(token), LATER, "commit", "https://second") is not None
+    [event] = leak_events(dynamodb)
+    assert event["event"]["M"]["apiTokenSid"]["S"] == token.sid
+    stored = repository.get(ACCOUNT, token.sid)
+    assert (stored.revoked_reason, stored.revoked_at) == ("leaked", NOW)
+    item = dynamodb.get_item(TableName=get_settings().table_name, Key=keys.token_key(ACCOUNT, token.sid))["Item"]
+    assert (item["leakSource"]["S"], item["leakUrl"]["S"]) == ("content", "https://first")
+    assert repository.get(ACCOUNT, child.sid).revoked_reason == "parent_revoked"
+    # Reported again later: still nothing written.
+    before = scan_table(dynamodb)
+    assert repository.revoke_leaked(secret_of(token), LATER, "commit", "https://third") is not None
+    assert scan_table(dynamodb) == before
+
+
 def test_a_child_created_after_the_read_fails_the_deactivation_and_the_retry_cascades(
     repository: TokenRepository,
 ) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -61,6 +61,14 @@ def still_exists(error: BaseException, index: int) -> bool:
     ReturnValuesOnConditionCheckFailure = ALL_OLD and DynamoDB returned it)."""
     reasons = getattr(error, "response", {}).get("CancellationReasons", [])
     return index < len(reasons) and bool(reasons[index].get("Item"))
+
+
+def old_item(error: BaseException, index: int) -> dict[str, Any] | None:
+    """A cancelled transaction's item `index` as it was, when its condition asked for
+    ReturnValuesOnConditionCheckFailure = ALL_OLD and it existed."""
+    reasons = getattr(error, "response", {}).get("CancellationReasons", [])
+    item = reasons[index].get("Item") if index < len(reasons) else None
+    return dict(item) if item else None
 
 
 def domain_error(error: ClientError | BotoCoreError) -> DomainError:

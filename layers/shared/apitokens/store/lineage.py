@@ -16,7 +16,7 @@ from apitokens.domain.errors import ConcurrentModification, DomainError, TokenSt
 from apitokens.domain.records import LEAKED, PARENT_REVOKED, Child, Credential, TokenRecord
 from apitokens.store import keys
 from apitokens.store.base import TokenStore
-from apitokens.store.driver import driver_errors
+from apitokens.store.driver import driver_errors, old_item
 from apitokens.store.items import (
     EXPIRY_KEYS,
     Item,
@@ -193,8 +193,11 @@ class LineageOperations(TokenStore):
 
     def revoke_leaked(self, secret_digest: str, now: str, source: str, url: str) -> Credential | None:
         """Deactivates the token with this digest as leaked (whatever its state: leaked beats
-        any other reason) and records where it was found (the first report's place), then its
-        descendants. None when no token has this digest. Idempotent."""
+        any other reason) and records where it was found, then its descendants. None when no
+        token has this digest. A token already revoked as leaked is not written again (the
+        write's condition), so a repeated report adds no event: anyone who has seen a public
+        token cannot flood its account's audit trail and alerts. Its cascade still runs, which
+        finishes one an earlier report left unfinished and otherwise writes nothing."""
         credential = self.find_credential(secret_digest)
         if credential is None:
             return None
@@ -205,15 +208,20 @@ class LineageOperations(TokenStore):
             "SET isActive = :false, revokedReason = :reason, revokedAt = if_not_exists(revokedAt, :now), "
             "leakSource = if_not_exists(leakSource, :source), leakUrl = if_not_exists(leakUrl, :url)"
         )
+        update["ConditionExpression"] += " AND (attribute_not_exists(revokedReason) OR revokedReason <> :reason)"
         update["ExpressionAttributeValues"].update({":source": {"S": source}, ":url": {"S": url}})
-        # Every report is recorded, a repeated one too: where and when each was found matters.
         changes = {
             "isActive": audit.change(credential.is_active, False),
             "leakSource": audit.change(None, source),
             "leakUrl": audit.change(None, url),
         }
         document = audit.event_document(audit.LEAKED, account_sid, token_sid, now, changes)
-        self._transact([*writes, self._event(document)])
+        try:
+            self._transact([*writes, self._event(document)])
+        except ConcurrentModification as error:
+            revoked = old_item(error.__cause__ or error, 0)
+            if revoked is None or optional_string(revoked, "revokedReason") != LEAKED:
+                raise
         self.revoke_descendants(account_sid, token_sid, now)
         return credential
 
