@@ -6,13 +6,14 @@ import argparse
 import json
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from apitokens.domain import ids
 from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.settings import MAX_TOKENS_PER_ACCOUNT_RANGE
 from apitokens_dev import devkeys
 
 
@@ -22,24 +23,32 @@ def _account(value: str) -> str:
     return value
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError("must be at least 1 second")
-    return number
+# The longest lifetime a token or a development JWT is given from the command line; leave
+# --expires-in out for a token that never expires.
+MAX_EXPIRES_IN_SECONDS = 100 * 365 * 24 * 3600
 
 
-def _port(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
-    if not 0 <= number <= 65535:
-        raise argparse.ArgumentTypeError("must be between 0 (any free port) and 65535")
-    return number
+def _whole_number(low: int, high: int, unit: str, note: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, counted in `unit`; anything else is
+    refused in one line that gives the range and its unit (argparse names the flag)."""
+
+    def parse(value: str) -> int:
+        try:
+            number: int | None = int(value)
+        except ValueError:  # not a number, or more digits than Python converts
+            number = None
+        if number is None or not low <= number <= high:
+            counted = f" {unit}" if unit else ""
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}{counted}{note}")
+        return number
+
+    return parse
+
+
+_expires_in = _whole_number(1, MAX_EXPIRES_IN_SECONDS, "seconds", " (100 years; leave the flag out for no expiry)")
+_max_tokens = _whole_number(*MAX_TOKENS_PER_ACCOUNT_RANGE, "tokens", " (the stack's MaxTokensPerAccount)")
+_port = _whole_number(0, 65535, "", " (a port; 0 for any free one)")
+_ttl = _whole_number(0, 3600, "seconds", " (AuthorizerCacheTtl; 0 turns the cache off)")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -54,13 +63,6 @@ def _template(value: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"{value!r} is not a file (an API's SAM template)")
     return path
-
-
-def _ttl(value: str) -> int:
-    number = _port(value) if value.isdigit() else -1
-    if not 0 <= number <= 3600:
-        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
-    return number
 
 
 def _admin_parser(commands: Any) -> None:
@@ -85,10 +87,10 @@ def _admin_parser(commands: Any) -> None:
     create = actions.add_parser("create-token", parents=[target], help="create a token; its value is the last line")
     create.add_argument("--scope", dest="scopes", action="append", required=True, metavar="SCOPE")
     create.add_argument("--name", required=True)
-    create.add_argument("--expires-in", type=_positive, metavar="SECONDS")
+    create.add_argument("--expires-in", type=_expires_in, metavar="SECONDS")
     create.add_argument(
         "--max-tokens-per-account",
-        type=_positive,
+        type=_max_tokens,
         default=100,
         metavar="N",
         help="the stack's MaxTokensPerAccount (default: 100)",
@@ -207,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev_jwt.add_argument(
         "--expires-in",
-        type=_positive,
+        type=_expires_in,
         default=devkeys.DEFAULT_EXPIRES_IN,
         metavar="SECONDS",
         help=f"lifetime (default: {devkeys.DEFAULT_EXPIRES_IN})",

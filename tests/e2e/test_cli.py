@@ -151,7 +151,7 @@ def test_dev_jwt_prints_a_verifiable_jwt_on_its_last_line(tmp_path: Path) -> Non
     [
         (["--account", "acc_short"], "not an account sid"),
         (["--account", ACCOUNT, "--scope", "tokens:read tokens:fly"], "unknown scope"),
-        (["--account", ACCOUNT, "--expires-in", "0"], "at least 1 second"),
+        (["--account", ACCOUNT, "--expires-in", "0"], "argument --expires-in: must be a whole number from 1 to"),
         ([], "--account"),
     ],
 )

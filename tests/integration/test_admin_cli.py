@@ -76,7 +76,10 @@ def test_create_token_writes_through_the_service_and_prints_the_secret_last(
         ),
         (["create-token", "--account", ACCOUNT, "--scope", "tokens:read"], "--name"),
         (["create-token", "--account", ACCOUNT, "--scope", "tokens:read", "--name", " "], "name"),
-        (["create-token", "--account", ACCOUNT, "--scope", "tokens:read", "--name", "x", "--expires-in", "0"], "1 sec"),
+        (
+            ["create-token", "--account", ACCOUNT, "--scope", "tokens:read", "--name", "x", "--expires-in", "0"],
+            "from 1 to",
+        ),
         (
             ["create-token", "--account", ACCOUNT, "--scope", "tokens:read", "--name", "x", "--environment", "prod"],
             "prod",
@@ -100,6 +103,43 @@ def test_bad_arguments_are_refused_with_one_line_and_nothing_written(
     assert scan_table(dynamodb) == before
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "refusal"),
+    [
+        ("--expires-in", "99999999999999", "from 1 to 3153600000 seconds (100 years"),
+        ("--expires-in", "3153600001", "from 1 to 3153600000 seconds"),
+        ("--expires-in", "-5", "from 1 to 3153600000 seconds"),
+        ("--expires-in", "1e9", "from 1 to 3153600000 seconds"),
+        ("--expires-in", "9" * 5000, "from 1 to 3153600000 seconds"),
+        ("--max-tokens-per-account", "0", "from 1 to 10000 tokens (the stack's MaxTokensPerAccount)"),
+        ("--max-tokens-per-account", "10001", "from 1 to 10000 tokens"),
+        ("--max-tokens-per-account", "many", "from 1 to 10000 tokens"),
+    ],
+)
+def test_numeric_flags_out_of_range_are_one_line_naming_the_flag_and_its_range(
+    dynamodb: Any, capsys: pytest.CaptureFixture[str], flag: str, value: str, refusal: str
+) -> None:
+    before = scan_table(dynamodb)
+    create = ["admin", "create-token", *TARGET, "--account", ACCOUNT, "--scope", "tokens:read", "--name", "n"]
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*create, flag, value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"apitokens admin create-token: error: argument {flag}: must be a whole number from")
+    assert len(err.strip().splitlines()) == 1, err
+    assert refusal in err
+    if flag == "--max-tokens-per-account":
+        assert "second" not in err
+    assert scan_table(dynamodb) == before
+
+
+def test_the_longest_expiry_the_flag_allows_is_written(dynamodb: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    create = ["create-token", *TARGET, "--account", ACCOUNT, "--scope", "tokens:read", "--name", "n"]
+    status, lines, err = admin(capsys, *create, "--expires-in", "3153600000", "--max-tokens-per-account", "10000")
+    assert status == 0, err
+    assert lines[1].startswith("expires: 21")
+
+
 def test_the_account_limit_applies(dynamodb: Any, capsys: pytest.CaptureFixture[str]) -> None:
     create = ["create-token", *TARGET, "--account", ACCOUNT, "--scope", "tokens:read", "--name", "n"]
     create += ["--max-tokens-per-account", "1"]
@@ -108,3 +148,26 @@ def test_the_account_limit_applies(dynamodb: Any, capsys: pytest.CaptureFixture[
     assert status == 1
     assert "already has 1 API tokens" in err
     assert lines == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "refusal"),
+    [
+        (
+            ["serve", "--authorizer-cache-ttl", "70000"],
+            "--authorizer-cache-ttl: must be a whole number from 0 to 3600 seconds",
+        ),
+        (["serve", "--port", "70000"], "--port: must be a whole number from 0 to 65535 (a port"),
+        (
+            ["dev-jwt", "--account", ACCOUNT, "--expires-in", "99999999999999"],
+            "--expires-in: must be a whole number from 1",
+        ),
+    ],
+)
+def test_the_other_commands_numeric_flags_give_their_own_range_and_unit(
+    capsys: pytest.CaptureFixture[str], arguments: list[str], refusal: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(arguments)
+    assert exit_.value.code == 2
+    assert refusal in capsys.readouterr().err

@@ -26,6 +26,8 @@ EVERY_SCOPE = "*"
 # A roll writes both tokens' copies in one transaction of at most 100 items (with the count, the
 # rolled slot, lineage and audit records): 2 x 40 + 20 leaves room for all of them.
 MAX_LOOKUP_COPIES = 40
+# MAX_TOKENS_PER_ACCOUNT's range (template.yaml's MaxTokensPerAccount: MinValue 1, MaxValue 10000).
+MAX_TOKENS_PER_ACCOUNT_RANGE = (1, 10_000)
 
 
 class SettingsError(ValueError):
@@ -135,7 +137,7 @@ class Settings:
 # text is read.
 _VARIABLES: tuple[tuple[str, tuple[str, ...], _Read], ...] = (
     ("token_environment", ("TOKEN_ENVIRONMENT",), _one_of("live", "test")),
-    ("max_tokens_per_account", ("MAX_TOKENS_PER_ACCOUNT",), _whole_number(1, 10_000)),
+    ("max_tokens_per_account", ("MAX_TOKENS_PER_ACCOUNT",), _whole_number(*MAX_TOKENS_PER_ACCOUNT_RANGE)),
     ("dynamodb_endpoint_url", ("DYNAMODB_ENDPOINT_URL",), _as_is),
     ("aws_region", ("AWS_REGION", "AWS_DEFAULT_REGION"), _as_is),
     ("last_used_interval_seconds", ("LAST_USED_INTERVAL_SECONDS",), _whole_number(1, 86_400)),
