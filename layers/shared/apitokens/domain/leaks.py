@@ -48,7 +48,8 @@ class Verdict:
 
 def report(repository: TokenRepository, settings: Settings, findings: Iterable[Finding], now: str) -> list[Verdict]:
     """Revokes every reported token of this deployment as leaked; a verdict per finding.
-    Idempotent: the same report again changes nothing more."""
+    Any string may be named (it matches nothing unless it is a token of this deployment); a token
+    already revoked as leaked is not written again, so the same report again writes nothing."""
     verdicts = []
     for finding in findings:
         label: Label = "false_positive"
