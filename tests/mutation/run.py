@@ -10,6 +10,7 @@ the shared source tree: two at once would see each other's mutants).
     .venv/bin/python -m tests.mutation.run                 # the default set (MODULES below)
     .venv/bin/python -m tests.mutation.run --all           # every named module (longer, see docs)
     .venv/bin/python -m tests.mutation.run policy scopes   # some of them
+    .venv/bin/python -m tests.mutation.run lineage         # a group: keys, rules, leaks, conditions
 
 Surviving mutants listed in mutation-equivalents.txt (file :: original line :: mutated line ::
 reason) are equivalent: they leave the score's denominator. Any other survivor is printed.
@@ -73,7 +74,10 @@ CONDITION_HELPERS = frozenset(
 )
 CONDITION_WORDS = re.compile(
     r"Condition|condition|[Aa]ctive|[Rr]evoked|hasChildren|rolledTo|slotReleased|tokenCount|max_tokens|"
-    r":limit|:digest|:leaked|released|first_failed|failed_at|LEAKED"
+    r":limit|:digest|:leaked|released|first_failed|failed_at|LEAKED|"
+    # The lineage's reach: a roll's pending move, every page of children and of a BatchGetItem,
+    # a token's parent and (for the creator guard and the grace period) its expiry.
+    r"[Mm]oving|UnprocessedKeys|LastEvaluatedKey|ExclusiveStartKey|parentSid|expiresAt"
 )
 NOT_CONDITIONS = re.compile(r"audit\.|KeyConditionExpression|^\s*#")
 
@@ -101,6 +105,23 @@ def condition_lines(text: str) -> set[int]:
         if CONDITION_WORDS.search(line) and not NOT_CONDITIONS.search(line)
     }
     return selected - _audit_lines(tree)
+
+
+# service.py's functions that only read (list, get, audit events, usage): the rest decide who may
+# create, change, delete or roll a token, and what a new token's lineage and expiry are.
+SERVICE_READS = frozenset({"list_tokens", "get_token", "list_audit_events", "token_usage"})
+
+
+def rule_lines(text: str) -> set[int]:
+    """The lines of service.py's deciding functions (every one but SERVICE_READS, so a rule
+    added later is mutated too), nested functions included."""
+    tree = ast.parse(text)
+    return {
+        number
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name not in SERVICE_READS
+        for number in _body_lines(node)
+    }
 
 
 # The names an audit document is built in (its changes, its type): their statements are audit.
@@ -160,6 +181,7 @@ POLICY_TESTS = (
 CONDITIONS_TESTS = (
     "tests/unit/test_cascade_batches.py",
     "tests/integration/test_repository_conditions.py",
+    "tests/integration/test_cascade_reads.py",
     "tests/integration/test_self_roll_lineage.py",
     "tests/integration/test_lookup_copies_audit.py",
     "tests/integration/test_lookup_copies.py",
@@ -174,6 +196,22 @@ REPOSITORY_TESTS = (
     "tests/integration/test_token_operations.py",
     "tests/integration/test_lineage_and_roll.py",
     "tests/integration/test_idempotency.py",
+)
+
+# The lineage and roll rules of service.py, fastest first; the two long cascades as above.
+RULES_TESTS = (
+    "tests/integration/test_update_bounds.py",
+    "tests/integration/test_roll_rules.py",
+    "tests/integration/test_self_roll_lineage.py",
+    "tests/integration/test_lineage_and_roll.py",
+    "tests/integration/test_token_operations.py",
+    *CONDITIONS_TESTS[-2:],
+)
+KEYS_TESTS = (
+    "tests/unit/test_key_layout.py",
+    "tests/unit/test_lineage_keys.py",
+    "tests/integration/test_cascade_reads.py",
+    "tests/integration/test_audit_origin.py",
 )
 
 TARGETS = {
@@ -192,8 +230,16 @@ TARGETS = {
         Target(
             "leaks",
             (f"{LAYER}/domain/leaks.py",),
-            ("tests/unit/test_github_keys.py", "tests/integration/test_leak_reports.py"),
+            (
+                "tests/unit/test_github_keys.py",
+                "tests/integration/test_leak_environments.py",
+                "tests/integration/test_leak_reports.py",
+            ),
         ),
+        # The single table's key layout: every builder, against the layout's own tests first.
+        Target("keys", (f"{LAYER}/store/keys.py",), KEYS_TESTS),
+        # Who may create, change, delete or roll a token (the deciding functions of service.py).
+        Target("rules", (f"{LAYER}/domain/service.py",), RULES_TESTS, rule_lines),
         # The store's conditions (revocation, limit, no resurrection, lineage and cascade): the
         # deciding lines of its modules only (condition_lines).
         Target("conditions", STORE_SOURCES, CONDITIONS_TESTS, condition_lines),
@@ -204,6 +250,9 @@ TARGETS = {
 }
 # What `make mutation` runs by default: fits about 25 minutes on a shared two-core machine.
 MODULES = ("tokens", "jwt_auth", "authorizer", "principal")
+# The lineage, roll and leak code (`make mutation MUTATION_ARGS=lineage`): the key layout, the
+# rules of service.py, leak reports and the store's conditions (the creator guard is one).
+GROUPS = {"lineage": ("keys", "rules", "leaks", "conditions")}
 
 
 def run_target(target: Target, only: dict[str, set[int]] | None = None) -> None:
@@ -302,7 +351,7 @@ def score(sources: list[str]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("modules", nargs="*", help=f"of {', '.join(TARGETS)}; default: {' '.join(MODULES)}")
+    parser.add_argument("modules", nargs="*", help=f"of {', '.join([*TARGETS, *GROUPS])}; default: {' '.join(MODULES)}")
     parser.add_argument("--all", action="store_true", help="every module of TARGETS")
     parser.add_argument("--score-only", action="store_true", help="score the last run's cache, run nothing")
     parser.add_argument(
@@ -312,6 +361,7 @@ def main() -> int:
     )
     arguments = parser.parse_args()
     names = list(TARGETS) if arguments.all else arguments.modules or list(MODULES)
+    names = [name for given in names for name in GROUPS.get(given, (given,))]
     if unknown := sorted(set(names) - set(TARGETS)):
         parser.error(f"unknown module(s): {', '.join(unknown)}")
     targets = [TARGETS[name] for name in names]
