@@ -13,15 +13,21 @@ from tests.harness import Functions, scan_table
 from tests.integration.test_lineage_and_roll import WRITER, as_token
 
 EXPIRY = "2031-01-01T00:00:00.000Z"
+BROAD = [*WRITER, "buckets:read"]
+# What the caller is told, whole: which scopes it lacks, or the expiry that bounds it.
+REFUSALS = {
+    "scopes": "These credentials cannot grant scopes they do not hold: buckets:read, tokens:delete.",
+    "expiry": f"A token that expires at {EXPIRY} can only create tokens that expire no later.",
+}
 
 
 def narrow_and_broad(functions: Functions, narrowed_by: str) -> tuple[Any, dict[str, Any]]:
-    broad = functions.create(scopes=WRITER).body
+    broad = functions.create(scopes=BROAD).body
     if narrowed_by == "scopes":
         narrow = functions.create(scopes=["tokens:read", "tokens:write"]).body
         return as_token(narrow["sid"], ["tokens:read", "tokens:write"]), broad
-    narrow = functions.create(scopes=WRITER, expiresAt=EXPIRY).body
-    return as_token(narrow["sid"], WRITER, expires_at=EXPIRY), broad
+    narrow = functions.create(scopes=BROAD, expiresAt=EXPIRY).body
+    return as_token(narrow["sid"], BROAD, expires_at=EXPIRY), broad
 
 
 @pytest.mark.parametrize("narrowed_by", ["scopes", "expiry"])
@@ -35,7 +41,7 @@ def test_a_narrow_token_cannot_rename_or_deactivate_a_broader_one(
     before = scan_table(dynamodb)
     refused = functions.update(broad["sid"], change, principal=narrow)
     assert refused.status == 403, refused.body
-    assert refused.body["error"]["code"] == "insufficient_scope"
+    assert refused.body["error"] == {"code": "insufficient_scope", "message": REFUSALS[narrowed_by]}
     assert scan_table(dynamodb) == before
     after = functions.get(broad["sid"]).body
     assert (after["name"], after["isActive"]) == ("CI token", True)
