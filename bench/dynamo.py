@@ -60,9 +60,15 @@ def read_units(size: int, *, consistent: bool = True) -> float:
     return float(units if consistent else units / 2)
 
 
+def write_units(size: int) -> int:
+    """Write request units of one PutItem, UpdateItem or DeleteItem, or of one index write:
+    1 per started KB."""
+    return math.ceil(max(size, 1) / 1024)
+
+
 def transactional_write_units(size: int) -> int:
     """Write request units for one item in TransactWriteItems: 2 per started KB."""
-    return 2 * math.ceil(max(size, 1) / 1024)
+    return 2 * write_units(size)
 
 
 # -- the condition-expression subset the repository uses ------------------------------------------

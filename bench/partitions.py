@@ -32,7 +32,6 @@ Run alone: `.venv/bin/python bench/partitions.py`.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import time
@@ -42,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from common import use_moto_environment
-from dynamo import item_size
+from dynamo import item_size, read_units, transactional_write_units, write_units
 from lean_moto import lean_moto
 
 TABLE = "apitokens-bench-partitions"
@@ -115,26 +114,27 @@ class PartitionModel:
         name = model.name
         if name == "GetItem":
             self.last_read_key = body["Key"]["PK"]["S"]
-            reads[body["Key"]["PK"]["S"]] += self.weight * (1 if body.get("ConsistentRead") else 0.5)
+            # Every item here is under 1 KB (checked): one read unit, half when eventually consistent.
+            reads[body["Key"]["PK"]["S"]] += self.weight * read_units(1, consistent=bool(body.get("ConsistentRead")))
         elif name == "Query":
             pk = next(iter(body["ExpressionAttributeValues"].values()))["S"]
-            reads[pk] += self.weight
+            reads[pk] += self.weight * read_units(1)
         elif name == "TransactWriteItems":
             for entry in body["TransactItems"]:
                 ((_, action),) = entry.items()
                 key = action["Item"] if "Item" in action else action["Key"]
                 size = item_size(action["Item"]) if "Item" in action else 1
-                writes[key["PK"]["S"]] += self._write_weight(key["PK"]["S"]) * 2 * math.ceil(max(size, 1) / 1024)
+                writes[key["PK"]["S"]] += self._write_weight(key["PK"]["S"]) * transactional_write_units(size)
                 # A Put's index keys are in the request: its GSI write (1 WCU per KB of the
                 # projection, counted on the whole item here) goes to that index's key.
                 for index_key in _INDEX_KEYS if "Item" in action else ():
                     if index_key in action["Item"]:
                         pk = f"{index_key}:{action['Item'][index_key]['S']}"
-                        writes[pk] += self._write_weight(pk) * math.ceil(max(size, 1) / 1024)
+                        writes[pk] += self._write_weight(pk) * write_units(size)
         elif name in ("PutItem", "UpdateItem", "DeleteItem"):
             key = body["Item"] if "Item" in body else body["Key"]
             size = item_size(body["Item"]) if "Item" in body else 1
-            writes[key["PK"]["S"]] += self._write_weight(key["PK"]["S"]) * math.ceil(max(size, 1) / 1024)
+            writes[key["PK"]["S"]] += self._write_weight(key["PK"]["S"]) * write_units(size)
         over = any(self.reads[(self.second, pk)] + units > READ_UNITS_PER_KEY for pk, units in reads.items()) or any(
             self.writes[(self.second, pk)] + units > WRITE_UNITS_PER_KEY for pk, units in writes.items()
         )

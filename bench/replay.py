@@ -95,7 +95,7 @@ def seed(count: int, moto_client: Any, accounts: int = 4) -> Seeded:
         )
     )
     largest = service.create_token(repository, settings, principal, largest_account, largest_request, now=now)
-    from apitokens_dev.server import scan_table
+    from apitokens_dev.embedded_db import scan_table
 
     items = scan_table(moto_client, TABLE_NAME)
     digests = [tokens.digest(value) for value in values]

@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 import boto3
 import pytest
 
-from apitokens_dev.server import embedded_dynamodb, scan_table
+from apitokens_dev.embedded_db import embedded_dynamodb, scan_table
 from tests.harness.lambdas import ACCOUNT, REGION, Reply
 
 STARTUP_SECONDS = 60
@@ -233,7 +233,7 @@ class HttpStack:
 
 @contextlib.contextmanager
 def http_stack(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[HttpStack]:
-    """moto's server in this process (apitokens_dev.server.embedded_dynamodb), and
+    """moto's server in this process (apitokens_dev.embedded_db.embedded_dynamodb), and
     `apitokens serve --dynamodb-endpoint` on a new table in it. moto's servers in one process
     share their data, so the table's name is unique and the table is deleted afterwards.
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from moto.dynamodb.models.table import Table
 
-from apitokens_dev.server import drop_empty_moto_partitions, stop_moto_dynamodb_instance_tracking
+from apitokens_dev.moto_patches import drop_empty_moto_partitions, stop_moto_dynamodb_instance_tracking
 from tests.harness import TABLE
 
 TRANSACTIONS = 40

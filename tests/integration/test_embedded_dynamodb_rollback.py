@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from moto.dynamodb.models.table import Table
 
-from apitokens_dev.moto_rollback import roll_back_moto_transactions_by_item
+from apitokens_dev.moto_patches import roll_back_moto_transactions_by_item
 from tests.harness import TABLE
 
 ACCOUNT = {"PK": {"S": "ACCOUNT#kept"}, "SK": {"S": "META"}}

@@ -2,7 +2,7 @@
 execution environment of its own (apitokens_dev.gateway.Function: an environment serves one
 invocation at a time, and a busy function starts another, as Lambda does; the handlers built on
 Powertools' resolver take turns, the authorizer runs concurrently), against a moto DynamoDB in
-this process whose operations are made atomic (apitokens_dev.server.make_moto_dynamodb_atomic
+this process whose operations are made atomic (apitokens_dev.moto_patches.make_moto_dynamodb_atomic
 says why moto needs that and real DynamoDB does not).
 
 The service's claims under test: the per-account limit is exact however many creates race; an
@@ -49,7 +49,7 @@ TOUCH_ACCOUNT = "acc_concurrencytouch00000000"
 
 def max_tokens_per_account() -> int:
     """The limit the local server runs with: MaxTokensPerAccount's default in template.yaml,
-    which `apitokens serve` passes to the functions (apitokens_dev.server.template_environment)."""
+    which `apitokens serve` passes to the functions (apitokens_dev.local_env.template_environment)."""
     return int(template.load_template()["Parameters"]["MaxTokensPerAccount"]["Default"])
 
 
