@@ -230,7 +230,7 @@ class FakeDynamo:
             (kind, body), *_ = action.items()
             if kind not in ("Update", "Put"):
                 raise NotImplementedError(f"FakeDynamo does not implement {kind} in a transaction")
-            # A Put: the audit event of a first use from a new IP (issue 11).
+            # A Put: the audit event of a first use from a new IP.
             item = self.get(body["Key"] if kind == "Update" else body["Item"])
             names = body.get("ExpressionAttributeNames", {})
             values = body.get("ExpressionAttributeValues", {})

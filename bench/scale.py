@@ -258,7 +258,7 @@ def list_rows(fixture: Fixture) -> list[ScaleRow]:
         if len(page.records) != min(20, count):
             raise RuntimeError(f"list returned {len(page.records)} records of {count}")
         pages[label] = cost
-    # Issue 14's row: an account of 10 tokens fills half a page, so its page is smaller than the
+    # The list row as first worded: an account of 10 tokens fills half a page, so its page is smaller than the
     # large account's and its capacity units can be fewer: the ratio measures the page, not the
     # account. The well-posed variant compares a full page with 10,000: 21 tokens, since a page
     # reads the one item past it to answer hasMore (20 tokens read 20 items, 10,000 read 21).
@@ -382,7 +382,7 @@ def response_bytes_rows(fixture: Fixture) -> list[ScaleRow]:
 
 
 def audit_page_rows(fixture: Fixture) -> list[ScaleRow]:
-    from audit import audit_page_rows as rows  # bench/audit.py (issue 11), which imports this module
+    from audit import audit_page_rows as rows  # bench/audit.py, which imports this module
 
     return rows(fixture)
 

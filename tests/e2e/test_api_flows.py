@@ -1,4 +1,4 @@
-"""Every flow of the seed, over HTTP, through the local gateway, the real authorizer and handlers."""
+"""Every flow of the API contract, over HTTP, through the local gateway, the real authorizer and handlers."""
 
 from __future__ import annotations
 
@@ -395,8 +395,8 @@ def test_development_endpoints(server: LocalServer, jwt: str) -> None:
     operations = {op["operationId"] for path in document.body["paths"].values() for op in path.values()}
     assert operations == {
         *("listApiTokens", "getApiToken", "createApiToken", "updateApiToken", "deleteApiToken"),
-        *("rollApiToken", "reportGithubSecretScanning", "revokeCredentials"),  # issue 10
-        *("listAuditEvents", "getApiTokenUsage"),  # issue 11
+        *("rollApiToken", "reportGithubSecretScanning", "revokeCredentials"),
+        *("listAuditEvents", "getApiTokenUsage"),
     }
 
 
