@@ -409,8 +409,8 @@ def run() -> tuple[list[ScaleRow], float]:
 
     Each row makes its own accounts, so a table of its own changes no figure, but it keeps
     moto's cost per request to the row's own data: moto scans a whole index per Query, so on one
-    shared table the rows after the 100,000-item ones ran for over 18 minutes (and 9 GB) instead
-    of a few. lean_moto: a create beside 100,000 items costs one create, not a copy of the table."""
+    shared table every row after the 100,000-item ones would pay for their data in time and
+    memory. lean_moto: a create beside 100,000 items costs one create, not a copy of the table."""
     from lean_moto import lean_moto
     from moto import mock_aws
 
