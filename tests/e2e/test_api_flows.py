@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from apitokens.domain import tokens
-from apitokens_dev.server import MAX_BODY_BYTES as GATEWAY_MAX_BODY_BYTES
+from apitokens_dev.local_http import MAX_BODY_BYTES as GATEWAY_MAX_BODY_BYTES
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, LocalServer, Reply
 from tests.seed_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 

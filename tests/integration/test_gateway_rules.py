@@ -319,7 +319,7 @@ def test_the_local_gateway_passes_every_body_a_function_takes() -> None:
     # API Gateway's payload limit (10 MB, REST and HTTP APIs) answers REQUEST_TOO_LARGE; below it
     # each function refuses past its own limit, the largest of which is GitHub's reports'.
     from apitokens.wire.leak_models import MAX_GITHUB_REPORT_BYTES
-    from apitokens_dev.server import MAX_BODY_BYTES
+    from apitokens_dev.local_http import MAX_BODY_BYTES
 
     assert MAX_BODY_BYTES == 10 * 1024 * 1024
     assert MAX_GITHUB_REPORT_BYTES < MAX_BODY_BYTES
