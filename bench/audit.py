@@ -1,10 +1,10 @@
-"""Issue 11's figures: what each change's audit event costs, the audit page and the expiry sweep
+"""Audit figures: what each change's audit event costs, the audit page and the expiry sweep
 at scale. Rows of bench/scale.py (ROWS), on its moto table and metered client.
 
 - Per change (create, update, deactivate, re-activate, roll, delete): the audit item's bytes and
   the transaction's write units with it, next to the same transaction without it (the write
-  units each change cost before this issue; the token items' few new attributes are counted in
-  both).
+  units the change would cost without an audit trail; the token items' few audit attributes are
+  counted in both).
 - A page of an account's audit events at 10 vs 100,000 events: a key condition, so equal.
 - The expiry sweep at 100 vs 100,000 tokens with the same tokens expiring: the expiry index
   holds only tokens with an expiresAt, by day, so the items read are equal.

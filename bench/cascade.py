@@ -1,4 +1,4 @@
-"""Cascade and authorizer read figures of issue 10, on moto (counts, not timings).
+"""Cascade and authorizer read figures of lineage, on moto (counts, not timings).
 
 - Cascading revocation: DynamoDB writes (TransactWriteItems items) and reads (Queries and
   BatchGetItems) per revoked descendant when a root with 1, 10 and 1,000 descendants is deleted.
@@ -35,7 +35,7 @@ FAN_OUT = 4
 ACCOUNT = "acc_abc123def456ghi789jkl012"
 TABLE = "apitokens-bench-cascade"
 MOTO_ACCOUNT = "123456789012"  # moto's default account
-# The bench's lookup copies per token (issue 15; the template's default LookupCopies).
+# The bench's lookup copies per token (the template's default LookupCopies).
 COPIES = 8
 # The root's own writes around its cascade: its deactivation (token item, lookup copies, event)
 # and its deletion (token item, lookup copies, event, the account's count).

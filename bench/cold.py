@@ -4,7 +4,7 @@ creating one boto3 DynamoDB client, and what each import loads.
 Every round runs every case once, in a shuffled order, so the machine's noise is spread over all
 cases alike; a figure is the median over rounds. Each child leaves with os._exit once its code
 has run, as a Lambda worker does not tear its interpreter down after init: the teardown (module
-cleanup and a last collection, 60-100 ms here) is no part of a cold start, and counting it
+cleanup and a last collection, a sizeable part of the time measured) is no part of a cold start, and counting it
 favoured whichever case froze its objects (gc.freeze, apitokens/startup.py) over the others.
 Wall time is the figure; the child's CPU time (user + system, from wait4) is printed beside it
 because it is less disturbed by other processes.

@@ -68,7 +68,7 @@ def scenario(
     """Costs of one million authorized requests when `invocation_fraction` of them invoke the
     authorizer (the rest are cache hits) and `touch_fraction` of them write lastUsedAt (and
     recentClients); `new_ip_event_fraction` of them also put a token.used_from_new_ip audit
-    event of `new_ip_event_bytes` in the touch's transaction (issue 11)."""
+    event of `new_ip_event_bytes` in the touch's transaction."""
     invocations = 1e6 * invocation_fraction
     touches = 1e6 * touch_fraction
     per_invocation_writes = touch_fraction / invocation_fraction if invocation_fraction else 0.0

@@ -60,9 +60,15 @@ def read_units(size: int, *, consistent: bool = True) -> float:
     return float(units if consistent else units / 2)
 
 
+def write_units(size: int) -> int:
+    """Write request units of one PutItem, UpdateItem or DeleteItem, or of one index write:
+    1 per started KB."""
+    return math.ceil(max(size, 1) / 1024)
+
+
 def transactional_write_units(size: int) -> int:
     """Write request units for one item in TransactWriteItems: 2 per started KB."""
-    return 2 * math.ceil(max(size, 1) / 1024)
+    return 2 * write_units(size)
 
 
 # -- the condition-expression subset the repository uses ------------------------------------------
@@ -224,7 +230,7 @@ class FakeDynamo:
             (kind, body), *_ = action.items()
             if kind not in ("Update", "Put"):
                 raise NotImplementedError(f"FakeDynamo does not implement {kind} in a transaction")
-            # A Put: the audit event of a first use from a new IP (issue 11).
+            # A Put: the audit event of a first use from a new IP.
             item = self.get(body["Key"] if kind == "Update" else body["Item"])
             names = body.get("ExpressionAttributeNames", {})
             values = body.get("ExpressionAttributeValues", {})

@@ -1,4 +1,4 @@
-"""The partition model of issue 15: DynamoDB's per-key limits replayed against traffic traces.
+"""The partition model: DynamoDB's per-key limits replayed against traffic traces.
 
 DynamoDB serves at most 3,000 read units and 1,000 write units a second for one partition key.
 Adaptive capacity (split for heat) can give a hot key a partition of its own, but never more than
@@ -32,7 +32,6 @@ Run alone: `.venv/bin/python bench/partitions.py`.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import time
@@ -42,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from common import use_moto_environment
-from dynamo import item_size
+from dynamo import item_size, read_units, transactional_write_units, write_units
 from lean_moto import lean_moto
 
 TABLE = "apitokens-bench-partitions"
@@ -115,26 +114,17 @@ class PartitionModel:
         name = model.name
         if name == "GetItem":
             self.last_read_key = body["Key"]["PK"]["S"]
-            reads[body["Key"]["PK"]["S"]] += self.weight * (1 if body.get("ConsistentRead") else 0.5)
+            # Every item here is under 1 KB (checked): one read unit, half when eventually consistent.
+            reads[body["Key"]["PK"]["S"]] += self.weight * read_units(1, consistent=bool(body.get("ConsistentRead")))
         elif name == "Query":
             pk = next(iter(body["ExpressionAttributeValues"].values()))["S"]
-            reads[pk] += self.weight
+            reads[pk] += self.weight * read_units(1)
         elif name == "TransactWriteItems":
-            for entry in body["TransactItems"]:
-                ((_, action),) = entry.items()
-                key = action["Item"] if "Item" in action else action["Key"]
-                size = item_size(action["Item"]) if "Item" in action else 1
-                writes[key["PK"]["S"]] += self._write_weight(key["PK"]["S"]) * 2 * math.ceil(max(size, 1) / 1024)
-                # A Put's index keys are in the request: its GSI write (1 WCU per KB of the
-                # projection, counted on the whole item here) goes to that index's key.
-                for index_key in _INDEX_KEYS if "Item" in action else ():
-                    if index_key in action["Item"]:
-                        pk = f"{index_key}:{action['Item'][index_key]['S']}"
-                        writes[pk] += self._write_weight(pk) * math.ceil(max(size, 1) / 1024)
+            self._charge_transaction(body["TransactItems"], writes)
         elif name in ("PutItem", "UpdateItem", "DeleteItem"):
             key = body["Item"] if "Item" in body else body["Key"]
             size = item_size(body["Item"]) if "Item" in body else 1
-            writes[key["PK"]["S"]] += self._write_weight(key["PK"]["S"]) * math.ceil(max(size, 1) / 1024)
+            writes[key["PK"]["S"]] += self._write_weight(key["PK"]["S"]) * write_units(size)
         over = any(self.reads[(self.second, pk)] + units > READ_UNITS_PER_KEY for pk, units in reads.items()) or any(
             self.writes[(self.second, pk)] + units > WRITE_UNITS_PER_KEY for pk, units in writes.items()
         )
@@ -146,6 +136,21 @@ class PartitionModel:
         for pk, units in writes.items():
             self.writes[(self.second, pk)] += units
         return None
+
+    def _charge_transaction(self, entries: list[dict[str, Any]], writes: defaultdict[str, float]) -> None:
+        """The write units of a TransactWriteItems, charged to the keys its items and their
+        index writes go to."""
+        for entry in entries:
+            ((_, action),) = entry.items()
+            key = action["Item"] if "Item" in action else action["Key"]
+            size = item_size(action["Item"]) if "Item" in action else 1
+            writes[key["PK"]["S"]] += self._write_weight(key["PK"]["S"]) * transactional_write_units(size)
+            # A Put's index keys are in the request: its GSI write (1 WCU per KB of the
+            # projection, counted on the whole item here) goes to that index's key.
+            for index_key in _INDEX_KEYS if "Item" in action else ():
+                if index_key in action["Item"]:
+                    pk = f"{index_key}:{action['Item'][index_key]['S']}"
+                    writes[pk] += self._write_weight(pk) * write_units(size)
 
     def _write_weight(self, pk: str) -> float:
         return self.write_weight if self.write_weight_of is None else self.write_weight_of(pk)
@@ -497,7 +502,7 @@ def run() -> dict[str, Any]:
             result = trace()
         result.notes.append(f"{result.real_calls:,} real calls in {time.perf_counter() - started:.1f} s")
         traces.append(result)
-    # The same hot trace with one lookup item (before issue 15), to show the model bites.
+    # The same hot trace with one lookup item (the design before lookup copies), to show the model bites.
     with mock_aws():
         before = hot_token(lookup_copies=1, seconds=5)
     before.notes.append("reference, not a goal: the design before lookup copies")

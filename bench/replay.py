@@ -95,7 +95,7 @@ def seed(count: int, moto_client: Any, accounts: int = 4) -> Seeded:
         )
     )
     largest = service.create_token(repository, settings, principal, largest_account, largest_request, now=now)
-    from apitokens_dev.server import scan_table
+    from apitokens_dev.embedded_db import scan_table
 
     items = scan_table(moto_client, TABLE_NAME)
     digests = [tokens.digest(value) for value in values]
@@ -125,7 +125,7 @@ def seed(count: int, moto_client: Any, accounts: int = 4) -> Seeded:
 
 # Each request comes from one of a few clients, as a token's users do (a CI runner pool, a
 # laptop): the touch then records recentClients, and a first use from an IP also writes its
-# token.used_from_new_ip event in the same transaction (issue 11), as in production.
+# token.used_from_new_ip event in the same transaction, as in production.
 CLIENT_IPS = tuple(f"198.51.100.{number}" for number in range(1, 9))
 
 
@@ -250,7 +250,7 @@ def run(
     *, tokens: int, authorizations: int, seconds: float, cache_ttls: tuple[int, ...], check_authorizations: int
 ) -> tuple[Seeded, dict[int, ReplayResult], ReplayResult, ReplayResult, Sizes]:
     """Seeds through moto, checks the fake against moto on a short replay, then replays the full
-    load once per cache TTL. Returns the seed, the replays by TTL, the two check replays, sizes."""
+    load once per cache TTL. Returns what was seeded, the replays by TTL, the two check replays, sizes."""
     import boto3
     from moto import mock_aws
 

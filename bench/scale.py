@@ -258,7 +258,7 @@ def list_rows(fixture: Fixture) -> list[ScaleRow]:
         if len(page.records) != min(20, count):
             raise RuntimeError(f"list returned {len(page.records)} records of {count}")
         pages[label] = cost
-    # Issue 14's row: an account of 10 tokens fills half a page, so its page is smaller than the
+    # The list row as first worded: an account of 10 tokens fills half a page, so its page is smaller than the
     # large account's and its capacity units can be fewer: the ratio measures the page, not the
     # account. The well-posed variant compares a full page with 10,000: 21 tokens, since a page
     # reads the one item past it to answer hasMore (20 tokens read 20 items, 10,000 read 21).
@@ -382,7 +382,7 @@ def response_bytes_rows(fixture: Fixture) -> list[ScaleRow]:
 
 
 def audit_page_rows(fixture: Fixture) -> list[ScaleRow]:
-    from audit import audit_page_rows as rows  # bench/audit.py (issue 11), which imports this module
+    from audit import audit_page_rows as rows  # bench/audit.py, which imports this module
 
     return rows(fixture)
 
@@ -409,8 +409,8 @@ def run() -> tuple[list[ScaleRow], float]:
 
     Each row makes its own accounts, so a table of its own changes no figure, but it keeps
     moto's cost per request to the row's own data: moto scans a whole index per Query, so on one
-    shared table the rows after the 100,000-item ones ran for over 18 minutes (and 9 GB) instead
-    of a few. lean_moto: a create beside 100,000 items costs one create, not a copy of the table."""
+    shared table every row after the 100,000-item ones would pay for their data in time and
+    memory. lean_moto: a create beside 100,000 items costs one create, not a copy of the table."""
     from lean_moto import lean_moto
     from moto import mock_aws
 

@@ -1,9 +1,9 @@
 """Soak of `apitokens serve` on its embedded DynamoDB: create+delete pairs over one keep-alive
 connection; the server's RSS growth and the latency of the last pairs against the first.
 
-Issue 13: moto's TransactWriteItems deep-copies the table for its rollback and moto's instance
-registry kept every copy, so the server grew without bound; apitokens_dev.server now stops that
-registry for DynamoDB models. Run alone: .venv/bin/python bench/soak.py [PAIRS]."""
+It shows that the server's memory and latency follow the live table, not the pairs ever made:
+moto's TransactWriteItems copies tables for its rollback and moto's instance registry would keep
+every copy (apitokens_dev.moto_patches stops both). Run alone: .venv/bin/python bench/soak.py [PAIRS]."""
 
 from __future__ import annotations
 

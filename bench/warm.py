@@ -452,6 +452,55 @@ def hashing(token: str, *, batches: int) -> Hashing:
     return Hashing(median(sha), median(slow), "scrypt N=2**17 r=8 p=1")
 
 
+def own_call_timings(handlers: Handlers, wanted: set[str] | None, batch: dict[str, int]) -> dict[str, Timing]:
+    """Each CRUD handler against its own DynamoDB requests alone, and the framework floor's route
+    making those requests against the same requests alone (`wanted`: the timings to take, or all)."""
+    timings: dict[str, Timing] = {}
+    # What the CRUD handlers add on top of their own DynamoDB requests (same stubbed answers).
+    for name, client, call, script, own in (
+        (
+            "create_token",
+            handlers.create_client,
+            handlers.create,
+            handlers.create_script,
+            handlers.create_own_calls,
+        ),
+        ("list_tokens", handlers.list_client, handlers.listing, handlers.list_script, handlers.list_own_calls),
+        *((name, client, call, script, own) for name, (client, call, script, own) in handlers.by_sid.items()),
+    ):
+        if wanted is not None and f"{name}_vs_own_calls" not in wanted:
+            continue
+        timings[f"{name}_vs_own_calls"] = interleaved(
+            client,
+            candidate=call,
+            candidate_script=script,
+            baseline=own,
+            baseline_script=script,
+            sink=None,
+            **batch,
+        )
+    # The least each handler could cost with this framework: its own requests inside the
+    # floor's route, against the same requests alone.
+    for name, client, script, own in (
+        ("create_token", handlers.create_client, handlers.create_script, handlers.create_own_calls),
+        ("list_tokens", handlers.list_client, handlers.list_script, handlers.list_own_calls),
+        *((name, client, script, own) for name, (client, _, script, own) in handlers.by_sid.items()),
+    ):
+        if wanted is not None and f"{name}_floor_with_own_calls" not in wanted:
+            continue
+        check_answer(client, handlers.floor_with_own_calls[name], script)
+        timings[f"{name}_floor_with_own_calls"] = interleaved(
+            client,
+            candidate=handlers.floor_with_own_calls[name],
+            candidate_script=script,
+            baseline=own,
+            baseline_script=script,
+            sink=None,
+            **batch,
+        )
+    return timings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="warm timings; started by bench/run.py")
     parser.add_argument("output")
@@ -486,48 +535,7 @@ def main() -> None:
             )
             if wanted is None or name in wanted
         }
-        # What the CRUD handlers add on top of their own DynamoDB requests (same stubbed answers).
-        for name, client, call, script, own in (
-            (
-                "create_token",
-                handlers.create_client,
-                handlers.create,
-                handlers.create_script,
-                handlers.create_own_calls,
-            ),
-            ("list_tokens", handlers.list_client, handlers.listing, handlers.list_script, handlers.list_own_calls),
-            *((name, client, call, script, own) for name, (client, call, script, own) in handlers.by_sid.items()),
-        ):
-            if wanted is not None and f"{name}_vs_own_calls" not in wanted:
-                continue
-            timings[f"{name}_vs_own_calls"] = interleaved(
-                client,
-                candidate=call,
-                candidate_script=script,
-                baseline=own,
-                baseline_script=script,
-                sink=None,
-                **batch,
-            )
-        # The least each handler could cost with this framework: its own requests inside the
-        # floor's route, against the same requests alone.
-        for name, client, script, own in (
-            ("create_token", handlers.create_client, handlers.create_script, handlers.create_own_calls),
-            ("list_tokens", handlers.list_client, handlers.list_script, handlers.list_own_calls),
-            *((name, client, script, own) for name, (client, _, script, own) in handlers.by_sid.items()),
-        ):
-            if wanted is not None and f"{name}_floor_with_own_calls" not in wanted:
-                continue
-            check_answer(client, handlers.floor_with_own_calls[name], script)
-            timings[f"{name}_floor_with_own_calls"] = interleaved(
-                client,
-                candidate=handlers.floor_with_own_calls[name],
-                candidate_script=script,
-                baseline=own,
-                baseline_script=script,
-                sink=None,
-                **batch,
-            )
+        timings.update(own_call_timings(handlers, wanted, batch))
         if handlers.floor is not None and (wanted is None or "framework_floor" in wanted):
             timings["framework_floor"] = interleaved(
                 handlers.authorizer_client,

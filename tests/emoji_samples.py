@@ -1,4 +1,4 @@
-"""Emoji sequences and misplaced emoji joiners, selectors and tags (issue 13), shared by the
+"""Emoji sequences and misplaced emoji joiners, selectors and tags, shared by the
 unit, integration and e2e tests of names and descriptions."""
 
 # Emoji sequences names and descriptions accept, each as its code points (an editor may normalise

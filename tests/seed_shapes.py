@@ -1,4 +1,4 @@
-"""The seed's JSON shapes (../shared/seed), field by field and in order: every test layer checks
+"""The API contract's JSON shapes, field by field and in order: every test layer checks
 responses against these."""
 
 # A token object, as List, Get and Update return it.
@@ -12,7 +12,7 @@ TOKEN_FIELDS = [
     "expiresAt",
     "isActive",
     "createdAt",
-    # Lineage and revocation (issue 10), after the seed's fields.
+    # Lineage and revocation, after the contract's fields.
     "createdBy",
     "parentSid",
     "revokedReason",

@@ -1,6 +1,6 @@
 """Writes layers/shared/apitokens/wire/emoji_properties.py: the code point ranges of two emoji-data
 properties that Python's unicodedata does not have (Extended_Pictographic and Emoji), which the
-name and description validators need to tell an emoji sequence from hidden text (issue 13).
+name and description validators need to tell an emoji sequence from hidden text.
 
 The ranges come from the `regex` package's Unicode tables (it implements \\p{..} for every
 emoji-data property; a dev dependency). The table is

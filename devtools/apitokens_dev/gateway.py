@@ -448,7 +448,7 @@ class Gateway:
     def method_arn(self, method: str, path: str) -> str:
         return f"arn:aws:execute-api:{REGION}:{AWS_ACCOUNT_ID}:{API_ID}/{self.stage}/{method}{path}"
 
-    def handle(self, request: Request) -> HttpResponse:  # noqa: PLR0911 - each of API Gateway's answers
+    def handle(self, request: Request) -> HttpResponse:
         request_id = str(uuid.uuid4())
         prefix = f"/{self.stage}"
         raw_path = request.path
@@ -496,35 +496,10 @@ class Gateway:
         }
         principal_type = "-"
         if route.authorized:
-            started = time.monotonic()
-            identity_context = {"httpMethod": request.method, "path": prefix + path, "resourcePath": route.resource}
-            key = identity_values(self.identity, headers or {}, query or {}, identity_context)
-            # With caching on, a REST API checks the identity sources first: one missing is a 401
-            # without calling the authorizer (with caching off the authorizer decides alone).
-            if key is None and self.cache.ttl_seconds > 0:
-                return self.responses.render("UNAUTHORIZED", request_id)
-            try:
-                decision = self.cache.answer(key or (), lambda: self._invoke(self._authorizer, authorizer_event))
-            except Exception as error:
-                # Lambda's errorMessage "Unauthorized" is API Gateway's contract for a 401; any
-                # other failure of the authorizer is a refusal too, never an allow.
-                kind = "UNAUTHORIZED" if str(error) == "Unauthorized" else "AUTHORIZER_FAILURE"
-                return self.responses.render(kind, request_id)
-            try:
-                principal_id, context = _authorizer_context(decision)
-                allowed = policy_allows(decision.get("policyDocument"), method_arn)
-            except PolicyError:
-                return self.responses.render("AUTHORIZER_CONFIGURATION_ERROR", request_id)
-            principal_type = context.get("principalType", "-")
-            if not allowed:
-                denied = self.responses.render("ACCESS_DENIED", request_id)
-                denied.principal_type = principal_type
-                return denied
-            request_context["authorizer"] = {
-                **context,
-                "principalId": principal_id,
-                "integrationLatency": int((time.monotonic() - started) * 1000),
-            }
+            principal_type, authorizer, refusal = self._authorize(authorizer_event, request_id)
+            if refusal is not None:
+                return refusal
+            request_context["authorizer"] = authorizer
         body, is_base64 = _event_body(request.body)
         event = {
             "resource": route.resource,
@@ -547,6 +522,48 @@ class Gateway:
             response = self.responses.render("DEFAULT_5XX", request_id, status=502)
         response.principal_type = principal_type
         return response
+
+    def _authorize(
+        self, authorizer_event: dict[str, Any], request_id: str
+    ) -> tuple[str, dict[str, Any], HttpResponse | None]:
+        """The authorizer's decision on one request, as API Gateway applies it: (principal type,
+        the authorizer context the function's event carries, None) when allowed, or (principal
+        type, {}, API Gateway's refusal) when not."""
+        started = time.monotonic()
+        identity_context = {
+            "httpMethod": authorizer_event["httpMethod"],
+            "path": authorizer_event["requestContext"]["path"],
+            "resourcePath": authorizer_event["resource"],
+        }
+        headers, query = authorizer_event["headers"], authorizer_event["queryStringParameters"]
+        key = identity_values(self.identity, headers, query, identity_context)
+        # With caching on, a REST API checks the identity sources first: one missing is a 401
+        # without calling the authorizer (with caching off the authorizer decides alone).
+        if key is None and self.cache.ttl_seconds > 0:
+            return "-", {}, self.responses.render("UNAUTHORIZED", request_id)
+        try:
+            decision = self.cache.answer(key or (), lambda: self._invoke(self._authorizer, authorizer_event))
+        except Exception as error:
+            # Lambda's errorMessage "Unauthorized" is API Gateway's contract for a 401; any
+            # other failure of the authorizer is a refusal too, never an allow.
+            kind = "UNAUTHORIZED" if str(error) == "Unauthorized" else "AUTHORIZER_FAILURE"
+            return "-", {}, self.responses.render(kind, request_id)
+        try:
+            principal_id, context = _authorizer_context(decision)
+            allowed = policy_allows(decision.get("policyDocument"), authorizer_event["methodArn"])
+        except PolicyError:
+            return "-", {}, self.responses.render("AUTHORIZER_CONFIGURATION_ERROR", request_id)
+        principal_type = context.get("principalType", "-")
+        if not allowed:
+            denied = self.responses.render("ACCESS_DENIED", request_id)
+            denied.principal_type = principal_type
+            return principal_type, {}, denied
+        authorizer = {
+            **context,
+            "principalId": principal_id,
+            "integrationLatency": int((time.monotonic() - started) * 1000),
+        }
+        return principal_type, authorizer, None
 
     def _other_api(self, request: Request, request_id: str) -> HttpResponse:
         """Another API's answer (serve --api), or this API's own 404 when none has the route."""

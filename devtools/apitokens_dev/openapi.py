@@ -80,7 +80,7 @@ _AUDIT_QUERY = (
 )
 
 
-# The README's and the seed's examples (a test checks the README's request bodies are here).
+# The README's and the API contract's examples (a test checks the README's request bodies are here).
 _TOKEN_EXAMPLE: dict[str, Any] = {
     "sid": "tok_abc123def456ghi789jkl012",
     "accountSid": "acc_abc123def456ghi789jkl012",

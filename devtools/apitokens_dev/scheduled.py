@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from apitokens_dev.server import REGION, SERVE_STATE
+from apitokens_dev.local_env import REGION, SERVE_STATE
 
 
 def _target(state_dir: Path, endpoint: str | None, table: str | None) -> tuple[str, str]:

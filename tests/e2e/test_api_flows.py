@@ -1,4 +1,4 @@
-"""Every flow of the seed, over HTTP, through the local gateway, the real authorizer and handlers."""
+"""Every flow of the API contract, over HTTP, through the local gateway, the real authorizer and handlers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from apitokens.domain import tokens
-from apitokens_dev.server import MAX_BODY_BYTES as GATEWAY_MAX_BODY_BYTES
+from apitokens_dev.local_http import MAX_BODY_BYTES as GATEWAY_MAX_BODY_BYTES
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, LocalServer, Reply
 from tests.seed_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 
@@ -395,8 +395,8 @@ def test_development_endpoints(server: LocalServer, jwt: str) -> None:
     operations = {op["operationId"] for path in document.body["paths"].values() for op in path.values()}
     assert operations == {
         *("listApiTokens", "getApiToken", "createApiToken", "updateApiToken", "deleteApiToken"),
-        *("rollApiToken", "reportGithubSecretScanning", "revokeCredentials"),  # issue 10
-        *("listAuditEvents", "getApiTokenUsage"),  # issue 11
+        *("rollApiToken", "reportGithubSecretScanning", "revokeCredentials"),
+        *("listAuditEvents", "getApiTokenUsage"),
     }
 
 

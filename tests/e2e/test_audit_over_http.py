@@ -1,4 +1,4 @@
-"""Audit events, usage and the expiry sweep over real HTTP through `apitokens serve` (issue 11)."""
+"""Audit events, usage and the expiry sweep over real HTTP through `apitokens serve`."""
 
 from __future__ import annotations
 

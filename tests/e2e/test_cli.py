@@ -27,10 +27,10 @@ OPERATIONS = {
     ("put", "/accounts/{accountSid}/apiTokens/{apiTokenSid}"): "updateApiToken",
     ("delete", "/accounts/{accountSid}/apiTokens/{apiTokenSid}"): "deleteApiToken",
     ("post", "/accounts/{accountSid}/apiTokens/{apiTokenSid}/roll"): "rollApiToken",
-    ("get", "/accounts/{accountSid}/apiTokens/{apiTokenSid}/usage"): "getApiTokenUsage",  # issue 11
-    ("get", "/accounts/{accountSid}/auditEvents"): "listAuditEvents",  # issue 11
+    ("get", "/accounts/{accountSid}/apiTokens/{apiTokenSid}/usage"): "getApiTokenUsage",
+    ("get", "/accounts/{accountSid}/auditEvents"): "listAuditEvents",
 }
-# Served without the authorizer (issue 10): documented with their own security and errors.
+# Served without the authorizer: documented with their own security and errors.
 PUBLIC_OPERATIONS = {
     ("post", "/secret-scanning/github"): "reportGithubSecretScanning",
     ("post", "/credentials/revoke"): "revokeCredentials",
@@ -66,22 +66,31 @@ def test_openapi_is_a_valid_document_of_the_five_operations(tmp_path: Path) -> N
         assert document["paths"][path][method]["security"] == []
 
     scope_by_route = {(route.method.lower(), route.resource): route.scope for route in ROUTES}
-    for (method, path), _ in OPERATIONS.items():
-        operation = document["paths"][path][method]
-        assert operation["security"] == [{"bearerAuth": []}]
-        assert operation["x-required-scope"] == scope_by_route[(method, path)]
-        parameters = {p["name"]: p for p in (_resolve(document, ref) for ref in operation["parameters"])}
-        assert parameters["accountSid"]["schema"]["pattern"] == "^acc_(?:[A-Za-z0-9]{24}|[A-Za-z0-9]{27})$"
-        if "{apiTokenSid}" in path:
-            assert parameters["apiTokenSid"]["schema"]["pattern"] == "^tok_[A-Za-z0-9]{21,24}$"
-        for status in ("400", "401", "403", "404", "503"):
-            response = _resolve(document, operation["responses"][status])
-            assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorEnvelope"}
-        if method in ("post", "put"):
-            assert {"409", "413", "415"} <= set(operation["responses"])
-            # Roll's body is optional (every field has a default).
-            assert operation["requestBody"]["required"] is not path.endswith("/roll")
+    for method, path in OPERATIONS:
+        _assert_protected_operation(document, method, path, scope_by_route[(method, path)])
+    _assert_create_and_list(document)
+    _assert_schemas(document["components"]["schemas"])
 
+
+def _assert_protected_operation(document: dict[str, Any], method: str, path: str, scope: str) -> None:
+    """A bearer-protected operation: its scope, its path parameters' patterns, its error answers."""
+    operation = document["paths"][path][method]
+    assert operation["security"] == [{"bearerAuth": []}]
+    assert operation["x-required-scope"] == scope
+    parameters = {p["name"]: p for p in (_resolve(document, ref) for ref in operation["parameters"])}
+    assert parameters["accountSid"]["schema"]["pattern"] == "^acc_(?:[A-Za-z0-9]{24}|[A-Za-z0-9]{27})$"
+    if "{apiTokenSid}" in path:
+        assert parameters["apiTokenSid"]["schema"]["pattern"] == "^tok_[A-Za-z0-9]{21,24}$"
+    for status in ("400", "401", "403", "404", "503"):
+        response = _resolve(document, operation["responses"][status])
+        assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorEnvelope"}
+    if method in ("post", "put"):
+        assert {"409", "413", "415"} <= set(operation["responses"])
+        # Roll's body is optional (every field has a default).
+        assert operation["requestBody"]["required"] is not path.endswith("/roll")
+
+
+def _assert_create_and_list(document: dict[str, Any]) -> None:
     create = document["paths"]["/accounts/{accountSid}/apiTokens"]["post"]
     assert {"200", "201", "422"} <= set(create["responses"])  # replay, creation, key reused
     assert create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/CreatedApiToken")
@@ -93,10 +102,11 @@ def test_openapi_is_a_valid_document_of_the_five_operations(tmp_path: Path) -> N
     limit = next(p for p in (_resolve(document, ref) for ref in list_parameters) if p["name"] == "limit")
     assert (limit["in"], limit["schema"]["minimum"], limit["schema"]["maximum"]) == ("query", 1, 100)
 
-    schemas = document["components"]["schemas"]
+
+def _assert_schemas(schemas: dict[str, Any]) -> None:
     assert list(schemas["ApiToken"]["properties"]) == [
         "sid", "accountSid", "name", "description", "scopes", "lastUsedAt", "expiresAt", "isActive", "createdAt",
-        "createdBy", "parentSid", "revokedReason", "revokedAt",  # issue 10: lineage, after the seed's fields
+        "createdBy", "parentSid", "revokedReason", "revokedAt",  # lineage, after the contract's fields
     ]  # fmt: skip
     assert list(schemas["CreatedApiToken"]["properties"])[:2] == ["sid", "token"]
     assert schemas["CreateTokenRequest"]["required"] == ["name", "scopes"]

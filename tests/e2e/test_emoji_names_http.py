@@ -1,6 +1,6 @@
 """Over HTTP through `apitokens serve`, as a client sends them (UTF-8 JSON, and JSON's \\u
 escapes): names and descriptions keep their emoji sequences through create, update, get and
-list, and a joiner, selector or tag that joins no emoji is a 400 that changes nothing (issue 13)."""
+list, and a joiner, selector or tag that joins no emoji is a 400 that changes nothing."""
 
 from __future__ import annotations
 

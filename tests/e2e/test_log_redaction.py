@@ -1,5 +1,5 @@
 """The request log (the server's stderr) never shows a credential, however a client spells it in
-the URL (issue 13, finding 1: percent-encoded token values and JWTs were printed in clear)."""
+the URL: plain, percent-encoded once or more, in upper case or in fullwidth letters."""
 
 from __future__ import annotations
 

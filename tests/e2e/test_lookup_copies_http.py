@@ -1,4 +1,4 @@
-"""Hot tokens over real HTTP (issue 15): `apitokens serve` on its own moto table. Every copy of a
+"""Hot tokens over real HTTP: `apitokens serve` on its own moto table. Every copy of a
 token's lookup item carries the same state (recent clients too), and once a deactivation or a
 delete has answered, the next request is refused whichever copy the authorizer reads: the test
 keeps asking until it has seen every copy read and refused."""

@@ -1,5 +1,5 @@
-"""Roll, cascading revocation and both leak endpoints over real HTTP through `apitokens serve`
-(issue 10), with `apitokens dev-leak-report` producing the signed GitHub request."""
+"""Roll, cascading revocation and both leak endpoints over real HTTP through `apitokens serve`,
+with `apitokens dev-leak-report` producing the signed GitHub request."""
 
 from __future__ import annotations
 

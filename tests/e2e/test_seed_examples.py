@@ -1,6 +1,6 @@
-"""The seed's curl examples, replayed against the local server with their bodies and headers
+"""The API contract's curl examples, replayed against the local server with their bodies and headers
 (the development JWT for "your-jwt-token", a future expiresAt for 2024-12-31, the created sid for
-the example sids), and the responses compared with the seed's field by field: the same keys in the
+the example sids), and the responses compared with the contract's field by field: the same keys in the
 same order, the same types, and the values the request determines."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.harness import ACCOUNT, LocalServer
 
 pytestmark = pytest.mark.e2e
 
-# The seed's examples, verbatim but for what the note above says.
+# The contract's examples, verbatim but for what the note above says.
 BASE = "/accounts/acc_abc123def456ghi789jkl012/apiTokens"
 SEED_TOKEN_SID = "tok_abc123def456ghi789jkl012"
 SEED_CREATE_BODY = """{
@@ -69,13 +69,13 @@ SEED_DELETED = {"sid": "tok_abc123def456ghi789jkl012", "deleted": True}
 FUTURE_EXPIRY = f"{datetime.now(UTC).year + 2}-12-31T23:59:59.000Z"
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 NULLABLE = {"description", "lastUsedAt", "expiresAt"}
-# Fields added by later features, after the seed's own (the seed's shapes only ever gain fields).
+# Fields added by later features, after the contract's own (the contract's shapes only ever gain fields).
 ADDED = ["createdBy", "parentSid", "revokedReason", "revokedAt"]
 
 
 def assert_same_shape(actual: Any, seed: Any, path: str = "$") -> None:
-    """The seed's keys in the seed's order, each value of the seed's JSON type (null allowed where
-    the seed itself shows null for that field), recursively."""
+    """The contract's keys in the contract's order, each value of the contract's JSON type (null allowed where
+    the contract itself shows null for that field), recursively."""
     if isinstance(seed, dict):
         assert isinstance(actual, dict), f"{path}: {actual!r}"
         keys = [key for key in actual if not (key in ADDED and key not in seed)]
@@ -150,7 +150,7 @@ def test_get(curl: Any, created: dict[str, Any]) -> None:
     assert reply.status == 200, reply.text
     assert_same_shape(reply.body, SEED_TOKEN)
     assert reply.body["sid"] == created["sid"]
-    assert reply.body["lastUsedAt"] is None  # used by nobody yet (the seed's example was)
+    assert reply.body["lastUsedAt"] is None  # used by nobody yet (the contract's example was)
     assert created["token"] not in reply.text
 
 
@@ -175,7 +175,7 @@ def test_delete(curl: Any, created: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("sid", [SEED_TOKEN_SID, "tok_xyz789uvw012rst345abc", "tok_new789uvw012rst345def"])
 def test_seed_sids_are_accepted_as_identifiers(curl: Any, sid: str) -> None:
-    # The seed's own example sids (21 to 24 characters) are well-formed: unknown (404), not invalid (400).
+    # The contract's own example sids (21 to 24 characters) are well-formed: unknown (404), not invalid (400).
     reply = curl("GET", f"{BASE}/{sid}")
     assert reply.status == 404, reply.text
     assert reply.body["error"]["code"] == "not_found"

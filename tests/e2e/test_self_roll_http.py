@@ -1,4 +1,4 @@
-"""A token that rolled itself, over real HTTP through `apitokens serve` (issue 10): a user's
+"""A token that rolled itself, over real HTTP through `apitokens serve`: a user's
 delete of the old token keeps the successor; the old token deleting itself takes it along."""
 
 from __future__ import annotations

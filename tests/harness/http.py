@@ -28,15 +28,15 @@ from urllib.parse import unquote, urlsplit
 import boto3
 import pytest
 
-from apitokens_dev.server import embedded_dynamodb, scan_table
+from apitokens_dev.embedded_db import embedded_dynamodb, scan_table
 from tests.harness.lambdas import ACCOUNT, REGION, Reply
 
 STARTUP_SECONDS = 60
-# How long a client waits for an answer before calling it "no answer". Not a speed check: 64
-# concurrent creates on a loaded 2-core machine took over 30 s for the last ones.
+# How long a client waits for an answer before calling it "no answer". Not a speed check: the
+# last of 64 concurrent creates on a loaded 2-core machine waits for all the others.
 ANSWER_SECONDS = 180
-# How long a stopped server may take to exit before the harness calls it hung (a loaded machine
-# took over 15 s to finish serving and flush).
+# How long a stopped server may take to exit before the harness calls it hung (on a loaded
+# machine, finishing the requests in flight and flushing its logs is slow).
 STOP_SECONDS = 90
 _BASE_URL = re.compile(r"listening on (http://127\.0\.0\.1:\d+)/v1")
 
@@ -233,7 +233,7 @@ class HttpStack:
 
 @contextlib.contextmanager
 def http_stack(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[HttpStack]:
-    """moto's server in this process (apitokens_dev.server.embedded_dynamodb), and
+    """moto's server in this process (apitokens_dev.embedded_db.embedded_dynamodb), and
     `apitokens serve --dynamodb-endpoint` on a new table in it. moto's servers in one process
     share their data, so the table's name is unique and the table is deleted afterwards.
 

@@ -23,7 +23,7 @@ from moto import mock_aws
 from apitokens.auth.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES, ROUTES, TOKEN, TOKENS, Route
 from apitokens.settings import get_settings
-from apitokens_dev import server
+from apitokens_dev import embedded_db
 from apitokens_dev.gateway import LambdaContext
 from apitokens_dev.template import api_routes, default_authorizer, dynamodb_clients, load_module, table_create_arguments
 
@@ -31,7 +31,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EVENTS = PROJECT_ROOT / "events"
 ACCOUNT = "acc_abc123def456ghi789jkl012"
 OTHER_ACCOUNT = "acc_zyx987wvu654tsr321qpo000"
-TOKEN_SID = "tok_abc123def456ghi789jkl012"  # well-formed, the seed's
+TOKEN_SID = "tok_abc123def456ghi789jkl012"  # well-formed, the API contract's example
 TABLE = "apitokens-test"
 REGION = "us-east-1"
 API_ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1"
@@ -91,7 +91,7 @@ def reset_table(client: Any) -> None:
 
 def scan_table(client: Any) -> list[dict[str, Any]]:
     """Every item of the test table."""
-    return server.scan_table(client, TABLE)
+    return embedded_db.scan_table(client, TABLE)
 
 
 def lambda_context() -> LambdaContext:

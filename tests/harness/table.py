@@ -31,22 +31,7 @@ def consistency_problems(items: list[dict[str, Any]]) -> list[str]:
     problems: list[str] = []
     tokens = {_value(item, "secretDigest"): item for item in token_items(items)}
     lookups = {item["PK"]["S"].removeprefix("SECRET#"): item for item in items if item["PK"]["S"].startswith("SECRET#")}
-    # Lookup copies (SECRET#<digest>#<i>) must hold exactly what copy 0 holds.
-    for name, copy in list(lookups.items()):
-        digest, _, index = name.partition("#")
-        if index:
-            del lookups[name]
-            original = lookups.get(digest)
-            same = original is not None and all(
-                _value(copy, field) == _value(original, field) for field in ("tokenSid", "isActive", "expiresAt")
-            )
-            if not same:
-                problems.append(f"lookup copy {index} of {_value(copy, 'tokenSid')} differs from copy 0")
-    counts = {
-        item["PK"]["S"].removeprefix("ACCOUNT#"): int(item["tokenCount"]["N"])
-        for item in items
-        if item["SK"]["S"] == keys.ACCOUNT_META_SK
-    }
+    problems += _lookup_copy_problems(lookups)
     for digest, token in tokens.items():
         sid = _value(token, "sid")
         lookup = lookups.get(digest)
@@ -61,11 +46,39 @@ def consistency_problems(items: list[dict[str, Any]]) -> list[str]:
     for digest, lookup in lookups.items():
         if digest not in tokens:
             problems.append(f"lookup item of {_value(lookup, 'tokenSid')} has no token item")
-    per_account = Counter(_value(token, "accountSid") for token in tokens.values())
-    for account in sorted(set(per_account) | set(counts)):
-        if counts.get(account, 0) != per_account[account]:
-            problems.append(f"{account}: tokenCount {counts.get(account)} but {per_account[account]} token items")
+    return problems + _count_problems(items, tokens)
+
+
+def _lookup_copy_problems(lookups: dict[str, dict[str, Any]]) -> list[str]:
+    """Lookup copies (SECRET#<digest>#<i>) must hold exactly what copy 0 holds; the copies are
+    taken out of `lookups`, which keeps copy 0 of each token."""
+    problems: list[str] = []
+    for name, copy in list(lookups.items()):
+        digest, _, index = name.partition("#")
+        if index:
+            del lookups[name]
+            original = lookups.get(digest)
+            same = original is not None and all(
+                _value(copy, field) == _value(original, field) for field in ("tokenSid", "isActive", "expiresAt")
+            )
+            if not same:
+                problems.append(f"lookup copy {index} of {_value(copy, 'tokenSid')} differs from copy 0")
     return problems
+
+
+def _count_problems(items: list[dict[str, Any]], tokens: dict[Any, dict[str, Any]]) -> list[str]:
+    """Each account's META tokenCount must be its number of token items."""
+    counts = {
+        item["PK"]["S"].removeprefix("ACCOUNT#"): int(item["tokenCount"]["N"])
+        for item in items
+        if item["SK"]["S"] == keys.ACCOUNT_META_SK
+    }
+    per_account = Counter(_value(token, "accountSid") for token in tokens.values())
+    return [
+        f"{account}: tokenCount {counts.get(account)} but {per_account[account]} token items"
+        for account in sorted(set(per_account) | set(counts))
+        if counts.get(account, 0) != per_account[account]
+    ]
 
 
 def snapshot(client: Any) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """A roll moves the old token's children to the new one: each child's parentSid changes, so each
 gets its token.updated event (parentSid from the old token to the new) in the same transaction
-as its move (issue 11, every change to a token has its event)."""
+as its move (every change to a token has its event)."""
 
 from __future__ import annotations
 

@@ -265,7 +265,7 @@ def test_jwks_outage_fails_closed(functions: Functions, monkeypatch: pytest.Monk
 
 
 def test_a_token_cannot_grant_more_scopes_than_it_holds(functions: Functions) -> None:
-    # The creating token must exist and be active (issue 10: its children are its lineage).
+    # The creating token must exist and be active (its children are its lineage).
     sid = functions.create(scopes=["tokens:write", "buckets:read"]).body["sid"]
     parent = Principal("token", sid, frozenset({ACCOUNT}), frozenset({"tokens:write", "buckets:read"}), token_sid=sid)
     escalating = functions.create(scopes=["buckets:read", "buckets:write"], principal=parent)

@@ -1,6 +1,6 @@
 """The local server's embedded DynamoDB (moto) keeps no copy of a table after a transaction
-(issue 13, finding 4: each TransactWriteItems deep-copied the table for its rollback, and moto's
-instance registry kept every copy, so the server grew by the table's size on every write)."""
+(TransactWriteItems deep-copies the table for its rollback, and moto's instance registry would
+keep every copy, so the server would grow by the table's size on every write)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from moto.dynamodb.models.table import Table
 
-from apitokens_dev.server import drop_empty_moto_partitions, stop_moto_dynamodb_instance_tracking
+from apitokens_dev.moto_patches import drop_empty_moto_partitions, stop_moto_dynamodb_instance_tracking
 from tests.harness import TABLE
 
 TRANSACTIONS = 40

@@ -1,6 +1,6 @@
 """The local server's embedded DynamoDB rolls a cancelled transaction back item by item instead of
-deep-copying the table for every item of every transaction (issue 13: with audit events staying
-in the table, each create+delete pair made every later transaction slower)."""
+deep-copying the table for every item of every transaction (audit events stay in the table, so
+with copies every create+delete pair would make every later transaction slower)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from moto.dynamodb.models.table import Table
 
-from apitokens_dev.moto_rollback import roll_back_moto_transactions_by_item
+from apitokens_dev.moto_patches import roll_back_moto_transactions_by_item
 from tests.harness import TABLE
 
 ACCOUNT = {"PK": {"S": "ACCOUNT#kept"}, "SK": {"S": "META"}}

@@ -1,5 +1,5 @@
 """Create and update keep every emoji sequence of a name and description byte for byte, and
-refuse a joiner, selector or tag that joins no emoji, changing nothing (issue 13; moto)."""
+refuse a joiner, selector or tag that joins no emoji, changing nothing (moto)."""
 
 from __future__ import annotations
 

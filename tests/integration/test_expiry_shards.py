@@ -1,4 +1,4 @@
-"""The expiry index spread over shards per day (issue 15): tokens of every account created with
+"""The expiry index spread over shards per day: tokens of every account created with
 one lifetime expire on one day, so that day's GSI3 writes go to EXPIRY_SHARDS keys, and the
 sweep still finds every one of them, and the tokens written with the unsharded key before."""
 

@@ -151,6 +151,14 @@ def test_proxy_and_authorizer_events_are_api_gateways() -> None:
     assert response.principal_type == "user"
 
     [auth_event] = authorizer.events
+    _assert_authorizer_event(auth_event)
+    [event] = handler.events
+    _assert_proxy_event(event, response.header("x-amzn-RequestId"))
+    assert handler.contexts[0].function_name == "Get"
+    assert handler.contexts[0].get_remaining_time_in_millis() > 0
+
+
+def _assert_authorizer_event(auth_event: dict[str, Any]) -> None:
     assert auth_event["type"] == "REQUEST"
     assert auth_event["methodArn"] == f"{BASE_ARN}/GET/accounts/acc_x/apiTokens/tok_1"
     assert auth_event["resource"] == GET.resource
@@ -160,7 +168,8 @@ def test_proxy_and_authorizer_events_are_api_gateways() -> None:
     assert auth_event["pathParameters"] == {"accountSid": "acc_x", "apiTokenSid": "tok_1"}
     assert "body" not in auth_event
 
-    [event] = handler.events
+
+def _assert_proxy_event(event: dict[str, Any], request_id: str | None) -> None:
     assert event["resource"] == GET.resource
     assert event["path"] == "/accounts/acc_x/apiTokens/tok_1"
     assert event["httpMethod"] == "GET"
@@ -179,12 +188,10 @@ def test_proxy_and_authorizer_events_are_api_gateways() -> None:
     )
     assert context["httpMethod"] == "GET"
     assert context["identity"]["sourceIp"] == "127.0.0.9"
-    assert context["requestId"] == response.header("x-amzn-RequestId")
+    assert context["requestId"] == request_id
     authorizer_context = dict(context["authorizer"])
     assert isinstance(authorizer_context.pop("integrationLatency"), int)
     assert authorizer_context == {"principalType": "user", "flag": "true", "count": "5", "principalId": "user_1"}
-    assert handler.contexts[0].function_name == "Get"
-    assert handler.contexts[0].get_remaining_time_in_millis() > 0
 
 
 def test_bodies_are_passed_as_text_or_base64() -> None:
@@ -312,7 +319,7 @@ def test_the_local_gateway_passes_every_body_a_function_takes() -> None:
     # API Gateway's payload limit (10 MB, REST and HTTP APIs) answers REQUEST_TOO_LARGE; below it
     # each function refuses past its own limit, the largest of which is GitHub's reports'.
     from apitokens.wire.leak_models import MAX_GITHUB_REPORT_BYTES
-    from apitokens_dev.server import MAX_BODY_BYTES
+    from apitokens_dev.local_http import MAX_BODY_BYTES
 
     assert MAX_BODY_BYTES == 10 * 1024 * 1024
     assert MAX_GITHUB_REPORT_BYTES < MAX_BODY_BYTES

@@ -1,4 +1,4 @@
-"""Idempotency records spread with accounts and principals (issue 15): no shared partition key,
+"""Idempotency records spread with accounts and principals: no shared partition key,
 and replays of create and roll still answer from the record."""
 
 from __future__ import annotations

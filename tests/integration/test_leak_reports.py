@@ -1,4 +1,4 @@
-"""Leak reports (issue 10): GitHub's secret-scanning contract and /credentials/revoke, on moto."""
+"""Leak reports: GitHub's secret-scanning contract and /credentials/revoke, on moto."""
 
 from __future__ import annotations
 

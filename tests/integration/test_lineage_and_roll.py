@@ -1,4 +1,4 @@
-"""Lineage, cascading revocation and roll (issue 10), handlers invoked on moto."""
+"""Lineage, cascading revocation and roll, handlers invoked on moto."""
 
 from __future__ import annotations
 

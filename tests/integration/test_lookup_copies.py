@@ -1,4 +1,4 @@
-"""Hot tokens (issue 15): every token has N copies of its lookup item, every change writes all
+"""Hot tokens: every token has N copies of its lookup item, every change writes all
 of them in its transaction, and the authorizer reads exactly one, chosen at random."""
 
 from __future__ import annotations

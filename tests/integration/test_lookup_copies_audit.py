@@ -1,4 +1,4 @@
-"""Lookup copies (issue 15) together with the audit trail (issue 11), handlers on moto: every copy
+"""Lookup copies together with the audit trail, handlers on moto: every copy
 carries the recent clients the touch writes, each change's event lands in the same transaction
 as every copy, and no transaction passes DynamoDB's 100 items at any copy count allowed."""
 

@@ -1,4 +1,4 @@
-"""The repository's conditions on moto, called directly (issue 16): the per-account limit, exact
+"""The repository's conditions on moto, called directly: the per-account limit, exact
 under any order; revocation (deactivation, leaks, the cascade to descendants); and no
 resurrection (a write never recreates a deleted token, nor changes a token re-created under the
 same sid). Races are made deterministic with `check`, which runs between the read and the write.

@@ -1,4 +1,4 @@
-"""A token that rolled itself (issue 10): its successor is its child, so a leak report of the old
+"""A token that rolled itself: its successor is its child, so a leak report of the old
 token, or its revocation by a token, still reaches the successor (a leaked token cannot shed its
 lineage by rolling itself); a user deleting or deactivating the old token ends its grace and
 keeps the successor, which then hangs from the old token's parent. Handlers on moto."""

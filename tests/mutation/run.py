@@ -58,7 +58,7 @@ class Target:
 # (items.py's token_item and lookup_item; in the other modules, everywhere), a line that names a
 # condition or the state a condition guards (active, revoked, children,
 # rolled, released slot, count, limit, the digest that tells a re-created token apart). Audit
-# documents' lines are left out (their tests are issue 11's: _audit_lines). Chosen from the text
+# documents' lines are left out (the audit tests cover them: _audit_lines). Chosen from the text
 # at run time, so it follows the module's edits.
 CONDITION_HELPERS = frozenset(
     {

@@ -3,7 +3,7 @@ a mutant breaks an import (a module-level constant set to None), which mutmut wo
 survivor. Any failure is 1 here.
 
 Plugin autoload is off: each mutant costs a pytest start, and the installed plugins (hypothesis,
-schemathesis: 2-4 s of imports a start on the shared machine) serve no test of a mutation set."""
+schemathesis: seconds of imports at every start) serve no test of a mutation set."""
 
 from __future__ import annotations
 

@@ -727,7 +727,7 @@ def world(api: HttpStack) -> World:
             for index in range(Settings(table_name="tokens").lookup_copies)
         ),
     ]
-    # Its first use also records the client (issue 11): recentClients, and a token.used_from_new_ip event.
+    # Its first use also records the client: recentClients, and a token.used_from_new_ip event.
     bookkeeping = {
         "token-other-scope": {
             f"changed {key}: {names}" for key in narrow_keys for names in ("lastUsedAt", "lastUsedAt, recentClients")

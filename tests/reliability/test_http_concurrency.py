@@ -2,7 +2,7 @@
 execution environment of its own (apitokens_dev.gateway.Function: an environment serves one
 invocation at a time, and a busy function starts another, as Lambda does; the handlers built on
 Powertools' resolver take turns, the authorizer runs concurrently), against a moto DynamoDB in
-this process whose operations are made atomic (apitokens_dev.server.make_moto_dynamodb_atomic
+this process whose operations are made atomic (apitokens_dev.moto_patches.make_moto_dynamodb_atomic
 says why moto needs that and real DynamoDB does not).
 
 The service's claims under test: the per-account limit is exact however many creates race; an
@@ -49,7 +49,7 @@ TOUCH_ACCOUNT = "acc_concurrencytouch00000000"
 
 def max_tokens_per_account() -> int:
     """The limit the local server runs with: MaxTokensPerAccount's default in template.yaml,
-    which `apitokens serve` passes to the functions (apitokens_dev.server.template_environment)."""
+    which `apitokens serve` passes to the functions (apitokens_dev.local_env.template_environment)."""
     return int(template.load_template()["Parameters"]["MaxTokensPerAccount"]["Default"])
 
 
@@ -142,11 +142,19 @@ def test_parallel_creates_at_the_limit_leave_exactly_the_limit(api: HttpStack, m
             assert tokens.is_well_formed(reply.body["token"], "at_test_")
         else:
             assert_error(reply, 409, "token_limit_reached")
-    listed = server.request("GET", tokens_path(LIMIT_ACCOUNT) + "?limit=100", token=jwt)
+    _assert_account_holds_exactly(api, jwt, limit, {reply.body["sid"] for reply in replies if reply.status == 201})
+    again = server.request(
+        "POST", tokens_path(LIMIT_ACCOUNT), token=jwt, body={"name": "one more", "scopes": ["tokens:read"]}
+    )
+    assert_error(again, 409, "token_limit_reached")
+
+
+def _assert_account_holds_exactly(api: HttpStack, jwt: str, limit: int, created: set[str]) -> None:
+    """The limit account lists `limit` tokens, `created` among them, and its table items agree."""
+    listed = api.server.request("GET", tokens_path(LIMIT_ACCOUNT) + "?limit=100", token=jwt)
     assert listed.status == 200, listed.text
     assert len(listed.body["records"]) == limit
     assert listed.body["hasMore"] is False
-    created = {reply.body["sid"] for reply in replies if reply.status == 201}
     assert created <= {record["sid"] for record in listed.body["records"]}
 
     items = api.items()
@@ -154,10 +162,6 @@ def test_parallel_creates_at_the_limit_leave_exactly_the_limit(api: HttpStack, m
     assert int(meta["tokenCount"]["N"]) == limit
     assert len([item for item in token_items(items) if item["accountSid"]["S"] == LIMIT_ACCOUNT]) == limit
     assert consistency_problems(items) == []  # every token has its lookup item, and the counts agree
-    again = server.request(
-        "POST", tokens_path(LIMIT_ACCOUNT), token=jwt, body={"name": "one more", "scopes": ["tokens:read"]}
-    )
-    assert_error(again, 409, "token_limit_reached")
 
 
 def test_parallel_update_and_delete_never_resurrect_a_token(api: HttpStack) -> None:
@@ -192,14 +196,19 @@ def test_parallel_update_and_delete_never_resurrect_a_token(api: HttpStack) -> N
         else:
             assert_error(reply, 404, "not_found")  # the delete came first
 
+    _assert_all_gone(api, jwt, created)
+
+
+def _assert_all_gone(api: HttpStack, jwt: str, created: list[dict[str, Any]]) -> None:
+    """No item, answer or authorization is left of the race account's deleted tokens."""
     items = api.items()
     keys = {(item["PK"]["S"], item["SK"]["S"]) for item in items}
     for token in created:
         assert (f"ACCOUNT#{RACE_ACCOUNT}", f"TOKEN#{token['sid']}") not in keys
         assert (f"SECRET#{tokens.digest(token['token'])}", "SECRET") not in keys
-        got = server.request("GET", tokens_path(RACE_ACCOUNT, token["sid"]), token=jwt)
+        got = api.server.request("GET", tokens_path(RACE_ACCOUNT, token["sid"]), token=jwt)
         assert_error(got, 404, "not_found")
-        refused = server.request("GET", tokens_path(RACE_ACCOUNT), token=token["token"])
+        refused = api.server.request("GET", tokens_path(RACE_ACCOUNT), token=token["token"])
         assert_error(refused, 401, "unauthorized")
     assert consistency_problems(api.items()) == []  # tokenCount is the number of token items left (none)
     meta = next(item for item in items if item["PK"]["S"] == f"ACCOUNT#{RACE_ACCOUNT}" and item["SK"]["S"] == "META")

@@ -144,69 +144,84 @@ def _decode(payload: Any) -> str | None:
     return str(payload)
 
 
+def _scenario_exchanges(finished: dict[str, Any]) -> tuple[dict[str, Exchange], set[str]]:
+    """One scenario's exchanges by case id, in order, and the sids its idempotent replays answered."""
+    recorder = finished["recorder"]
+    by_case: dict[str, Exchange] = {}
+    replayed: set[str] = set()
+    for case_id, interaction in recorder.get("interactions", {}).items():
+        case = recorder["cases"][case_id]["value"]
+        request, response = interaction["request"], interaction.get("response") or {}
+        exchange = Exchange(
+            phase=finished["phase"],
+            operation=f"{case['method'].upper()} {case['path']}",
+            method=request["method"],
+            uri=request["uri"],
+            authorized="Authorization" in (request.get("headers") or {}),
+            body=_decode(request.get("body")),
+            status=response.get("status_code"),
+            response=_decode(response.get("content")) or "",
+            timestamp=interaction["timestamp"],
+        )
+        by_case[case_id] = exchange
+        headers = {name.lower(): value for name, value in (response.get("headers") or {}).items()}
+        if "true" in str(headers.get("idempotent-replayed", "")) and exchange.status == 200:
+            replayed.add(json.loads(exchange.response)["sid"])
+    return by_case, replayed
+
+
+def _record_check(run: Run, check: dict[str, Any], exchange: Exchange | None, replayed: set[str]) -> None:
+    """Counts one check of one exchange, and keeps it when it failed."""
+    run.checks[check["name"]] += 1
+    if check["status"] == "success":
+        return
+    info = check.get("failure_info") or {}
+    failure = info.get("failure") or {}
+    if (
+        check["name"] == "ensure_resource_availability"
+        and exchange is not None
+        and urlsplit(exchange.uri).path.rsplit("/", 1)[-1] in replayed
+    ):
+        # A retry with an Idempotency-Key replays the first answer even once that
+        # token is deleted (as Stripe does): not a lost resource.
+        run.replays_of_deleted.append(exchange)
+        return
+    run.failures.append(
+        Failure(
+            check["name"],
+            str(failure.get("title") or failure.get("code") or check["status"]),
+            str(failure.get("message") or info),
+            exchange,
+        )
+    )
+
+
 def _read_report(path: Path, run: Run) -> None:
     for line in path.read_text(encoding="utf-8").splitlines():
-        event = json.loads(line)
-        finished = event.get("ScenarioFinished")
+        finished = json.loads(line).get("ScenarioFinished")
         if finished is None:
             continue
-        recorder = finished["recorder"]
-        scenario: list[Exchange] = []
-        by_case: dict[str, Exchange] = {}
-        replayed: set[str] = set()  # sids answered by an idempotent replay in this scenario
-        for case_id, interaction in recorder.get("interactions", {}).items():
-            case = recorder["cases"][case_id]["value"]
-            request, response = interaction["request"], interaction.get("response") or {}
-            exchange = Exchange(
-                phase=finished["phase"],
-                operation=f"{case['method'].upper()} {case['path']}",
-                method=request["method"],
-                uri=request["uri"],
-                authorized="Authorization" in (request.get("headers") or {}),
-                body=_decode(request.get("body")),
-                status=response.get("status_code"),
-                response=_decode(response.get("content")) or "",
-                timestamp=interaction["timestamp"],
-            )
-            scenario.append(exchange)
-            by_case[case_id] = exchange
-            headers = {name.lower(): value for name, value in (response.get("headers") or {}).items()}
-            if "true" in str(headers.get("idempotent-replayed", "")) and exchange.status == 200:
-                replayed.add(json.loads(exchange.response)["sid"])
-        for case_id, checks in recorder.get("checks", {}).items():
+        by_case, replayed = _scenario_exchanges(finished)
+        for case_id, checks in finished["recorder"].get("checks", {}).items():
             for check in checks:
-                run.checks[check["name"]] += 1
-                if check["status"] != "success":
-                    info = check.get("failure_info") or {}
-                    failure = info.get("failure") or {}
-                    failed_exchange = by_case.get(case_id)
-                    if (
-                        check["name"] == "ensure_resource_availability"
-                        and failed_exchange is not None
-                        and urlsplit(failed_exchange.uri).path.rsplit("/", 1)[-1] in replayed
-                    ):
-                        # A retry with an Idempotency-Key replays the first answer even once that
-                        # token is deleted (as Stripe does): not a lost resource.
-                        run.replays_of_deleted.append(failed_exchange)
-                        continue
-                    run.failures.append(
-                        Failure(
-                            check["name"],
-                            str(failure.get("title") or failure.get("code") or check["status"]),
-                            str(failure.get("message") or info),
-                            by_case.get(case_id),
-                        )
-                    )
+                _record_check(run, check, by_case.get(case_id), replayed)
+        scenario = list(by_case.values())
         run.exchanges += scenario
         if finished["phase"] == "stateful":
-            scenario.sort(key=lambda exchange: exchange.timestamp)
-            deleted: set[str] = set()
-            for exchange in scenario:
-                resource = urlsplit(exchange.uri).path
-                if resource in deleted:
-                    run.after_delete.append(exchange)
-                if exchange.method == "DELETE" and exchange.status == 200:
-                    deleted.add(resource)
+            run.after_delete += _after_delete(scenario)
+
+
+def _after_delete(scenario: list[Exchange]) -> list[Exchange]:
+    """The exchanges of a stateful scenario that reached a resource after a DELETE of it answered 200."""
+    after: list[Exchange] = []
+    deleted: set[str] = set()
+    for exchange in sorted(scenario, key=lambda exchange: exchange.timestamp):
+        resource = urlsplit(exchange.uri).path
+        if resource in deleted:
+            after.append(exchange)
+        if exchange.method == "DELETE" and exchange.status == 200:
+            deleted.add(resource)
+    return after
 
 
 @pytest.fixture(scope="module")
@@ -254,7 +269,7 @@ def run_schemathesis(server: LocalServer, workdir: Path, *options: str) -> Run:
         "ndjson,json",
         "--report-dir",
         str(reports),
-        # The five operations of the seed. Roll and the leak-report routes (issue 10) have their
+        # The five operations of the API contract. Roll and the leak-report routes have their
         # own tests (tests/integration/test_lineage_and_roll.py, test_leak_reports.py and
         # tests/e2e/test_roll_and_leaks_http.py); under schemathesis no roll ever succeeded yet.
         "--include-path-regex",

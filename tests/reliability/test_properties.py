@@ -19,7 +19,7 @@ from apitokens.domain import base62, ids, tokens
 from apitokens.domain.errors import Forbidden, InsufficientScope
 from apitokens.domain.scopes import ALL_SCOPES, ROUTES, Route
 from apitokens_dev import iam
-from tests.harness import ACCOUNT, API_ARN, OTHER_ACCOUNT, method_arn
+from tests.harness import ACCOUNT, API_ARN, OTHER_ACCOUNT, Functions, method_arn
 from tests.reliability.conftest import Stack, examples
 
 # -- the token format ----------------------------------------------------------------------------
@@ -201,10 +201,24 @@ def test_paging_visits_every_token_once_newest_first(
         if index < others:  # another account's tokens, interleaved: never listed here
             assert functions.create(OTHER_ACCOUNT).status == 201
 
+    pages, more = _list_every_page(functions, page_size, delete_each_cursor, most_pages=count + 2)
+    visited = [sid for page in pages for sid in page]
+    assert visited == list(reversed(created))  # each token once, newest first
+    assert visited == sorted(created, reverse=True)
+    assert len(pages) == max(1, math.ceil(count / page_size))
+    assert all(len(page) == page_size for page in pages[:-1])
+    assert more == [True] * (len(pages) - 1) + [False]
+
+
+def _list_every_page(
+    functions: Functions, page_size: int, delete_each_cursor: bool, most_pages: int
+) -> tuple[list[list[str]], list[bool]]:
+    """The account's token sids page by page, and each page's hasMore, following startingAfter
+    (at most `most_pages` pages: a cursor that never ends the listing fails the test, not the run)."""
     pages: list[list[str]] = []
     more: list[bool] = []
     cursor: str | None = None
-    while len(pages) <= count + 1:
+    while len(pages) < most_pages:
         query = {"limit": str(page_size)} if cursor is None else {"limit": str(page_size), "startingAfter": cursor}
         reply = functions.list(ACCOUNT, query=query)
         assert reply.status == 200, reply.body
@@ -216,13 +230,7 @@ def test_paging_visits_every_token_once_newest_first(
         cursor = pages[-1][-1]
         if delete_each_cursor:  # startingAfter is a position: a deleted sid still continues
             assert functions.delete(cursor, ACCOUNT).status == 200
-
-    visited = [sid for page in pages for sid in page]
-    assert visited == list(reversed(created))  # each token once, newest first
-    assert visited == sorted(created, reverse=True)
-    assert len(pages) == max(1, math.ceil(count / page_size))
-    assert all(len(page) == page_size for page in pages[:-1])
-    assert more == [True] * (len(pages) - 1) + [False]
+    return pages, more
 
 
 # -- the route/scope policy ----------------------------------------------------------------------

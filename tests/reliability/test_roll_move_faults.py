@@ -1,4 +1,4 @@
-"""A roll that fails while moving the old token's children (issue 10): nothing escapes the new
+"""A roll that fails while moving the old token's children: nothing escapes the new
 token's revocation meanwhile, and a retry finishes the move. Faults injected with
 tests/harness/faults.py on the roll function's own client, on moto."""
 

@@ -26,7 +26,7 @@ def arn(route: Route, account: str, api: str = API) -> str:
 
 
 def test_the_catalog_and_the_templates_routes_agree() -> None:
-    # Routes without the authorizer (the leak reports of issue 10) need no scope.
+    # Routes without the authorizer (the leak reports) need no scope.
     declared = {
         (route.method, route.path) for path in TEMPLATES for route in api_definition(path).routes if route.authorized
     }

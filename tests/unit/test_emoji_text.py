@@ -1,6 +1,6 @@
 """Names and descriptions take emoji sequences (ZWJ sequences, presentation selectors, skin
-tones, keycaps, flags) and refuse the same invisible characters where they join nothing
-(issue 13); the generated emoji table agrees with the ECMA-262 engine the published patterns
+tones, keycaps, flags) and refuse the same invisible characters where they join nothing;
+the generated emoji table agrees with the ECMA-262 engine the published patterns
 are checked with."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """GitHub's secret-scanning signatures (apitokens.domain.leaks.GithubKeys) without a network: which
 reports verify, which are refused before any key fetch, which keys of the published list count,
-how often the list is fetched, and how the default fetcher talks to GitHub (issue 16: these
+how often the list is fetched, and how the default fetcher talks to GitHub (these
 tests kill leaks.py's mutants in seconds, before the moto tests of tests/integration run)."""
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def test_generic_oidc_access_token_with_only_oidc_scopes_holds_no_product_scope(
 
 @pytest.mark.parametrize("value", [None, "", 7, {"tokens:read": True}, [7, None], True])
 def test_a_present_but_unusable_scope_claim_grants_no_scope(value: object) -> None:
-    # Review fix: "scope": null used to grant every scope. Only an absent claim does.
+    # Only an absent claim can mean "every scope" (when configured): "scope": null grants none.
     token = sign({**claims(), "scope": value})
     assert verifier().principal(token).scopes == frozenset()
 
@@ -99,6 +99,6 @@ def test_an_absent_scope_claim_grants_no_scope_unless_configured_to_grant_every_
 
 
 def test_a_string_accounts_claim_is_one_account_never_split() -> None:
-    # Review fix: "acc_A acc_B" used to grant both.
+    # A string is one account sid: "acc_A acc_B" is no account, not two.
     assert verifier().principal(sign(claims(accounts=f"{ACCOUNT} {OTHER_ACCOUNT}"))).account_sids == frozenset()
     assert verifier().principal(sign(claims(accounts=ACCOUNT))).account_sids == {ACCOUNT}

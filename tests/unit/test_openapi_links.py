@@ -7,7 +7,7 @@ def test_responses_that_carry_a_token_link_to_the_operations_on_it() -> None:
     created = paths[TOKENS]["post"]["responses"]["201"]["links"]
     assert {link["operationId"] for link in created.values()} == {
         *("getApiToken", "updateApiToken", "deleteApiToken"),
-        "rollApiToken",  # issue 10
+        "rollApiToken",
     }
     for link in created.values():
         assert link["parameters"] == {"accountSid": "$request.path.accountSid", "apiTokenSid": "$response.body#/sid"}

@@ -1,4 +1,4 @@
-"""The bench's partition model (bench/partitions.py, issue 15): the botocore before-call hook
+"""The bench's partition model (bench/partitions.py): the botocore before-call hook
 that charges each request's units to the partition keys it names and throttles a key past
 DynamoDB's per-key limits (3,000 RCU/s, 1,000 WCU/s), as the real repository then sees it.
 No network: moto, in process, answers what the model lets through (as in the bench: moto answers

@@ -1,4 +1,4 @@
-"""The authorizer's answers as API Gateway reads them (issue 16: policy.py's mutation survivors):
+"""The authorizer's answers as API Gateway reads them (policy.py's mutation survivors):
 the whole IAM document of an Allow and a Deny, the HTTP API's simple and IAM forms in one answer,
 the refusal of an HTTP API, the messages of the handlers' re-check, and method ARNs that are not
 one, or whose method is not the route's."""

@@ -1,6 +1,6 @@
 """Every `pattern` of the published OpenAPI document, run as ECMA-262 runs it (the `regress`
 engine, with the `u` flag JSON Schema validators use), agrees with what the service accepts on
-the same inputs (issue 13: Python's `$` matched before a final newline, so "abc\\n" passed the
+the same inputs (Python's `$` matched before a final newline, so "abc\\n" passed the
 models while the published pattern refused it)."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ SERVICE_CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
     "apiTokenSid": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
     "startingAfter": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
     "sid": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
-    # Token sids in the lineage fields and the roll response (issue 10).
+    # Token sids in the lineage fields and the roll response.
     "parentSid": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
     "rolledFrom": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
     "idempotencyKey": (lambda value: idempotency.KEY_PATTERN.fullmatch(value) is not None, "retry-7"),
@@ -56,7 +56,7 @@ def _event_sid_accepts(value: str) -> bool:
     return True
 
 
-# Audit event sids (issue 11: an event's sid, the auditEvents cursor), whatever the field's name.
+# Audit event sids (an event's sid, the auditEvents cursor), whatever the field's name.
 EVENT_SID_CHECK: tuple[Callable[[str], bool], str] = (_event_sid_accepts, "evt_abc123def456ghi789jkl012")
 
 
@@ -100,7 +100,7 @@ INVISIBLE_MARKS = [chr(point) for first, last in DEFAULT_IGNORABLE_MARKS for poi
 
 def _characters() -> list[str]:
     """Every ASCII character (names and descriptions in ASCII take a shorter path), a spread of
-    code points over every plane, and each character issue 13 names."""
+    code points over every plane, and each invisible character listed below."""
     named = "".join(map(chr, range(128)))
     named += "".join(INVISIBLE_MARKS)
     named += "\n\r\t\x00\x1f\x7f\x85\xa0\xad\u061c\u180e\u200b\u200d\u2028\u2029\u202e\u2066\u206a\u206f\u3000"
@@ -163,7 +163,7 @@ def test_a_name_ending_or_starting_with_a_newline_is_refused(name: str) -> None:
         CreateTokenRequest(name=name, scopes=["tokens:read"])
 
 
-# Issue 13's invisible characters: the old hand-picked list let each of them through.
+# Invisible characters that a hand-picked list would miss: each must be refused.
 INVISIBLE = {
     "soft hyphen": "\u00ad",
     "mongolian vowel separator": "\u180e",

@@ -1,4 +1,4 @@
-"""The route catalog's edges (issue 16: scopes.py's mutation survivors): every HTTP method a
+"""The route catalog's edges (scopes.py's mutation survivors): every HTTP method a
 route may use, the catalog named in its errors, the handlers' named routes all in the catalog,
 and routes that nobody can change once loaded."""
 

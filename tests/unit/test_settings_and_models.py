@@ -134,7 +134,7 @@ def test_names_in_any_script_are_accepted(name: str) -> None:
         "evil\u202egnp.exe",
         "zero\u200bwidth",
         "\ufeffbom",
-        # Private use and unassigned code points render as nothing or a box: refused (issue 13).
+        # Private use and unassigned code points render as nothing or a box: refused.
         "private use \ue000",
         "unassigned \U000cb528",
     ],

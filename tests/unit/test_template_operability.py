@@ -165,7 +165,7 @@ def test_samconfig_deploys_dev_and_prod_with_known_parameters() -> None:
     import tomllib
 
     text = (PROJECT_ROOT / "samconfig.toml").read_text(encoding="utf-8")
-    # No placeholder identity provider that would deploy silently (issue 9): the deploy must ask.
+    # No placeholder identity provider that would deploy silently: the deploy must ask.
     assert "example.com" not in text
     config = tomllib.loads(text)
     for environment in ("dev", "prod"):

@@ -2,7 +2,7 @@
 GET .../usage.
 
 Apart from the token models (models.py) so that the token handlers' cold start does not build
-classes only these handlers use (docs/performance.md, "CRUD cold start").
+classes only these handlers use (docs/performance.md, "Cold start").
 """
 
 from __future__ import annotations
