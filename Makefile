@@ -15,7 +15,7 @@ MUTATION_STAMP := $(MUTATION_VENV)/.installed-$(MUTMUT_VERSION)-patch
 # Every SAM template of the repository (the stack's and the examples').
 TEMPLATES = $(shell find . -name template.yaml -not -path './.venv*' -not -path './.aws-sam/*' -not -path './build/*' | sort)
 
-.PHONY: install run test lint typecheck templatelint security complexity lock openapi unit integration e2e bench bench-soak mutation clean
+.PHONY: install run test lint typecheck templatelint security complexity lock openapi template unit integration e2e bench bench-soak mutation clean
 
 install: $(STAMP)
 
@@ -83,6 +83,11 @@ lock: install
 	rm layers/shared/requirements.lock.tmp layers/tracing/requirements.lock.tmp
 	mv layers/shared/requirements.txt.new layers/shared/requirements.txt
 	mv layers/tracing/requirements.txt.new layers/tracing/requirements.txt
+
+# template.yaml's generated parts (per-function monitoring, the 405 answers) from their one
+# definition (devtools/apitokens_dev/monitoring.py); a test fails when the template drifts.
+template: install
+	$(BIN)/python -m apitokens_dev.monitoring
 
 # openapi.json, the committed contract, regenerated from the code (a test fails when it drifts).
 openapi: install

@@ -387,6 +387,7 @@ class Gateway:
         cache_ttl: int = 0,
         other_apis: Sequence[Any] = (),
         throttle: Throttle | None = None,
+        any_method: Sequence[template.MockAnswer] = (),
     ) -> None:
         missing = {route.function for route in routes} - set(functions)
         if missing:
@@ -401,6 +402,9 @@ class Gateway:
         self.cache = AuthorizerCache(cache_ttl)
         # httpapi.HttpApi instances, tried when no route of this API matches.
         self.other_apis = tuple(other_apis)
+        # The catch-all methods' answers (a 405 with Allow), by path: where no route's method matches.
+        self.any_method = {answer.path: answer for answer in any_method}
+        self._any_routes = tuple(Route("ANY", answer.path, "") for answer in any_method)
 
     @property
     def authorizer(self) -> Function:
@@ -443,6 +447,7 @@ class Gateway:
             cache_ttl=definition.cache_ttl,
             other_apis=others,
             throttle=Throttle(template.method_throttling()),
+            any_method=template.any_method_answers(),
         )
 
     def method_arn(self, method: str, path: str) -> str:
@@ -456,7 +461,11 @@ class Gateway:
         resource_path = raw_path[len(prefix) :] or "/"
         matched = match_route(self.routes, request.method, resource_path) if in_stage else None
         if matched is None:
-            return self._other_api(request, request_id)
+            return (
+                self._any_method(request, resource_path, request_id)
+                if in_stage
+                else self._other_api(request, request_id)
+            )
         route, path_parameters = matched
         if not self.throttle.allow(route.method, route.resource, request.source_ip):
             return self.responses.render("THROTTLED", request_id)
@@ -564,6 +573,16 @@ class Gateway:
             "integrationLatency": int((time.monotonic() - started) * 1000),
         }
         return principal_type, authorizer, None
+
+    def _any_method(self, request: Request, resource_path: str, request_id: str) -> HttpResponse:
+        """A path's catch-all answer (405 with Allow) for a method no route of it has. OPTIONS is
+        API Gateway's preflight, which this gateway does not answer."""
+        matched = match_route(self._any_routes, "ANY", resource_path) if request.method != "OPTIONS" else None
+        if matched is None:
+            return self._other_api(request, request_id)
+        answer = self.any_method[matched[0].resource]
+        headers = [("Content-Type", "application/json"), *answer.headers.items(), ("x-amzn-RequestId", request_id)]
+        return HttpResponse(answer.status, headers, answer.body.encode("utf-8"))
 
     def _other_api(self, request: Request, request_id: str) -> HttpResponse:
         """Another API's answer (serve --api), or this API's own 404 when none has the route."""

@@ -1,6 +1,6 @@
-"""The OpenAPI 3.1 document of the API, generated rather than written: paths and methods from
-template.yaml, each route's scope from apitokens.domain.scopes.ROUTES, bodies from the pydantic models
-the handlers validate and serialise with. Served by `apitokens serve` at /v1/openapi.json and
+"""The OpenAPI 3.1 document of the API, generated rather than written: each operation (method, path,
+scope, summary, statuses, body models) from its one declaration in apitokens.domain.token_api, bodies
+from the pydantic models the handlers validate and serialise with. Served by `apitokens serve` at /v1/openapi.json and
 printed by `apitokens openapi`.
 
 OpenAPI 3.1 because pydantic emits JSON Schema 2020-12 (nullable fields are anyOf [..., null]).
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from apitokens.domain import errors, idempotency, ids, scopes
+from apitokens.domain import errors, idempotency, ids, scopes, token_api
 from apitokens.domain.audit import EVENT_TYPES
+from apitokens.domain.token_api import Operation
 from apitokens.wire.audit_models import EVENT_SID_PATTERN, AuditEventList, TokenUsage
 from apitokens.wire.leak_models import (
     GithubFeedbackList,
@@ -43,41 +43,23 @@ REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "bearerAuth"
 
 
-@dataclass(frozen=True)
-class _Operation:
-    operation_id: str
-    summary: str
-    description: str
-    status: int
-    response: type[BaseModel]
-    request: type[BaseModel] | None = None
-    paginated: bool = False
-    # Accepts an Idempotency-Key (apitokens.domain.idempotency): a replay answers 200 without the secret.
-    idempotent: bool = False
-    request_example: dict[str, Any] | None = None
-    response_example: dict[str, Any] | None = None
-    # Served without the authorizer (leak reports): no bearer token, no scope.
-    public: bool = False
-    # Query parameters of its own (inline OpenAPI parameter objects).
-    query: tuple[dict[str, Any], ...] = ()
-
-
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
-_AUDIT_QUERY = (
-    {"$ref": "#/components/parameters/limit"},
-    _query(
+# The query parameters an operation names (token_api.Operation.query).
+_QUERY: dict[str, dict[str, Any]] = {
+    "limit": {"$ref": "#/components/parameters/limit"},
+    "eventStartingAfter": _query(
         "startingAfter",
         "An event sid: return the events after it (the next page), of the same filters.",
         {"type": "string", "pattern": f"^{EVENT_SID_PATTERN}$"},
     ),
-    _query(
+    "apiTokenSid": _query(
         "apiTokenSid", "Only this token's events.", {"type": "string", "pattern": f"^{ids.TOKEN_SID_PATTERN.pattern}$"}
     ),
-    _query("type", "Only events of this type.", {"type": "string", "enum": list(EVENT_TYPES)}),
-)
+    "type": _query("type", "Only events of this type.", {"type": "string", "enum": list(EVENT_TYPES)}),
+}
 
 
 # The README's and the API contract's examples (a test checks the README's request bodies are here).
@@ -107,112 +89,17 @@ _CREATED_EXAMPLE = {
 }
 
 
-# What a route means to a reader; which routes exist is template.yaml's business. A template
-# route missing here fails the build of the document instead of being left undocumented.
-_OPERATIONS: dict[tuple[str, str], _Operation] = {
-    ("GET", scopes.TOKENS): _Operation(
-        "listApiTokens",
-        "List API tokens",
-        "Retrieve all API tokens associated with an account, newest first.",
-        200,
-        ApiTokenList,
-        paginated=True,
-        response_example={"hasMore": False, "records": [_TOKEN_EXAMPLE]},
-    ),
-    ("POST", scopes.TOKENS): _Operation(
-        "createApiToken",
-        "Create API token",
-        "Create a new API token for programmatic access. The token value is only returned once, "
-        "in this response: store it securely, it cannot be retrieved again.",
-        201,
-        CreatedApiToken,
-        request=CreateTokenRequest,
-        idempotent=True,
-        request_example=_CREATE_EXAMPLE,
-        response_example=_CREATED_EXAMPLE,
-    ),
-    ("GET", scopes.TOKEN): _Operation(
-        "getApiToken",
-        "Get API token",
-        "Retrieve details of a specific API token (never its value).",
-        200,
-        ApiToken,
-        response_example=_TOKEN_EXAMPLE,
-    ),
-    ("PUT", scopes.TOKEN): _Operation(
-        "updateApiToken",
-        "Update API token",
-        "Update an existing API token's name, description and isActive. The token value and its "
-        "scopes cannot be changed: to change scopes, create a new token and delete the old one.",
-        200,
-        ApiToken,
-        request=UpdateTokenRequest,
-        request_example={"name": "Analytics Token (rotated)", "isActive": False},
-        response_example={**_TOKEN_EXAMPLE, "name": "Analytics Token (rotated)", "isActive": False},
-    ),
-    ("DELETE", scopes.TOKEN): _Operation(
-        "deleteApiToken",
-        "Delete API token",
-        "Delete an API token, immediately revoking access. This action is irreversible.",
-        200,
-        DeletedApiToken,
-        response_example={"sid": "tok_abc123def456ghi789jkl012", "deleted": True},
-    ),
-    ("POST", scopes.ROLL): _Operation(
-        "rollApiToken",
-        "Roll API token",
-        "Replace a token by a new one with the same name, description, scopes and expiresAt. The old token "
-        "keeps working for gracePeriodSeconds (0 to 604800, default 0: it stops now); the tokens it created "
-        "move to the new one. The new token value is only returned once, in this response. The body is "
-        "optional.",
-        201,
-        RolledApiToken,
-        request=RollTokenRequest,
-        idempotent=True,
-    ),
-    ("GET", scopes.AUDIT_EVENTS): _Operation(
-        "listAuditEvents",
-        "List audit events",
-        "Every change to the account's tokens (created, updated, deactivated, reactivated, deleted, rolled, "
-        "revoked by cascade, leaked), first uses from new IPs and expiry warnings, newest first. Events are kept "
-        "AuditRetentionDays days (default 400). Filter by apiTokenSid and/or type; paginate with limit and "
-        "startingAfter (an event sid of the previous page, with the same filters).",
-        200,
-        AuditEventList,
-        query=_AUDIT_QUERY,
-    ),
-    ("GET", scopes.USAGE): _Operation(
-        "getApiTokenUsage",
-        "Get API token usage",
-        "When the token was last used and from where: its 5 most recently seen source IPs, each with its "
-        "userAgent, firstSeenAt and lastSeenAt (sampled at most once a minute, with lastUsedAt).",
-        200,
-        TokenUsage,
-    ),
-    ("POST", "/secret-scanning/github"): _Operation(
-        "reportGithubSecretScanning",
-        "GitHub secret-scanning report",
-        "GitHub's secret-scanning partner endpoint: a JSON array of 1-1,000 {token, type, url, source} "
-        "(a body of up to 1 MiB; larger is a 413), signed "
-        "(Github-Public-Key-Identifier, Github-Public-Key-Signature: ECDSA P-256 SHA-256 over the raw body). "
-        "Each token of this deployment is revoked as leaked, with its descendants; the answer is GitHub's "
-        "feedback list (token_hash, token_type, label). A bad or missing signature is a 401 and changes nothing.",
-        200,
-        GithubFeedbackList,
-        request=GithubReport,
-        public=True,
-    ),
-    ("POST", "/credentials/revoke"): _Operation(
-        "revokeCredentials",
-        "Revoke found tokens",
-        "Anyone who finds a token may submit it (at most 100 strings per request, a body of up to 16 KiB). "
-        "Always 202 with the same body, whatever the strings were; real tokens are revoked as leaked, any "
-        "other string matches nothing. Throttled: 429 when exceeded.",
-        202,
-        RevokeCredentialsAccepted,
-        request=RevokeCredentialsRequest,
-        public=True,
-    ),
+# Examples of request and response bodies, by operation id.
+_REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
+    "createApiToken": _CREATE_EXAMPLE,
+    "updateApiToken": {"name": "Analytics Token (rotated)", "isActive": False},
+}
+_RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "listApiTokens": {"hasMore": False, "records": [_TOKEN_EXAMPLE]},
+    "createApiToken": _CREATED_EXAMPLE,
+    "getApiToken": _TOKEN_EXAMPLE,
+    "updateApiToken": {**_TOKEN_EXAMPLE, "name": "Analytics Token (rotated)", "isActive": False},
+    "deleteApiToken": {"sid": "tok_abc123def456ghi789jkl012", "deleted": True},
 }
 
 _ERRORS: dict[int, tuple[str, str]] = {
@@ -232,10 +119,7 @@ _ERRORS: dict[int, tuple[str, str]] = {
     500: ("InternalError", "An unexpected error; nothing secret is in the body."),
     503: ("ServiceUnavailable", "The token store or the authorizer is temporarily unavailable; retry."),
 }
-# Every status the API or the gateway may answer on any route; the writes add _WRITE_ERRORS.
-_COMMON_ERRORS = (400, 401, 403, 404, 429, 500, 503)
-_WRITE_ERRORS = (409, 413, 415)
-
+# Every body model of the document; an operation names its models (token_api) by class name.
 _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ApiToken,
     CreatedApiToken,
@@ -257,6 +141,14 @@ _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
 )
 
 
+_MODELS: dict[str, type[BaseModel]] = {model.__name__: model for model in (*_RESPONSE_MODELS, *_REQUEST_MODELS)}
+
+
+def _schema_ref(model: str) -> dict[str, str]:
+    """A reference to one of the document's models; KeyError for a name no model has."""
+    return {"$ref": REF.format(model=_MODELS[model].__name__)}
+
+
 def _pattern(compiled: Any) -> str:
     return f"^{compiled.pattern}$"
 
@@ -270,10 +162,15 @@ def _domain_codes(error_type: type[errors.DomainError]) -> set[str]:
 
 def error_codes() -> list[str]:
     """Every `error.code` a client can get: the domain errors', the gateway responses' of
-    template.yaml, and http.py's own (an unknown route, an unexpected error)."""
+    template.yaml (and its catch-all methods' 405), and http.py's own (an unknown route, an
+    unexpected error)."""
     codes = _domain_codes(errors.DomainError) - {errors.DomainError.code}
-    for response in template.gateway_responses().values():
-        body = (response.get("ResponseTemplates") or {}).get("application/json")
+    bodies = [
+        (response.get("ResponseTemplates") or {}).get("application/json")
+        for response in template.gateway_responses().values()
+    ]
+    bodies += [answer.body for answer in template.any_method_answers()]
+    for body in bodies:
         if body:
             codes.add(json.loads(body)["error"]["code"])
     return sorted(codes | {"not_found", "internal_error"})
@@ -352,13 +249,9 @@ def _error_responses() -> dict[str, Any]:
     return responses
 
 
-def _public_operation(operation: _Operation) -> dict[str, Any]:
-    request = operation.request or RevokeCredentialsRequest
-    # What the gateway and the function may answer: the shared error responses (here a 401 is
-    # a missing or bad signature; a 409, a token changed while it was being revoked: retry).
+def _public_operation(operation: Operation) -> dict[str, Any]:
     errors: dict[str, Any] = {
-        str(status): {"$ref": f"#/components/responses/{_ERRORS[status][0]}"}
-        for status in (*_COMMON_ERRORS, *_WRITE_ERRORS)
+        str(status): {"$ref": f"#/components/responses/{_ERRORS[status][0]}"} for status in operation.errors
     }
     return {
         "operationId": operation.operation_id,
@@ -368,44 +261,36 @@ def _public_operation(operation: _Operation) -> dict[str, Any]:
         "security": [],
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=request.__name__)}}},
+            "content": {"application/json": {"schema": _schema_ref(operation.request or "")}},
         },
         "responses": {
             str(operation.status): {
                 "description": operation.summary + ": accepted.",
-                "content": {"application/json": {"schema": {"$ref": REF.format(model=operation.response.__name__)}}},
+                "content": {"application/json": {"schema": _schema_ref(operation.response)}},
             },
             **dict(sorted(errors.items())),
         },
     }
 
 
-def _operation(method: str, path: str, operation: _Operation) -> dict[str, Any]:
-    if operation.public:
+def _operation(operation: Operation) -> dict[str, Any]:
+    if operation.scope is None:
         return _public_operation(operation)
-    route = scopes.route_for(method, path)
-    if route is None:
-        raise LookupError(f"apitokens.domain.scopes.ROUTES has no scope for {method} {path}")
+    path = operation.path
     parameters = [{"$ref": f"#/components/parameters/{name}"} for name in ("accountSid", "apiTokenSid") if name in path]
     if operation.paginated:
         parameters += [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/startingAfter"}]
-    parameters += list(operation.query)
-    statuses = list(_COMMON_ERRORS)
-    if method in ("POST", "PUT"):
-        statuses += _WRITE_ERRORS
-    elif method == "DELETE":
-        statuses.append(409)
+    parameters += [_QUERY[name] for name in operation.query]
     no_store = {"Cache-Control": {"description": "Always no-store.", "schema": {"type": "string"}}}
     responses: dict[str, Any] = {
         str(operation.status): {
             "description": operation.summary.split(" ", 1)[0] + " succeeded.",
             "headers": no_store,
-            "content": {"application/json": _media(operation.response, operation.response_example)},
+            "content": {"application/json": _media(operation.response, _RESPONSE_EXAMPLES.get(operation.operation_id))},
         }
     }
     if operation.idempotent:
         parameters.append({"$ref": "#/components/parameters/idempotencyKey"})
-        statuses.append(422)
         responses["200"] = {
             "description": "A replay of an earlier request with the same Idempotency-Key: the token object it "
             "created, without the token value.",
@@ -415,29 +300,28 @@ def _operation(method: str, path: str, operation: _Operation) -> dict[str, Any]:
             },
             "content": {"application/json": {"schema": {"$ref": REF.format(model=ApiToken.__name__)}}},
         }
-    for status in sorted(statuses):
+    for status in sorted(operation.errors):
         responses[str(status)] = {"$ref": f"#/components/responses/{_ERRORS[status][0]}"}
     document: dict[str, Any] = {
         "operationId": operation.operation_id,
         "summary": operation.summary,
-        "description": f"{operation.description}\n\nRequired scope: `{route.scope}`.",
+        "description": f"{operation.description}\n\nRequired scope: `{operation.scope}`.",
         "tags": ["API Tokens"],
         "parameters": parameters,
         "security": [{SECURITY_SCHEME: []}],
-        "x-required-scope": route.scope,
+        "x-required-scope": operation.scope,
         "responses": responses,
     }
     if operation.request is not None:
         document["requestBody"] = {
-            # Roll's body is optional: every field has a default.
-            "required": operation.request is not RollTokenRequest,
-            "content": {"application/json": _media(operation.request, operation.request_example)},
+            "required": operation.request_required,
+            "content": {"application/json": _media(operation.request, _REQUEST_EXAMPLES.get(operation.operation_id))},
         }
     return document
 
 
-def _media(model: type[BaseModel], example: dict[str, Any] | None) -> dict[str, Any]:
-    media: dict[str, Any] = {"schema": {"$ref": REF.format(model=model.__name__)}}
+def _media(model: str, example: dict[str, Any] | None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": _schema_ref(model)}
     if example is not None:
         media["example"] = example
     return media
@@ -478,11 +362,8 @@ def _link_token_sids(paths: dict[str, dict[str, Any]]) -> None:
 
 def build_openapi(server_url: str = DEFAULT_SERVER_URL) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for route in template.api_routes():
-        operation = _OPERATIONS.get((route.method, route.path))
-        if operation is None:
-            raise LookupError(f"template.yaml route {route.method} {route.path} has no OpenAPI description")
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route.method, route.path, operation)
+    for operation in token_api.OPERATIONS:
+        paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation)
     _link_token_sids(paths)
     scope_list = "\n".join(f"- `{name}`: {description}" for name, description in scopes.SCOPES.items())
     return {

@@ -107,6 +107,39 @@ def api_routes(
     return routes
 
 
+@dataclass(frozen=True)
+class MockAnswer:
+    """What an `x-amazon-apigateway-any-method` with a mock integration answers on its path."""
+
+    path: str
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+def any_method_answers(template: dict[str, Any] | None = None) -> list[MockAnswer]:
+    """The REST API's catch-all methods of its DefinitionBody (a 405 with Allow where a path
+    has no route of the method): static answers, as API Gateway's mock integration gives."""
+    template = template or load_template()
+    answers = []
+    for definition in template["Resources"].values():
+        if definition.get("Type") != "AWS::Serverless::Api":
+            continue
+        paths = ((definition["Properties"].get("DefinitionBody") or {}).get("paths")) or {}
+        for path, methods in paths.items():
+            integration = (methods.get("x-amazon-apigateway-any-method") or {}).get("x-amazon-apigateway-integration")
+            if not integration or integration.get("type") != "mock":
+                continue
+            response = integration["responses"]["default"]
+            headers = {
+                name.removeprefix("method.response.header."): str(value).strip("'")
+                for name, value in (response.get("responseParameters") or {}).items()
+            }
+            body = str((response.get("responseTemplates") or {}).get("application/json", ""))
+            answers.append(MockAnswer(str(path), int(response["statusCode"]), headers, body))
+    return answers
+
+
 def method_throttling(template: dict[str, Any] | None = None) -> dict[tuple[str, str], tuple[float, int]]:
     """(method, resource path) -> (rate per second, burst) from the API's MethodSettings, with
     parameters at their defaults."""

@@ -17,7 +17,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from typing import Any
 
     from apitokens.auth.authorizer import Authorizer
-    from apitokens.domain.errors import Unauthenticated
+    from apitokens.domain.errors import StoreUnavailable, Unauthenticated
     from apitokens.jsonlog import JsonLogger, MetricLine
     from apitokens.settings import get_settings
     from apitokens.store.repository import TokenRepository
@@ -31,6 +31,8 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     ACCEPTED = MetricLine(settings.metrics_namespace, ["CredentialsAccepted"], [[], ["principal_type"]])
     REFUSED = MetricLine(settings.metrics_namespace, ["CredentialsRefused"], [[], ["reason"]])
     FAILED = MetricLine(settings.metrics_namespace, ["AuthorizerFailures"], [[]])
+    # The token store failed the request (StoreUnavailableAlarm counts these, with the handlers').
+    STORE_FAILED = MetricLine(settings.metrics_namespace, ["AuthorizerFailures", "StoreUnavailable"], [[]])
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -48,8 +50,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if refusal_response is not None:
             return refusal_response
         raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for 401
-    except Exception:
-        logger.exception("authorizer failure: refusing", metric=FAILED)
+    except Exception as error:
+        logger.exception(
+            "authorizer failure: refusing", metric=STORE_FAILED if isinstance(error, StoreUnavailable) else FAILED
+        )
         raise
     logger.count(
         "INFO",

@@ -6,16 +6,22 @@ With an Idempotency-Key header a retry creates nothing new (apitokens.domain.ide
 from apitokens.startup import lambda_init
 
 with lambda_init():  # no garbage collection during init (apitokens/startup.py)
-    from typing import Any
-
     from aws_lambda_powertools.event_handler import Response
-    from aws_lambda_powertools.logging import correlation_paths
     from aws_lambda_powertools.metrics import MetricUnit
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from apitokens.domain import token_api
     from apitokens.domain.idempotency import HEADER, IdempotentCreate
     from apitokens.settings import get_settings
-    from apitokens.wire.http import create_app, json_response, logger, metrics, parse_body, principal_of, repository
+    from apitokens.wire.http import (
+        create_app,
+        json_response,
+        lambda_handler,
+        metrics,
+        parse_body,
+        principal_of,
+        repository,
+        route,
+    )
     from apitokens.wire.models import ApiToken, CreatedApiToken, CreateTokenRequest, build
 
     build(CreateTokenRequest, CreatedApiToken)
@@ -23,7 +29,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     creator = IdempotentCreate(repository(), get_settings())
 
 
-@app.post("/accounts/<account_sid>/apiTokens")
+@route(app, token_api.CREATE_TOKEN)
 def create_token(account_sid: str) -> Response[str]:
     request = parse_body(app, CreateTokenRequest)
     key = app.current_event.headers.get(HEADER)
@@ -34,7 +40,4 @@ def create_token(account_sid: str) -> Response[str]:
     return json_response(201, CreatedApiToken.from_record(outcome.record, outcome.secret))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = lambda_handler(app)

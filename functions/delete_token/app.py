@@ -3,15 +3,19 @@
 from apitokens.startup import lambda_init
 
 with lambda_init():  # no garbage collection during init (apitokens/startup.py)
-    from typing import Any
-
     from aws_lambda_powertools.event_handler import Response
-    from aws_lambda_powertools.logging import correlation_paths
     from aws_lambda_powertools.metrics import MetricUnit
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from apitokens.domain import service
-    from apitokens.wire.http import create_app, json_response, logger, metrics, principal_of, repository
+    from apitokens.domain import service, token_api
+    from apitokens.wire.http import (
+        create_app,
+        json_response,
+        lambda_handler,
+        metrics,
+        principal_of,
+        repository,
+        route,
+    )
     from apitokens.wire.models import DeletedApiToken, build
 
     build(DeletedApiToken)
@@ -19,14 +23,11 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     tokens = repository()
 
 
-@app.delete("/accounts/<account_sid>/apiTokens/<token_sid>")
-def delete_token(account_sid: str, token_sid: str) -> Response[str]:
-    service.delete_token(tokens, account_sid, token_sid, principal=principal_of(app))
+@route(app, token_api.DELETE_TOKEN)
+def delete_token(account_sid: str, api_token_sid: str) -> Response[str]:
+    service.delete_token(tokens, account_sid, api_token_sid, principal=principal_of(app))
     metrics.add_metric(name="TokensDeleted", unit=MetricUnit.Count, value=1)
-    return json_response(200, DeletedApiToken(sid=token_sid))
+    return json_response(200, DeletedApiToken(sid=api_token_sid))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = lambda_handler(app)

@@ -7,24 +7,21 @@ this deployment is revoked as leaked (descendants too) and GitHub gets its feedb
 from apitokens.startup import lambda_init
 
 with lambda_init():  # no garbage collection during init (apitokens/startup.py)
-    from typing import Any
-
     from aws_lambda_powertools.event_handler import Response
-    from aws_lambda_powertools.logging import correlation_paths
     from aws_lambda_powertools.metrics import MetricUnit
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from apitokens.domain import leaks
+    from apitokens.domain import leaks, token_api
     from apitokens.domain.timeutil import format_timestamp, utcnow
     from apitokens.settings import get_settings
     from apitokens.wire.http import (
         body_bytes,
         create_public_app,
         json_response,
-        logger,
+        lambda_handler,
         metrics,
         parse_body,
         repository,
+        route,
     )
     from apitokens.wire.leak_models import MAX_GITHUB_REPORT_BYTES, GithubFeedback, GithubFeedbackList, GithubReport
     from apitokens.wire.models import build
@@ -36,7 +33,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     github_keys = leaks.GithubKeys(get_settings().github_keys_url)
 
 
-@app.post("/secret-scanning/github")
+@route(app, token_api.GITHUB_SECRET_SCANNING)
 def github_report() -> Response[str]:
     headers = app.current_event.headers
     github_keys.verify(body_bytes(app), headers.get(leaks.IDENTIFIER_HEADER), headers.get(leaks.SIGNATURE_HEADER))
@@ -49,7 +46,4 @@ def github_report() -> Response[str]:
     return json_response(200, GithubFeedbackList(feedback))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = lambda_handler(app)

@@ -7,16 +7,19 @@ tells nothing about validity. Throttled per method at the gateway (template.yaml
 from apitokens.startup import lambda_init
 
 with lambda_init():  # no garbage collection during init (apitokens/startup.py)
-    from typing import Any
-
     from aws_lambda_powertools.event_handler import Response
-    from aws_lambda_powertools.logging import correlation_paths
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from apitokens.domain import leaks
+    from apitokens.domain import leaks, token_api
     from apitokens.domain.timeutil import format_timestamp, utcnow
     from apitokens.settings import get_settings
-    from apitokens.wire.http import create_public_app, json_response, logger, metrics, parse_body, repository
+    from apitokens.wire.http import (
+        create_public_app,
+        json_response,
+        lambda_handler,
+        parse_body,
+        repository,
+        route,
+    )
     from apitokens.wire.leak_models import RevokeCredentialsAccepted, RevokeCredentialsRequest
     from apitokens.wire.models import build
 
@@ -26,7 +29,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     tokens = repository()
 
 
-@app.post("/credentials/revoke")
+@route(app, token_api.REVOKE_CREDENTIALS)
 def revoke_credentials() -> Response[str]:
     request = parse_body(app, RevokeCredentialsRequest)
     findings = [leaks.Finding(token, "api_token", "credentials_revoke", "") for token in request.tokens]
@@ -34,7 +37,4 @@ def revoke_credentials() -> Response[str]:
     return json_response(202, RevokeCredentialsAccepted())
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = lambda_handler(app)

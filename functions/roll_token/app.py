@@ -7,24 +7,22 @@ the old one keeps working for `gracePeriodSeconds` (default 0). Idempotency-Key 
 from apitokens.startup import lambda_init
 
 with lambda_init():  # no garbage collection during init (apitokens/startup.py)
-    from typing import Any
-
     from aws_lambda_powertools.event_handler import Response
-    from aws_lambda_powertools.logging import correlation_paths
     from aws_lambda_powertools.metrics import MetricUnit
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from apitokens.domain import token_api
     from apitokens.domain.idempotency import HEADER, IdempotentCreate
     from apitokens.settings import get_settings
     from apitokens.wire.http import (
         body_bytes,
         create_app,
         json_response,
-        logger,
+        lambda_handler,
         metrics,
         parse_body,
         principal_of,
         repository,
+        route,
     )
     from apitokens.wire.models import ApiToken, RolledApiToken, RollTokenRequest, build
 
@@ -34,21 +32,18 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     roller = IdempotentCreate(repository(), get_settings())
 
 
-@app.post("/accounts/<account_sid>/apiTokens/<token_sid>/roll")
-def roll_token(account_sid: str, token_sid: str) -> Response[str]:
+@route(app, token_api.ROLL_TOKEN)
+def roll_token(account_sid: str, api_token_sid: str) -> Response[str]:
     # The body is optional: none means the defaults.
     request = parse_body(app, RollTokenRequest) if body_bytes(app).strip() else RollTokenRequest()
     key = app.current_event.headers.get(HEADER)
     outcome = roller.roll(
-        principal_of(app), account_sid, token_sid, request, idempotency_key=key, lambda_context=app.lambda_context
+        principal_of(app), account_sid, api_token_sid, request, idempotency_key=key, lambda_context=app.lambda_context
     )
     if outcome.replayed:
         return json_response(200, ApiToken.from_record(outcome.record), {"Idempotent-Replayed": "true"})
     metrics.add_metric(name="TokensRolled", unit=MetricUnit.Count, value=1)
-    return json_response(201, RolledApiToken.from_roll(outcome.record, outcome.secret, token_sid))
+    return json_response(201, RolledApiToken.from_roll(outcome.record, outcome.secret, api_token_sid))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = lambda_handler(app)

@@ -327,11 +327,30 @@ def test_gateway_answers_unknown_routes_with_the_envelope(server: LocalServer, j
         ("GET", f"{server.base_url}/accounts/{ACCOUNT}"),
         ("GET", f"{server.base_url}/accounts//apiTokens"),
         ("GET", f"{server.base_url}{TOKENS}/tok_abc123def456ghi789jkl012/extra"),
-        ("PATCH", f"{server.base_url}{TOKENS}/tok_abc123def456ghi789jkl012"),
-        ("DELETE", f"{server.base_url}{TOKENS}"),
+        ("PATCH", f"{server.base_url}/accounts/{ACCOUNT}"),
     ]:
         reply = server.call(method, url, token=jwt)
         assert_error(reply, 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PATCH", f"{TOKENS}/tok_abc123def456ghi789jkl012", "GET, PUT, DELETE, OPTIONS"),
+        ("DELETE", TOKENS, "GET, POST, OPTIONS"),
+        ("HEAD", TOKENS, "GET, POST, OPTIONS"),
+        ("GET", f"{TOKENS}/tok_abc123def456ghi789jkl012/roll", "POST, OPTIONS"),
+        ("PUT", "/credentials/revoke", "POST, OPTIONS"),
+    ],
+)
+def test_a_known_path_with_a_method_it_does_not_serve_is_405_with_allow(
+    server: LocalServer, jwt: str, method: str, path: str, allow: str
+) -> None:
+    reply = server.request(method, path, token=jwt)
+    assert reply.status == 405, reply.text
+    assert reply.headers["allow"] == allow
+    if method != "HEAD":
+        assert_error(reply, 405, "method_not_allowed")
 
 
 def test_handlers_answer_bad_requests_with_the_envelope(server: LocalServer, jwt: str) -> None:

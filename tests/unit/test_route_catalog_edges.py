@@ -9,7 +9,15 @@ import dataclasses
 import pytest
 
 from apitokens.domain import scopes
-from apitokens.domain.scopes import ROUTES, CatalogError, Route, load_catalog, parse_catalog, route_for
+from apitokens.domain.scopes import (
+    ROUTES,
+    CatalogError,
+    Route,
+    load_catalog,
+    parse_catalog,
+    route_for,
+    token_api_routes,
+)
 
 # API Gateway's methods a catalog line may name (ANY is not one: a route names its method).
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -42,7 +50,7 @@ def test_the_account_alone_is_a_route_and_comments_and_blank_lines_are_not() -> 
 
 
 def test_the_shipped_catalog_loads_as_the_service_uses_it() -> None:
-    assert load_catalog() == ROUTES
+    assert token_api_routes() + load_catalog() == ROUTES
     assert len(ROUTES) == len({(route.method, route.resource) for route in ROUTES})
 
 

@@ -1,7 +1,7 @@
 """template.yaml is operable in production, for every function it has or will have: each has a
-log group with the retention parameter, errors and throttles alarms to the alarm topic, and a
-place on the dashboard; the API logs access in JSON and is throttled; every parameter and
-output is in the README."""
+log group with the retention parameter, error-rate and throttles alarms to the alarm topic, and
+a line on every per-function widget of the dashboard; the API logs access in JSON and is
+throttled; every parameter and output is in the README."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from apitokens_dev.monitoring import FUNCTION_WIDGETS
 from apitokens_dev.template import PROJECT_ROOT, load_template
 
 TEMPLATE = load_template()
@@ -49,20 +50,58 @@ def test_every_function_logs_to_a_group_with_retention(function: str) -> None:
     assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_every_function_has_errors_and_throttles_alarms_to_the_topic(function: str) -> None:
-    for metric in ("Errors", "Throttles"):
-        names = alarms_on("AWS/Lambda", metric, {"Ref": function})
-        assert names, f"{function} has no {metric} alarm"
-        for name in names:
-            assert ALARMS[name]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+def metric_math(alarm: dict[str, Any]) -> dict[str, Any]:
+    """An alarm's queries by id: each metric's (namespace, name, dimensions) or its expression."""
+    queries: dict[str, Any] = {}
+    for query in alarm.get("Metrics", []):
+        if "Expression" in query:
+            queries[query["Id"]] = query["Expression"]
+        else:
+            metric = query["MetricStat"]["Metric"]
+            queries[query["Id"]] = (metric["Namespace"], metric["MetricName"], metric["Dimensions"])
+    return queries
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_every_function_is_on_the_dashboard(function: str) -> None:
+def test_every_function_has_an_error_rate_alarm_over_a_minimum_of_invocations(function: str) -> None:
+    dimensions = [{"Name": "FunctionName", "Value": {"Ref": function}}]
+    rates = [
+        name
+        for name, alarm in ALARMS.items()
+        if metric_math(alarm).get("errors") == ("AWS/Lambda", "Errors", dimensions)
+        and metric_math(alarm).get("invocations") == ("AWS/Lambda", "Invocations", dimensions)
+    ]
+    assert rates, f"{function} has no error-rate alarm"
+    for name in rates:
+        alarm = ALARMS[name]
+        expression = metric_math(alarm)["rate"]["Fn::Sub"]
+        # A percentage of the invocations, and nothing below the minimum.
+        assert re.fullmatch(
+            r"IF\(invocations >= (\$\{ErrorRateMinimumInvocations\}|1), 100 \* FILL\(errors, 0\) / invocations, 0\)",
+            expression,
+        )
+        assert alarm["Threshold"] == {"Ref": "ErrorRatePercent"}
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    # No alarm pages on a single error of a function that serves requests.
+    assert not alarms_on("AWS/Lambda", "Errors", {"Ref": function})
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_has_a_throttles_alarm_to_the_topic(function: str) -> None:
+    names = alarms_on("AWS/Lambda", "Throttles", {"Ref": function})
+    assert names, f"{function} has no Throttles alarm"
+    for name in names:
+        assert ALARMS[name]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_is_on_every_function_widget_of_the_dashboard(function: str) -> None:
     body = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     widgets = json.loads(body)["widgets"]  # the body is valid JSON before substitution too
-    assert f"${{{function}}}" in body
+    by_title = {widget["properties"]["title"]: widget for widget in widgets}
+    for expected in FUNCTION_WIDGETS:
+        lines = by_title[expected.title]["properties"]["metrics"]
+        assert ["AWS/Lambda", expected.metric, "FunctionName", f"${{{function}}}"] in lines, expected.title
     alarm_widget = next(widget for widget in widgets if widget["type"] == "alarm")
     assert {f"${{{name}.Arn}}" for name in ALARMS} == set(alarm_widget["properties"]["alarms"])
 
@@ -82,15 +121,25 @@ def test_api_table_and_authorizer_alarms_exist() -> None:
     assert latency
     assert ALARMS[latency[0]]["ExtendedStatistic"] == "p99"
     assert alarms_on("ApiTokens", "CredentialsRefused", "apitokens")
+    assert alarms_on("ApiTokens", "StoreUnavailable", "apitokens")
     expressions = " ".join(
         json.dumps(metric.get("MetricStat", {})) for alarm in ALARMS.values() for metric in alarm.get("Metrics", [])
     )
-    for metric in ("ReadThrottleEvents", "WriteThrottleEvents", "SystemErrors"):
-        assert metric in expressions
+    assert "SystemErrors" in expressions
+
+
+def test_no_alarm_counts_dynamodb_throttles_a_request_survives() -> None:
+    # A throttled write nobody waits for (lastUsedAt) or one the client's retries absorbed is no
+    # failed request: the table's throttle events are on the dashboard, not in an alarm.
+    for name, alarm in ALARMS.items():
+        text = json.dumps(alarm)
+        for metric in ("ReadThrottleEvents", "WriteThrottleEvents", "ThrottledRequests"):
+            assert metric not in text, name
 
 
 def test_access_logs_are_json_with_the_request_and_authorizer_fields() -> None:
-    setting = api()["AccessLogSetting"]
+    condition, setting, otherwise = api()["AccessLogSetting"]["Fn::If"]
+    assert (condition, otherwise) == ("AccessLogsOn", {"Ref": "AWS::NoValue"})
     group = setting["DestinationArn"]["Fn::GetAtt"][0]
     assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     line = json.loads(" ".join(setting["Format"].split()))

@@ -1,9 +1,10 @@
-"""The scope catalog (the seed's 19 scopes) and the route catalog (routes.txt, data).
+"""The scope catalog (the 19 scopes) and the route catalog: which scope each route of every API
+behind the authorizer needs.
 
-ROUTES, read from routes.txt next to this module, is the single source of which scope each
-route of every API behind the authorizer needs: the authorizer decides from it, the handlers
-re-check it, and the local gateway and the OpenAPI document read it. A route is one line of
-routes.txt; this module only parses and validates it (CatalogError names the bad line).
+ROUTES is the token API's own routes (token_api.OPERATIONS, each declared once there) followed by
+the other APIs' routes, data in routes.txt next to this module (one line a route; this module
+parses and validates it, CatalogError names the bad line). The authorizer decides from ROUTES,
+the handlers re-check it, and the local gateway and the OpenAPI document read it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from apitokens.domain import token_api
 
 SCOPES: dict[str, str] = {
     "buckets:read": "View bucket information",
@@ -102,12 +105,31 @@ def load_catalog(path: Path = CATALOG_PATH) -> tuple[Route, ...]:
     return parse_catalog(path.read_text(encoding="utf-8"), path.name)
 
 
-ROUTES: tuple[Route, ...] = load_catalog()
-TOKENS = "/accounts/{accountSid}/apiTokens"
-TOKEN = "/accounts/{accountSid}/apiTokens/{apiTokenSid}"
-ROLL = "/accounts/{accountSid}/apiTokens/{apiTokenSid}/roll"
-USAGE = "/accounts/{accountSid}/apiTokens/{apiTokenSid}/usage"
-AUDIT_EVENTS = "/accounts/{accountSid}/auditEvents"
+def token_api_routes() -> tuple[Route, ...]:
+    """The token API's routes behind the authorizer (the public ones need no scope)."""
+    return tuple(
+        Route(operation.method, operation.path, operation.scope)
+        for operation in token_api.OPERATIONS
+        if operation.scope is not None
+    )
+
+
+def _catalog() -> tuple[Route, ...]:
+    own = token_api_routes()
+    others = load_catalog()
+    declared = {(route.method, route.resource) for route in own}
+    for route in others:
+        if (route.method, route.resource) in declared:
+            raise CatalogError(f"{CATALOG_PATH.name}: {route.method} {route.resource} is a route of the token API")
+    return own + others
+
+
+ROUTES: tuple[Route, ...] = _catalog()
+TOKENS = token_api.TOKENS
+TOKEN = token_api.TOKEN
+ROLL = token_api.ROLL
+USAGE = token_api.USAGE
+AUDIT_EVENTS = token_api.AUDIT_EVENTS
 _BY_KEY = {(route.method, route.resource): route for route in ROUTES}
 
 

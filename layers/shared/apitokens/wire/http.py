@@ -1,8 +1,9 @@
 """What every CRUD handler shares: the resolver, its guards, and the one map from domain errors
 to HTTP responses.
 
-A handler file is its Powertools decorator stack plus a route that parses, calls one service
-function and shapes the response; everything else happens here, once.
+A handler file is its route (`route`: method and path from the route's one declaration in
+apitokens.domain.token_api) that parses, calls one service function and shapes the response, and
+`handler = lambda_handler(app)`; everything else happens here, once.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
@@ -26,6 +30,7 @@ from apitokens.auth import policy
 from apitokens.auth.principal import Principal
 from apitokens.domain import audit, errors, ids
 from apitokens.domain.scopes import route_for
+from apitokens.domain.token_api import Operation
 from apitokens.settings import get_settings
 from apitokens.store.event_repository import EventRepository
 from apitokens.store.repository import TokenRepository
@@ -59,6 +64,8 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], int], ...] = (
 _NO_STORE = {"Cache-Control": "no-store"}
 
 Model = TypeVar("Model", bound=BaseModel)
+Route = TypeVar("Route", bound=Callable[..., Any])
+_PATH_PARAMETER = re.compile(r"\{([A-Za-z][A-Za-z0-9]*)\}")
 
 
 def json_response(status: int, model: BaseModel, headers: dict[str, str] | None = None) -> Response[str]:
@@ -101,6 +108,8 @@ def domain_error_response(error: errors.DomainError) -> Response[str]:
     if isinstance(error, errors.StoreUnavailable):
         headers["Retry-After"] = str(error.retry_after_seconds)
         logger.warning("token store unavailable", extra={"cause": type(error.__cause__).__name__})
+        # A request the store failed: what StoreUnavailableAlarm (template.yaml) counts.
+        metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
     elif isinstance(error, errors.ConcurrentModification):
         headers["Retry-After"] = "1"
     details = error.details if isinstance(error, errors.InvalidRequest) else None
@@ -295,3 +304,28 @@ def repository() -> TokenRepository:
 
 def event_repository() -> EventRepository:
     return EventRepository.from_settings(get_settings())
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def route(app: APIGatewayRestResolver, operation: Operation) -> Callable[[Route], Route]:
+    """Registers the decorated function as `operation`'s route: its method, and its path with each
+    {pathParameter} passed as the keyword argument path_parameter."""
+    rule = _PATH_PARAMETER.sub(lambda match: f"<{_snake_case(match.group(1))}>", operation.path)
+    register: Callable[[Route], Route] = app.route(rule, method=operation.method)
+    return register
+
+
+def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda entry point of a function serving `app`: Powertools' logger (API Gateway's
+    request id as correlation id, keys cleared between requests) and metrics (flushed after each
+    request) around the resolver."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handler
