@@ -22,7 +22,7 @@ from apitokens_dev.gateway import (
     match_route,
     policy_allows,
 )
-from apitokens_dev.template import api_routes, function_environment, load_template
+from apitokens_dev.template import any_method_answers, api_routes, function_environment, load_template
 
 LIST = Route("GET", "/accounts/{accountSid}/apiTokens", "List")
 GET = Route("GET", "/accounts/{accountSid}/apiTokens/{apiTokenSid}", "Get")
@@ -397,3 +397,25 @@ def test_functions_sharing_an_exclusive_lock_take_turns() -> None:
     for thread in threads:
         thread.join()
     assert outcomes == ["alone", "alone"]
+
+
+def test_a_method_no_route_of_a_path_has_is_the_templates_405_without_calling_anything() -> None:
+    authorizer, handler = Recorder(allow_all), Recorder(ok)
+    functions = {name: Function(name, lambda: handler) for name in ("List", "Get", "Special")}
+    local = Gateway(
+        ROUTES,
+        functions,
+        Function("Authorizer", lambda: authorizer),
+        GatewayResponses.from_template(),
+        "v1",
+        any_method=any_method_answers(),
+    )
+    response = local.handle(Request("PATCH", "/v1/accounts/a/apiTokens/tok_1"))
+    assert response.status == 405
+    assert response.header("Allow") == "GET, PUT, DELETE, OPTIONS"
+    assert envelope(response)["code"] == "method_not_allowed"
+    assert (authorizer.events, handler.events) == ([], [])
+    # A route's own method wins; a path nobody declared stays the 404; preflight is no 405.
+    assert local.handle(Request("GET", "/v1/accounts/a/apiTokens/tok_1")).status == 200
+    assert local.handle(Request("PATCH", "/v1/accounts/a/nothing")).status == 404
+    assert local.handle(Request("OPTIONS", "/v1/accounts/a/apiTokens")).status == 404

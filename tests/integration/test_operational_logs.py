@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from apitokens.domain import service
+from apitokens.domain.errors import StoreUnavailable
 from apitokens.domain.tokens import generate
 from tests.harness import ACCOUNT, Functions, load_event, user
 
@@ -100,3 +102,63 @@ def test_each_handler_request_logs_one_line_with_route_status_principal_and_late
     everything = json.dumps([vars(record) for record in caplog.records], default=str)
     assert created.body["token"] not in everything
     assert "Authorization" not in everything
+
+
+def emf_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{") and '"_aws"' in line]
+
+
+def test_a_request_the_store_fails_counts_store_unavailable_in_the_authorizer(
+    functions: Functions, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = functions.create(scopes=["tokens:read"], principal=user()).body
+
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise StoreUnavailable()
+
+    monkeypatch.setattr(functions.authorizer_instance._repository, "find_credential", unavailable)
+    capsys.readouterr()
+    with pytest.raises(StoreUnavailable):
+        functions.authorize(authorizer_event(f"Bearer {created['token']}"))
+    [line] = [
+        line for line in emf_lines(capsys.readouterr().out) if line.get("message") == "authorizer failure: refusing"
+    ]
+    metrics = emf_metrics(line)
+    assert metrics["AuthorizerFailures"][0] == 1
+    assert metrics["StoreUnavailable"] == (1, [["service"]])
+
+
+def test_any_other_authorizer_failure_is_no_store_failure(
+    functions: Functions, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = functions.create(scopes=["tokens:read"], principal=user()).body
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a fault")
+
+    monkeypatch.setattr(functions.authorizer_instance._repository, "find_credential", broken)
+    capsys.readouterr()
+    with pytest.raises(RuntimeError):
+        functions.authorize(authorizer_event(f"Bearer {created['token']}"))
+    [line] = [
+        line for line in emf_lines(capsys.readouterr().out) if line.get("message") == "authorizer failure: refusing"
+    ]
+    assert set(emf_metrics(line)) == {"AuthorizerFailures"}
+
+
+def test_a_handler_request_the_store_fails_is_a_503_counted_as_store_unavailable(
+    functions: Functions, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise StoreUnavailable()
+
+    monkeypatch.setattr(service, "get_token", unavailable)
+    capsys.readouterr()
+    reply = functions.get("tok_000000000000000000000000")
+    assert reply.status == 503
+    counted = [emf_metrics(line) for line in emf_lines(capsys.readouterr().out) if "StoreUnavailable" in line]
+    assert [metrics["StoreUnavailable"][0] for metrics in counted] == [[1.0]]  # Powertools: a list of values
+    # A refused or missing token is no store failure.
+    monkeypatch.undo()
+    assert functions.get("tok_000000000000000000000000").status == 404
+    assert not [line for line in emf_lines(capsys.readouterr().out) if "StoreUnavailable" in line]

@@ -131,3 +131,15 @@ def test_every_alarm_has_its_runbook_entry(alarm: str) -> None:
     function = re.fullmatch(r"(\w+Function)(ErrorRateAlarm|ThrottlesAlarm)", alarm)
     entry = f"`<Function>{function.group(2)}`" if function else f"`{alarm}`"
     assert f"- **{entry}**" in runbook
+
+
+def test_the_authorizers_route_catalog_loads_neither_pydantic_nor_powertools() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, apitokens.auth.policy, apitokens.domain.scopes, apitokens.domain.token_api; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'aws_lambda_powertools', 'jwt'}))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

@@ -10,7 +10,8 @@ errors and audit shapes (and settings), never wire or auth.
             checks and IAM policy (policy)
   domain    the token operations and their rules (service: limits, expiry, no privilege
             escalation; idempotent create and roll; leaks, expiry, audit, usage), token and sid
-            formats (tokens, ids, base62), the scope and route catalog (scopes, routes.txt),
+            formats (tokens, ids, base62), the token API's routes (token_api), the scope and
+            route catalog (scopes, with the other APIs' routes.txt),
             records, errors and time
   store     the only code that talks to DynamoDB: the token repository (repository, built on
             lineage and base), its items (items) and driver edge (driver), the event repository,

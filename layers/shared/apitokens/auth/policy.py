@@ -1,4 +1,4 @@
-"""Access decisions from the route catalog (scopes.ROUTES, read from routes.txt).
+"""Access decisions from the route catalog (scopes.ROUTES: token_api's routes and routes.txt's).
 
 The authorizer answers for the one request it sees: Allow on exactly that request's method ARN
 when the catalog route, its account and its scope are permitted, otherwise Deny. Why not one
