@@ -19,7 +19,6 @@ import copy
 import functools
 import gc
 import hashlib
-import inspect
 import json
 import os
 import time
@@ -87,15 +86,15 @@ def for_token(event: dict[str, Any], sid: str) -> dict[str, Any]:
 
 def load_function(function: str) -> tuple[Callable[..., Any], dict[str, Any]]:
     """The handler as the tests load it (from template.yaml's CodeUri) and its module namespace."""
-    from apitokens_dev.template import api_routes, default_authorizer, load_handler
+    from apitokens_dev.template import api_routes, default_authorizer, load_module
 
     locations = [(route.code_uri, route.handler) for route in api_routes()]
     _, code_uri, handler_name = default_authorizer()
     locations.append((code_uri, handler_name))
     for directory, name in locations:
         if directory.name == function:
-            handler = load_handler(directory, name)
-            return handler, inspect.unwrap(handler).__globals__
+            module = load_module(directory, name)
+            return getattr(module, name.rpartition(".")[2]), vars(module)
     raise LookupError(f"template.yaml has no function in functions/{function}")
 
 

@@ -4,7 +4,6 @@ route, the expiry sweep and the stream-to-bus filter and transformation; handler
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -78,8 +77,7 @@ def test_every_change_writes_its_event_newest_first_with_no_secret(functions: Fu
 
 
 def test_a_failed_audit_write_fails_the_change(functions: Functions, dynamodb: Any, monkeypatch: Any) -> None:
-    handler = functions.by_route[("POST", TOKENS)]
-    (client,) = dynamodb_clients(inspect.unwrap(handler).__globals__)
+    (client,) = dynamodb_clients(vars(functions.modules[("POST", TOKENS)]))
     original = client.transact_write_items
 
     def failing(**kwargs: Any) -> Any:

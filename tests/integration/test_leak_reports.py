@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ REVOKE = "/credentials/revoke"
 def github_key(tmp_path: Path, functions: Functions, monkeypatch: pytest.MonkeyPatch) -> ec.EllipticCurvePrivateKey:
     """The development GitHub key, published to the function in place of GitHub's key list."""
     key = devkeys.github_key(tmp_path)
-    keys = inspect.unwrap(functions.by_route[("POST", GITHUB)]).__globals__["github_keys"]
+    keys = functions.modules[("POST", GITHUB)].github_keys
     fetched: list[str] = []
 
     def fetch(url: str) -> bytes:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-import types
 from typing import Any
 
 import pytest
@@ -148,9 +146,8 @@ def test_a_cascade_larger_than_one_transaction(functions: Functions, monkeypatch
 
 
 def _module(functions: Functions, method: str) -> Any:
-    """The namespace of a loaded function's module (its handler's globals, under the decorators)."""
-    handler = functions.by_route[(method, "/accounts/{accountSid}/apiTokens/{apiTokenSid}")]
-    return types.SimpleNamespace(**inspect.unwrap(handler).__globals__)
+    """A loaded function's module."""
+    return functions.modules[(method, "/accounts/{accountSid}/apiTokens/{apiTokenSid}")]
 
 
 def test_a_cascade_that_fails_between_batches_is_finished_by_a_retry(

@@ -4,7 +4,6 @@ as every copy, and no transaction passes DynamoDB's 100 items at any copy count 
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import pytest
@@ -69,8 +68,7 @@ def test_a_failed_event_write_leaves_every_copy_as_it_was(
     functions: Functions, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     created = functions.create(scopes=["tokens:read"]).body
-    handler = functions.by_route[("PUT", "/accounts/{accountSid}/apiTokens/{apiTokenSid}")]
-    (client,) = dynamodb_clients(inspect.unwrap(handler).__globals__)
+    (client,) = dynamodb_clients(vars(functions.modules[("PUT", "/accounts/{accountSid}/apiTokens/{apiTokenSid}")]))
     original = client.transact_write_items
 
     def event_refused(**kwargs: Any) -> Any:
