@@ -599,9 +599,9 @@ def _idempotency_keys() -> Iterator[Case]:
 
 
 def _methods() -> Iterator[Case]:
-    # Methods the template does not route: API Gateway's own answer (MISSING_AUTHENTICATION_TOKEN, a 404 here).
+    # Methods no route of the path has: the template's catch-all answer, 405 with Allow.
     for route, method in (("list", "PATCH"), ("list", "DELETE"), ("list", "PUT"), ("get", "PATCH"), ("get", "POST")):
-        yield Case("methods", method, route, 404, "not_found", method=method)
+        yield Case("methods", method, route, 405, "method_not_allowed", method=method)
 
 
 CASES = list(_cases())
