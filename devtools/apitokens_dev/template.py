@@ -254,10 +254,13 @@ def function_environment(logical_id: str, template: dict[str, Any] | None = None
 
 
 def dynamodb_clients(namespace: dict[str, Any]) -> list[Any]:
-    """Every DynamoDB client a loaded function holds, however its objects wrap it (a repository,
+    """Every DynamoDB client a loaded function holds (boto3's, or the authorizer's
+    HttpDynamoDBClient), however its objects wrap it (a repository,
     an idempotent creator, an authorizer): a short walk over the project's own objects, for tests
     and benchmarks that stub or fault those clients. Pass vars(module)."""
     from botocore.client import BaseClient
+
+    from apitokens.store.dynamodb_http import HttpDynamoDBClient
 
     found: dict[int, Any] = {}
     seen: set[int] = set()
@@ -271,6 +274,8 @@ def dynamodb_clients(namespace: dict[str, Any]) -> list[Any]:
             if isinstance(value, BaseClient):
                 if value.meta.service_model.service_name == "dynamodb":
                     found[id(value)] = value
+            elif isinstance(value, HttpDynamoDBClient):  # the authorizer's own
+                found[id(value)] = value
             elif type(value).__module__.startswith("apitokens."):
                 reachable.extend(getattr(value, "__dict__", {}).values())
                 slots = getattr(type(value), "__slots__", ())

@@ -20,6 +20,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from apitokens.domain.errors import StoreUnavailable, Unauthenticated
     from apitokens.jsonlog import JsonLogger, MetricLine
     from apitokens.settings import get_settings
+    from apitokens.store.dynamodb_http import HttpDynamoDBClient
     from apitokens.store.repository import TokenRepository
     from apitokens.tracing import enable_if_configured
 
@@ -27,7 +28,10 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     # Not Powertools' Logger: it would cost every API request about a DynamoDB read (jsonlog.py).
     logger = JsonLogger(settings.service_name, settings.log_level)
     enable_if_configured(settings)
-    authorizer = Authorizer(settings, TokenRepository.from_settings(settings), logger=logger)
+    # Not boto3: the standard library's DynamoDB client keeps botocore out of the cold start
+    # (apitokens/store/dynamodb_http.py).
+    dynamodb = HttpDynamoDBClient.from_settings(settings)
+    authorizer = Authorizer(settings, TokenRepository.from_settings(settings, dynamodb), logger=logger)
     ACCEPTED = MetricLine(settings.metrics_namespace, ["CredentialsAccepted"], [[], ["principal_type"]])
     REFUSED = MetricLine(settings.metrics_namespace, ["CredentialsRefused"], [[], ["reason"]])
     FAILED = MetricLine(settings.metrics_namespace, ["AuthorizerFailures"], [[]])

@@ -1,5 +1,5 @@
-"""DynamoDB faults injected below the functions, on botocore's events, and a recorder of the
-calls the functions make."""
+"""DynamoDB faults injected below the functions, on botocore's events (on the calls of the
+authorizer's HttpDynamoDBClient), and a recorder of the calls the functions make."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.client import BaseClient
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+from apitokens.store.dynamodb_http import DynamoDBError, DynamoDBServiceError, DynamoDBUnreachable, HttpDynamoDBClient
 
 # Put in every injected error: it must never reach a response body.
 LEAK_MARKER = "injected-fault-7f3a"
@@ -43,20 +45,65 @@ class Error:
             ]
         return response
 
+    def http_client_error(self) -> DynamoDBError:
+        """The same failure as the authorizer's HttpDynamoDBClient raises it: a service error
+        with botocore's response shape, or no answer at all."""
+        if self.exception is not None:
+            return DynamoDBUnreachable(f"{LEAK_MARKER} {self.name}")
+        response = self.parsed_response()
+        del response["ResponseMetadata"]
+        return DynamoDBServiceError(str(self.code), response["Error"]["Message"], self.status, response)
+
 
 @dataclass
 class _StatusOnly:
     status_code: int
 
 
+class _HookedCall:
+    """An HttpDynamoDBClient's `call` (every operation goes through it) with hooks before it,
+    in the order of botocore's before-call handlers: the first to answer or raise decides."""
+
+    def __init__(self, call: Callable[[str, Any], dict[str, Any]]) -> None:
+        self.call = call
+        self.hooks: list[tuple[str, Callable[..., Any]]] = []  # (operation or "*", handler)
+
+    def __call__(self, operation: str, params: Any) -> dict[str, Any]:
+        for wanted, handler in list(self.hooks):
+            if wanted in ("*", operation):
+                answer = handler(model=_Operation(operation), params=params)
+                if answer is not None:
+                    return dict(answer[1])
+        return self.call(operation, params)
+
+
+@dataclass(frozen=True)
+class _Operation:
+    name: str  # what botocore's operation model calls it
+
+
+def _hooked_call(client: HttpDynamoDBClient) -> _HookedCall:
+    hooked = vars(client).get("call")
+    if not isinstance(hooked, _HookedCall):
+        hooked = _HookedCall(client.call)
+        client.call = hooked  # type: ignore[method-assign]
+    return hooked
+
+
 class _Hook:
-    """One handler on the event system of some clients; clear() is idempotent."""
+    """One handler on the event system of some clients (on the calls of an HttpDynamoDBClient,
+    which has none); clear() is idempotent."""
 
     def __init__(self, clients: list[BaseClient], event: str, *, first: bool) -> None:
         self._clients = list(clients)
         self._event = event
         for client in self._clients:
-            if first:
+            if isinstance(client, HttpDynamoDBClient):
+                if not event.startswith("before-call."):
+                    raise TypeError(f"{event}: the wire of an HttpDynamoDBClient is tests/harness/faulty_endpoint's")
+                hooks = _hooked_call(client).hooks
+                hooks.insert(0 if first else len(hooks), (event.rpartition(".")[2], self._handle))
+            elif first:
                 client.meta.events.register_first(event, self._handle)
             else:
                 client.meta.events.register(event, self._handle)
@@ -66,7 +113,11 @@ class _Hook:
 
     def clear(self) -> None:
         for client in self._clients:
-            client.meta.events.unregister(self._event, self._handle)
+            if isinstance(client, HttpDynamoDBClient):
+                hooks = _hooked_call(client).hooks
+                hooks[:] = [hook for hook in hooks if hook[1] != self._handle]
+            else:
+                client.meta.events.unregister(self._event, self._handle)
         self._clients = []
 
 
@@ -81,12 +132,15 @@ class FaultInjector(_Hook):
         self.error = error
         self.calls = 0
         self._after = after  # calls let through before the first failure (a fault midway)
+        self._http_clients = any(isinstance(client, HttpDynamoDBClient) for client in clients)
         super().__init__(clients, f"before-call.dynamodb.{operation}", first=True)
 
     def _handle(self, **_: Any) -> tuple[_StatusOnly, dict[str, Any]] | None:
         self.calls += 1
         if self.calls <= self._after:
             return None  # on to moto
+        if self._http_clients:
+            raise self.error.http_client_error()
         if self.error.exception is not None:
             raise self.error.exception()
         return _StatusOnly(self.error.status), self.error.parsed_response()

@@ -7,7 +7,10 @@ from __future__ import annotations
 import builtins
 import contextlib
 import copy
+import functools
 import json
+import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -81,6 +84,40 @@ def moto_table() -> Iterator[Any]:
         client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(**table_create_arguments(TABLE))
         yield client
+
+
+@functools.cache
+def moto_server_url() -> str:
+    """moto's server on a loopback port, for this process's life: the authorizer's own client
+    speaks HTTP, which moto's in-process mock does not intercept, and the server answers from
+    the same state as the mock (one moto in one process), so the authorizer reads what the other
+    functions wrote."""
+    from moto.server import ThreadedMotoServer
+
+    # werkzeug would log every request the server answers.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return f"http://{host}:{port}"
+
+
+@contextlib.contextmanager
+def authorizer_environment(endpoint: str | None = None) -> Iterator[None]:
+    """While the authorizer loads: its DynamoDB endpoint is `endpoint` (moto's server,
+    moto_server_url, by default), as in `apitokens serve`, and its settings are read with it;
+    then both are as they were."""
+    previous = os.environ.get("DYNAMODB_ENDPOINT_URL")
+    os.environ["DYNAMODB_ENDPOINT_URL"] = endpoint or moto_server_url()
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
+        else:
+            os.environ["DYNAMODB_ENDPOINT_URL"] = previous
+        get_settings.cache_clear()
 
 
 def reset_table(client: Any) -> None:
@@ -208,7 +245,8 @@ class Functions:
             self.modules[(route.method, route.path)] = module
             self.by_route[(route.method, route.path)] = getattr(module, route.handler.rpartition(".")[2])
         _, code_uri, handler = default_authorizer()
-        self.authorizer_module = load_module(code_uri, handler)
+        with authorizer_environment():
+            self.authorizer_module = load_module(code_uri, handler)
         self.authorizer = getattr(self.authorizer_module, handler.rpartition(".")[2])
 
     def call(self, method: str, resource: str, *args: Any, **kwargs: Any) -> Reply:
@@ -270,6 +308,7 @@ class Functions:
         return True
 
     def clients(self, method: str | None, resource: str | None = None) -> builtins.list[BaseClient]:
-        """The DynamoDB clients of one function (method None: the authorizer)."""
+        """The DynamoDB clients of one function (method None: the authorizer, whose one client is
+        an HttpDynamoDBClient)."""
         module = self.authorizer_module if method is None else self.modules[(method, str(resource))]
         return dynamodb_clients(vars(module))

@@ -7,7 +7,6 @@ from typing import Any
 
 import jwt
 import pytest
-from botocore.exceptions import ClientError
 
 from apitokens.auth.principal import Principal
 from apitokens.domain.errors import Unauthenticated
@@ -15,6 +14,7 @@ from apitokens.domain.records import TokenRecord
 from apitokens.domain.scopes import ALL_SCOPES, ROUTES
 from apitokens.domain.tokens import digest, generate
 from apitokens.settings import get_settings
+from apitokens.store.dynamodb_http import service_error
 from apitokens.store.repository import TokenRepository
 from apitokens_dev.iam import is_allowed
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, CallRecorder, Functions, authorizer_event, method_arn, user
@@ -216,7 +216,7 @@ def test_last_used_at_failure_never_fails_the_request(functions: Functions, monk
     (client,) = functions.clients(None)
 
     def throttled(**_: Any) -> Any:
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
+        raise service_error(400, {}, b'{"__type": "x#ThrottlingException", "message": "slow down"}')
 
     monkeypatch.setattr(client, "transact_write_items", throttled)
     decision = functions.authorize(authorizer_event(f"Bearer {created['token']}"))
@@ -246,7 +246,7 @@ def test_dynamodb_failure_fails_closed(functions: Functions, monkeypatch: pytest
     secret = create_token(functions, ["tokens:read"])["token"]
 
     def failing(**_: Any) -> Any:
-        raise ClientError({"Error": {"Code": code, "Message": "boom"}}, "GetItem")
+        raise service_error(500 if code == "InternalServerError" else 400, {}, json.dumps({"__type": code}).encode())
 
     (client,) = functions.clients(None)
     monkeypatch.setattr(client, "get_item", failing)

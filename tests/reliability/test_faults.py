@@ -418,16 +418,6 @@ def test_a_throttle_that_passes_is_absorbed_by_the_retries(world: World, wiring:
     assert len(wire.attempts) == MAX_ATTEMPTS
 
 
-def test_the_authorizer_retries_its_read_then_fails_closed(world: World, wiring: Wiring, backoffs: list[float]) -> None:
-    (client,) = world.functions.clients(None)
-    wire = wiring.on_the_wire(client, GET_ITEM, failures=MAX_ATTEMPTS, fail=throttled)
-    with pytest.raises(Exception) as raised:  # noqa: PT011 - any exception but "Unauthorized"
-        world.functions.authorize(authorizer_event(f"Bearer {world.secret}", ROUTES[0]))
-    wire.clear()
-    assert str(raised.value) != "Unauthorized"
-    assert len(wire.attempts) == MAX_ATTEMPTS
-
-
 def test_timeouts_on_a_create_are_retried_and_create_one_token(
     world: World, wiring: Wiring, backoffs: list[float]
 ) -> None:

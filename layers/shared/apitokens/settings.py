@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 TokenEnvironment = Literal["live", "test"]
@@ -80,6 +80,14 @@ class Settings:
     max_tokens_per_account: int = 100
     dynamodb_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
+    # The SDK's own endpoint settings, which boto3 reads itself; the authorizer's client
+    # (store/endpoint.py) follows them the same way.
+    aws_endpoint_url_dynamodb: str | None = None
+    aws_endpoint_url: str | None = None
+    aws_ignore_configured_endpoint_urls: bool = False
+    aws_use_fips_endpoint: bool = False
+    aws_use_dualstack_endpoint: bool = False
+    aws_ca_bundle: str | None = None
     # lastUsedAt is written at most once per this many seconds per token.
     last_used_interval_seconds: int = 60
     # Copies of each token's lookup item (README: "Hot tokens"): a token sustains about
@@ -140,6 +148,12 @@ _VARIABLES: tuple[tuple[str, tuple[str, ...], _Read], ...] = (
     ("max_tokens_per_account", ("MAX_TOKENS_PER_ACCOUNT",), _whole_number(*MAX_TOKENS_PER_ACCOUNT_RANGE)),
     ("dynamodb_endpoint_url", ("DYNAMODB_ENDPOINT_URL",), _as_is),
     ("aws_region", ("AWS_REGION", "AWS_DEFAULT_REGION"), _as_is),
+    ("aws_endpoint_url_dynamodb", ("AWS_ENDPOINT_URL_DYNAMODB",), _as_is),
+    ("aws_endpoint_url", ("AWS_ENDPOINT_URL",), _as_is),
+    ("aws_ignore_configured_endpoint_urls", ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",), _is_true),
+    ("aws_use_fips_endpoint", ("AWS_USE_FIPS_ENDPOINT",), _is_true),
+    ("aws_use_dualstack_endpoint", ("AWS_USE_DUALSTACK_ENDPOINT",), _is_true),
+    ("aws_ca_bundle", ("AWS_CA_BUNDLE",), _as_is),
     ("last_used_interval_seconds", ("LAST_USED_INTERVAL_SECONDS",), _whole_number(1, 86_400)),
     ("lookup_copies", ("LOOKUP_COPIES",), _whole_number(1, MAX_LOOKUP_COPIES)),
     # 0, like unset, means "as many as lookup_copies".
@@ -160,6 +174,26 @@ _VARIABLES: tuple[tuple[str, tuple[str, ...], _Read], ...] = (
     ("metrics_namespace", ("POWERTOOLS_METRICS_NAMESPACE",), _as_is),
     ("cors_allow_origin", ("CORS_ALLOW_ORIGIN",), _as_is),
 )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """AWS credentials; the secret parts never in a repr."""
+
+    access_key: str
+    secret_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+
+def aws_credentials(env: Mapping[str, str] | None = None) -> Credentials:
+    """The function's AWS credentials, which Lambda puts in its environment (the session token
+    included); read when the authorizer's DynamoDB client is built, never kept in Settings."""
+    env = os.environ if env is None else env
+    access_key = env.get("AWS_ACCESS_KEY_ID", "").strip()
+    secret_key = env.get("AWS_SECRET_ACCESS_KEY", "").strip()
+    if not access_key or not secret_key:
+        raise SettingsError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set")
+    return Credentials(access_key, secret_key, env.get("AWS_SESSION_TOKEN", "").strip() or None)
 
 
 @functools.cache

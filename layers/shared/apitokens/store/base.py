@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from apitokens.domain import audit
 from apitokens.domain.errors import ConcurrentModification, DomainError
 from apitokens.domain.records import Credential
 from apitokens.settings import Settings
 from apitokens.store import keys
-from apitokens.store.driver import cancellation_codes, create_client, domain_error, driver_errors, still_exists
+from apitokens.store.driver import (
+    cancellation_codes,
+    client_errors,
+    create_client,
+    domain_error,
+    driver_errors,
+    still_exists,
+)
 from apitokens.store.items import (
     PROJECTION,
     PROJECTION_NAMES,
@@ -37,6 +42,8 @@ from apitokens.store.items import (
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from apitokens.store.dynamodb_http import HttpDynamoDBClient
 
 
 class TokenStore:
@@ -61,9 +68,12 @@ class TokenStore:
         self.read_copies = min(lookup_copies, read_copies or lookup_copies)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
+    def from_settings(cls, settings: Settings, client: DynamoDBClient | HttpDynamoDBClient | None = None) -> Self:
+        """The store on the table of `settings`, through `client`: a boto3 client by default; the
+        authorizer's HttpDynamoDBClient answers the calls the authorizer makes (find_credential,
+        touch_last_used) with the same parameters and response shapes."""
         return cls(
-            create_client(settings),
+            cast("DynamoDBClient", client) if client is not None else create_client(settings),
             settings.table_name,
             settings.audit_retention_days,
             lookup_copies=settings.lookup_copies,
@@ -127,7 +137,7 @@ class TokenStore:
             response = self._client.get_item(
                 TableName=self._table, Key=keys.secret_copy_key(secret_digest, copy), ConsistentRead=True
             )
-        except (ClientError, BotoCoreError) as error:
+        except client_errors() as error:
             raise domain_error(error) from error
         item = response.get("Item")
         if item is None:

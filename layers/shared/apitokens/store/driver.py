@@ -1,20 +1,24 @@
-"""The DynamoDB driver's edge: the one client, and what botocore raises translated into domain
-errors, here and nowhere else (README, "How the code is laid out").
+"""The DynamoDB driver's edge: the clients, and what they raise translated into domain errors,
+here and nowhere else (README, "How the code is laid out").
 
-Low-level client (about 1.5x faster per call than the resource API), bounded retries and
-timeouts well under API Gateway's 29 s.
+Every function but the authorizer uses boto3's low-level client (about 1.5x faster per call than
+the resource API), with bounded retries and timeouts well under API Gateway's 29 s. The
+authorizer uses its own standard-library client with the same retries and timeouts
+(store/dynamodb_http.py), so that its cold start never imports botocore: this module imports
+botocore only to build a boto3 client, and recognises botocore's errors only once botocore is
+loaded (no botocore exception can exist before).
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from apitokens.domain.errors import ConcurrentModification, DomainError, StoreUnavailable
 from apitokens.settings import Settings
+from apitokens.store.dynamodb_http import DynamoDBError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -71,11 +75,24 @@ def old_item(error: BaseException, index: int) -> dict[str, Any] | None:
     return dict(item) if item else None
 
 
-def domain_error(error: ClientError | BotoCoreError) -> DomainError:
-    """The domain error for what botocore raised (after the client's own retries)."""
-    if isinstance(error, BotoCoreError):
+def client_errors() -> tuple[type[Exception], ...]:
+    """What the DynamoDB clients raise once their retries are spent: botocore's ClientError and
+    BotoCoreError (when botocore is loaded) and the authorizer client's DynamoDBError. Called
+    in an `except` clause, so only when something was raised."""
+    botocore_exceptions = sys.modules.get("botocore.exceptions")
+    if botocore_exceptions is None:
+        return (DynamoDBError,)
+    return (DynamoDBError, botocore_exceptions.ClientError, botocore_exceptions.BotoCoreError)
+
+
+def domain_error(error: BaseException) -> DomainError:
+    """The domain error for what a client raised (after its own retries): a service error
+    carries botocore's response shape (Error Code, CancellationReasons), a transport failure
+    (botocore's BotoCoreError, DynamoDBUnreachable) none."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict) or "Error" not in response:
         return StoreUnavailable()
-    code = error.response.get("Error", {}).get("Code", "")
+    code = response["Error"].get("Code", "")
     if code in _RETRYABLE_CODES or code == "TransactionInProgressException":
         return StoreUnavailable()
     if code == "TransactionCanceledException":
@@ -90,8 +107,8 @@ def domain_error(error: ClientError | BotoCoreError) -> DomainError:
 
 @contextlib.contextmanager
 def driver_errors() -> Iterator[None]:
-    """Turns what botocore raises into domain errors; domain errors pass through."""
+    """Turns what the clients raise into domain errors; domain errors pass through."""
     try:
         yield
-    except (ClientError, BotoCoreError) as error:
+    except client_errors() as error:
         raise domain_error(error) from error
