@@ -1,5 +1,7 @@
 """Warm invocations: a handler called again and again with DynamoDB answered by botocore's
-Stubber, side by side with one stubbed GetItem on the same client.
+Stubber (the authorizer's own client by its TransportStub: the request built, signed and parsed,
+the socket skipped), side by side with one stubbed GetItem on a boto3 client configured as the
+functions' (the unit of every warm figure).
 
 Runs as its own interpreter (`python bench/warm.py OUTPUT.json`, started by run.py), so the heap
 holds the handlers and little else, as in a Lambda worker; what setup leaves behind (moto) is
@@ -113,6 +115,11 @@ def record_calls(client: Any, call: Callable[[], Any]) -> tuple[Any, list[Respon
     requests it made."""
     from botocore import xform_name
 
+    from apitokens.store.dynamodb_http import HttpDynamoDBClient
+
+    if isinstance(client, HttpDynamoDBClient):
+        return _record_http_calls(client, call)
+
     recorded: list[Response] = []
     requests: list[Call] = []
 
@@ -131,6 +138,69 @@ def record_calls(client: Any, call: Callable[[], Any]) -> tuple[Any, list[Respon
         client.meta.events.unregister("after-call.dynamodb", unique_id="bench-recorder")
         client.meta.events.unregister("provide-client-params.dynamodb", unique_id="bench-requests")
     return result, recorded, requests
+
+
+def _record_http_calls(client: Any, call: Callable[[], Any]) -> tuple[Any, list[Response], list[Call]]:
+    """record_calls for the authorizer's HttpDynamoDBClient (no botocore events): its `call`."""
+    from botocore import xform_name
+
+    recorded: list[Response] = []
+    requests: list[Call] = []
+    original = client.call
+
+    def recording(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        requests.append((xform_name(operation), copy.deepcopy(params)))
+        answer: dict[str, Any] = original(operation, params)
+        recorded.append((xform_name(operation), copy.deepcopy(answer)))
+        return answer
+
+    client.call = recording
+    try:
+        result = call()
+    finally:
+        del client.call
+    return result, recorded, requests
+
+
+class TransportStub:
+    """Stubber's interface for the authorizer's HttpDynamoDBClient: queued answers returned by
+    its transport (the one request on the socket) instantly, so the timed call still builds,
+    serialises and signs the request and parses the answer, as the client does on every call."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._queue: list[tuple[str, bytes]] = []
+
+    def add_response(self, method: str, body: dict[str, Any]) -> None:
+        self._queue.append((method, json.dumps(body).encode()))
+
+    def activate(self) -> None:
+        from botocore import xform_name
+
+        def send(headers: Any, payload: bytes) -> tuple[int, dict[str, str], bytes]:
+            method, body = self._queue.pop(0)
+            called = xform_name(headers["X-Amz-Target"].rpartition(".")[2])
+            if called != method:
+                raise AssertionError(f"{called} called, {method} expected")
+            return 200, {}, body
+
+        self._client._send = send
+
+    def deactivate(self) -> None:
+        del self._client._send
+
+    def assert_no_pending_responses(self) -> None:
+        if self._queue:
+            raise AssertionError(f"{len(self._queue)} answers not used")
+
+
+def stub_for(client: Any) -> Any:
+    """botocore's Stubber for a boto3 client, TransportStub for the authorizer's own."""
+    from botocore.stub import Stubber
+
+    from apitokens.store.dynamodb_http import HttpDynamoDBClient
+
+    return TransportStub(client) if isinstance(client, HttpDynamoDBClient) else Stubber(client)
 
 
 def own_calls(client: Any, requests: list[Call]) -> Callable[[], None]:
@@ -169,26 +239,29 @@ def interleaved(
     sink: CountingSink | None,
     batches: int,
     batch_size: int,
+    baseline_client: Any = None,
 ) -> Timing:
     """Median time per call of `candidate` and of `baseline`, in alternating batches, each call's
-    DynamoDB responses queued on a Stubber beforehand (and checked to be used up)."""
-    from botocore.stub import Stubber
-
+    DynamoDB responses queued on a Stubber beforehand (and checked to be used up); the baseline
+    calls `baseline_client` when given (a boto3 client beside the authorizer's own)."""
     timing = Timing()
-    stubber = Stubber(client)
+    stubber = stub_for(client)
+    baseline_stubber = stubber if baseline_client is None else stub_for(baseline_client)
     stubber.activate()
+    if baseline_stubber is not stubber:
+        baseline_stubber.activate()
     try:
         for index in range(batches + 1):  # the first pair warms up and is not counted
             pair = [
-                (candidate, candidate_script, timing.candidate_ns, timing.candidate_wall_ns),
-                (baseline, baseline_script, timing.baseline_ns, timing.baseline_wall_ns),
+                (candidate, candidate_script, timing.candidate_ns, timing.candidate_wall_ns, stubber),
+                (baseline, baseline_script, timing.baseline_ns, timing.baseline_wall_ns, baseline_stubber),
             ]
             if index % 2:
                 pair.reverse()  # neither side always runs first
-            for function, script, results, wall_results in pair:
+            for function, script, results, wall_results, side_stubber in pair:
                 for _ in range(batch_size):
                     for method, body in _fresh_last_used(script):
-                        stubber.add_response(method, copy.deepcopy(body))
+                        side_stubber.add_response(method, copy.deepcopy(body))
                 gc.collect()
                 if sink is not None:
                     sink.reset()
@@ -196,7 +269,7 @@ def interleaved(
                 for _ in range(batch_size):
                     function()
                 elapsed_cpu, elapsed = time.thread_time_ns() - started_cpu, time.perf_counter_ns() - started
-                stubber.assert_no_pending_responses()
+                side_stubber.assert_no_pending_responses()
                 if index:
                     results.append(elapsed_cpu / batch_size)
                     wall_results.append(elapsed / batch_size)
@@ -205,6 +278,8 @@ def interleaved(
                     timing.bytes_per_call = sink.bytes / batch_size
     finally:
         stubber.deactivate()
+        if baseline_stubber is not stubber:
+            baseline_stubber.deactivate()
     return timing
 
 
@@ -213,8 +288,10 @@ class Handlers:
     """The authorizer and the create and list handlers, loaded once, with recorded scripts."""
 
     authorize: Callable[[], Any]
-    authorizer_client: Any
+    authorizer_client: Any  # the authorizer's own HttpDynamoDBClient
     authorizer_script: list[Response]
+    # A boto3 client configured as every other function's: the stubbed GetItem, the unit.
+    get_item_client: Any
     get_item: Callable[[Any], Any]
     get_item_script: list[Response]
     create: Callable[[], Any]
@@ -236,6 +313,19 @@ class Handlers:
     floor_with_own_calls: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
 
+def moto_server_url() -> str:
+    """moto's server on a loopback port, for the rest of this process."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return f"http://{host}:{port}"
+
+
 def prepare(page_size: int) -> Handlers:  # noqa: PLR0915 - one recording session, in order
     """Loads the handlers with the Lambda environment in place, then records, against moto, what
     a create, a full page of list and an authorization by API token send and receive."""
@@ -251,8 +341,13 @@ def prepare(page_size: int) -> Handlers:  # noqa: PLR0915 - one recording sessio
         import boto3
 
         boto3.client("dynamodb", region_name="us-east-1").create_table(**table_create_arguments(TABLE_NAME))
+        # The authorizer's own client speaks HTTP, which moto's mock does not intercept: it talks
+        # to moto's server, which answers from the same state (one moto in one process).
+        os.environ["DYNAMODB_ENDPOINT_URL"] = moto_server_url()
         get_settings.cache_clear()
         authorizer, authorizer_namespace = load_function("authorizer")
+        del os.environ["DYNAMODB_ENDPOINT_URL"]
+        get_settings.cache_clear()
         create, create_namespace = load_function("create_token")
         listing, list_namespace = load_function("list_tokens")
         authorizer_client = find_client(authorizer_namespace)
@@ -321,6 +416,7 @@ def prepare(page_size: int) -> Handlers:  # noqa: PLR0915 - one recording sessio
         authorize=lambda: authorizer(token_event, context),
         authorizer_client=authorizer_client,
         authorizer_script=authorizer_script,
+        get_item_client=by_sid["get_token"][0],
         get_item=get_item,
         get_item_script=[("get_item", {"Item": lookup_item})],
         create=lambda: create(create_event, context),
@@ -522,9 +618,10 @@ def main() -> None:
                 client,
                 candidate=call,
                 candidate_script=script,
-                baseline=functools.partial(handlers.get_item, client),
+                baseline=functools.partial(handlers.get_item, handlers.get_item_client),
                 baseline_script=handlers.get_item_script,
                 sink=sink,
+                baseline_client=handlers.get_item_client,
                 **batch,
             )
             for name, client, call, script in (
@@ -537,10 +634,10 @@ def main() -> None:
         timings.update(own_call_timings(handlers, wanted, batch))
         if handlers.floor is not None and (wanted is None or "framework_floor" in wanted):
             timings["framework_floor"] = interleaved(
-                handlers.authorizer_client,
+                handlers.get_item_client,
                 candidate=handlers.floor,
                 candidate_script=[],
-                baseline=functools.partial(handlers.get_item, handlers.authorizer_client),
+                baseline=functools.partial(handlers.get_item, handlers.get_item_client),
                 baseline_script=handlers.get_item_script,
                 sink=sink,
                 **batch,

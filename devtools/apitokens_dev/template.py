@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import gc
 import importlib.util
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,10 +258,12 @@ def dynamodb_clients(namespace: dict[str, Any]) -> list[Any]:
     """Every DynamoDB client a loaded function holds (boto3's, or the authorizer's
     HttpDynamoDBClient), however its objects wrap it (a repository,
     an idempotent creator, an authorizer): a short walk over the project's own objects, for tests
-    and benchmarks that stub or fault those clients. Pass vars(module)."""
-    from botocore.client import BaseClient
-
+    and benchmarks that stub or fault those clients. Pass vars(module). It loads no botocore:
+    without botocore loaded, no boto3 client exists."""
     from apitokens.store.dynamodb_http import HttpDynamoDBClient
+
+    botocore_client = sys.modules.get("botocore.client")
+    boto3_clients: tuple[type, ...] = (botocore_client.BaseClient,) if botocore_client is not None else ()
 
     found: dict[int, Any] = {}
     seen: set[int] = set()
@@ -271,8 +274,9 @@ def dynamodb_clients(namespace: dict[str, Any]) -> list[Any]:
             if id(value) in seen:
                 continue
             seen.add(id(value))
-            if isinstance(value, BaseClient):
-                if value.meta.service_model.service_name == "dynamodb":
+            if isinstance(value, boto3_clients):
+                client: Any = value
+                if client.meta.service_model.service_name == "dynamodb":
                     found[id(value)] = value
             elif isinstance(value, HttpDynamoDBClient):  # the authorizer's own
                 found[id(value)] = value

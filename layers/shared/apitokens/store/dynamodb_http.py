@@ -1,5 +1,6 @@
 """The authorizer's DynamoDB client: DynamoDB's JSON protocol over one kept-alive HTTPS
-connection, signed with Signature Version 4 (store/sigv4.py), on the standard library.
+connection (store/http1.py), signed with Signature Version 4 (store/sigv4.py), on the standard
+library.
 
 It makes exactly the calls the authorizer makes (GetItem, UpdateItem, TransactWriteItems), with
 the low-level boto3 client's method names, parameters and response shapes, so TokenStore takes
@@ -24,11 +25,9 @@ configures it:
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
-import select
-import socket
+import ssl
 import threading
 import time
 import zlib
@@ -38,6 +37,7 @@ from urllib.parse import urlsplit
 
 from apitokens.settings import Credentials, Settings, aws_credentials
 from apitokens.store.endpoint import dynamodb_endpoint
+from apitokens.store.http1 import Http1Connection
 from apitokens.store.sigv4 import Signer
 
 API_VERSION = "DynamoDB_20120810"
@@ -95,9 +95,6 @@ QUOTA_CAPACITY = 500
 QUOTA_THROTTLING_RETRY_COST = 5
 QUOTA_RETRY_COST = 14
 QUOTA_NO_RETRY_INCREMENT = 1
-
-# What a failed exchange raises in http.client and the socket layer (timeouts, resets, TLS).
-_TRANSPORT_ERRORS = (OSError, http.client.HTTPException)
 
 
 class DynamoDBError(Exception):
@@ -204,16 +201,15 @@ class HttpDynamoDBClient:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._max_attempts = max_attempts
-        self._ca_bundle = ca_bundle
         # Public, as the timeouts: a test sets them on the authorizer's client.
         self.sleep = sleep
         self.jitter = jitter
         self.quota = RetryQuota()
-        self._connection: http.client.HTTPConnection | None = None
-        self._tls: Any = None
+        tls = ssl.create_default_context(cafile=ca_bundle) if self._https else None
+        self._connection = Http1Connection(
+            self._host, self._port, tls=tls, connect_timeout=connect_timeout, read_timeout=read_timeout
+        )
         self._lock = threading.Lock()
-        # How many connections it opened: a test reads it to see a reconnect.
-        self.connections_opened = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HttpDynamoDBClient:
@@ -234,10 +230,6 @@ class HttpDynamoDBClient:
 
     def transact_write_items(self, **params: Any) -> dict[str, Any]:
         return self.call("TransactWriteItems", params)
-
-    def close(self) -> None:
-        with self._lock:
-            self._drop()
 
     # -- one call, its attempts ----------------------------------------------------------------
 
@@ -275,7 +267,7 @@ class HttpDynamoDBClient:
         """One signed request: (the parsed answer or the error, the server's retry-after in s)."""
         try:
             status, headers, body = self._exchange(target, payload)
-        except _TRANSPORT_ERRORS as error:
+        except OSError as error:  # refused, reset, timed out, TLS, closed early, malformed
             return DynamoDBUnreachable(f"{type(error).__name__} talking to DynamoDB"), None
         checksum = headers.get("x-amz-crc32")
         if checksum is not None and checksum.isdigit() and zlib.crc32(body) != int(checksum):
@@ -288,6 +280,9 @@ class HttpDynamoDBClient:
         return service_error(status, headers, body), seconds
 
     def _exchange(self, target: str, payload: bytes) -> tuple[int, dict[str, str], bytes]:
+        return self._send(self._signed_headers(target, payload), payload)
+
+    def _signed_headers(self, target: str, payload: bytes) -> dict[str, str]:
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         credentials = self._signer.credentials
         headers = {
@@ -302,53 +297,20 @@ class HttpDynamoDBClient:
             "POST", self._path, (), headers.items(), payload, amz_date=amz_date
         )
         headers["User-Agent"] = USER_AGENT
+        return headers
+
+    def _send(self, headers: Mapping[str, str], payload: bytes) -> tuple[int, dict[str, str], bytes]:
+        """One request on the kept-alive connection: (status, lower-cased headers, body)."""
         with self._lock:
-            connection = self._open()
-            try:
-                connection.request("POST", self._path, payload, headers)
-                response = connection.getresponse()
-                body = response.read()
-            except BaseException:
-                self._drop()
-                raise
-            if response.will_close:
-                self._drop()
-        return response.status, {name.lower(): value for name, value in response.getheaders()}, body
+            self._connection.connect_timeout = self.connect_timeout
+            self._connection.read_timeout = self.read_timeout
+            return self._connection.request(self._path, headers, payload)
 
-    # -- the connection ------------------------------------------------------------------------
+    @property
+    def connections_opened(self) -> int:
+        """How many connections it opened: a test reads it to see a reconnect."""
+        return self._connection.opened
 
-    def _open(self) -> http.client.HTTPConnection:
-        """The kept-alive connection, or a new one when there is none or the server has closed
-        it while it was idle (an idle connection with something to read has been closed)."""
-        connection = self._connection
-        if connection is not None and connection.sock is not None:
-            readable, _, _ = select.select([connection.sock], [], [], 0)
-            if not readable:
-                return connection
-        self._drop()
-        if self._https:
-            connection = http.client.HTTPSConnection(
-                self._host, self._port, timeout=self.connect_timeout, context=self._tls_context()
-            )
-        else:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=self.connect_timeout)
-        connection.connect()
-        sock = connection.sock
-        sock.settimeout(self.read_timeout)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        self._connection = connection
-        self.connections_opened += 1
-        return connection
-
-    def _tls_context(self) -> Any:
-        """One TLS context for every connection: loading the CA bundle is its cost."""
-        if self._tls is None:
-            import ssl
-
-            self._tls = ssl.create_default_context(cafile=self._ca_bundle)
-        return self._tls
-
-    def _drop(self) -> None:
-        if self._connection is not None:
+    def close(self) -> None:
+        with self._lock:
             self._connection.close()
-            self._connection = None
