@@ -6,9 +6,12 @@ Content-Length and chunked bodies, interim 1xx answers, Connection: close, malfo
 from __future__ import annotations
 
 import contextlib
+import datetime
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -50,7 +53,7 @@ def canned_server(*answers: bytes) -> Iterator[tuple[int, list[bytes]]]:
 
 
 def connection(port: int) -> Http1Connection:
-    return Http1Connection("127.0.0.1", port, tls=None, connect_timeout=2, read_timeout=2)
+    return Http1Connection("127.0.0.1", port, tls=False, connect_timeout=2, read_timeout=2)
 
 
 def test_a_content_length_answer_and_the_request_sent() -> None:
@@ -141,3 +144,62 @@ def test_the_retry_quota_runs_out_and_refills() -> None:
     assert not quota.acquire(14)
     quota.release(14)
     assert quota.acquire(14)
+
+
+def self_signed_certificate(directory: Path) -> Path:
+    """A certificate and key for localhost, in one PEM file."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = directory / "localhost.pem"
+    pem.write_bytes(
+        certificate.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return pem
+
+
+def test_https_with_the_configured_ca_bundle_and_only_with_it(tmp_path: Path) -> None:
+    pem = self_signed_certificate(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(pem)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        for _ in range(2):
+            raw, _ = listener.accept()
+            with contextlib.suppress(OSError), server_context.wrap_socket(raw, server_side=True) as connection:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += connection.recv(65_536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        trusting = Http1Connection("localhost", port, tls=True, ca_bundle=str(pem), connect_timeout=2, read_timeout=2)
+        assert trusting.request("/", {"Host": "localhost"}, b"{}") == (200, {"content-length": "2"}, b"{}")
+        untrusting = Http1Connection("localhost", port, tls=True, connect_timeout=2, read_timeout=2)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            untrusting.request("/", {"Host": "localhost"}, b"{}")
+    finally:
+        listener.close()
+        thread.join(timeout=5)

@@ -15,9 +15,12 @@ errors and audit shapes (and settings), never wire or auth.
             records, errors and time
   store     the only code that talks to DynamoDB: the token repository (repository, built on
             lineage and base), its items (items) and driver edge (driver), the event repository,
-            the keys of the single table (keys), and the audit stream transform
+            the keys of the single table (keys), and the audit stream transform; the
+            authorizer's own DynamoDB client on the standard library (dynamodb_http, with its
+            signer sigv4, its endpoint rules endpoint and its HTTP/1.1 connection http1)
   settings  configuration, read once from the environment; jsonlog and tracing are the hot
             path's log line and the opt-in X-Ray tracing
 
-The authorizer's API-token path imports neither pydantic nor PyJWT (cold start on every request).
+The authorizer's API-token path imports neither pydantic nor PyJWT nor boto3/botocore (cold start
+on every request).
 """

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import random
-import ssl
 import threading
 import time
 import zlib
@@ -205,9 +204,13 @@ class HttpDynamoDBClient:
         self.sleep = sleep
         self.jitter = jitter
         self.quota = RetryQuota()
-        tls = ssl.create_default_context(cafile=ca_bundle) if self._https else None
         self._connection = Http1Connection(
-            self._host, self._port, tls=tls, connect_timeout=connect_timeout, read_timeout=read_timeout
+            self._host,
+            self._port,
+            tls=self._https,
+            ca_bundle=ca_bundle,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
         self._lock = threading.Lock()
 

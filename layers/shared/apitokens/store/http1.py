@@ -32,13 +32,16 @@ class Http1Connection:
         host: str,
         port: int,
         *,
-        tls: ssl.SSLContext | None,
+        tls: bool,
+        ca_bundle: str | None = None,
         connect_timeout: float,
         read_timeout: float,
     ) -> None:
         self.host = host
         self.port = port
         self.tls = tls
+        self._ca_bundle = ca_bundle
+        self._tls_context: ssl.SSLContext | None = None
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._sock: socket.socket | None = None
@@ -81,8 +84,8 @@ class Http1Connection:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.tls is not None:
-                sock = self.tls.wrap_socket(sock, server_hostname=self.host)  # handshake: connect timeout
+            if self.tls:
+                sock = self._context().wrap_socket(sock, server_hostname=self.host)  # handshake: connect timeout
             sock.settimeout(self.read_timeout)
         except BaseException:
             sock.close()
@@ -90,6 +93,13 @@ class Http1Connection:
         self._sock = sock
         self.opened += 1
         return sock
+
+    def _context(self) -> ssl.SSLContext:
+        """The TLS context, made with the first connection as botocore makes its own: loading
+        the CA certificates is its cost, and a client that never connects never pays it."""
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context(cafile=self._ca_bundle)
+        return self._tls_context
 
     def _read_some(self) -> bytes:
         if self._sock is None:
