@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import client
 import warm
 from common import BENCH, CRUD_FUNCTIONS, GOALS, PYTHON, Figure
 
@@ -22,6 +23,8 @@ class WarmSection:
     """bench/warm.py's timings of warm calls: each handler against its own DynamoDB requests stubbed."""
 
     result: dict[str, Any]
+    # bench/client.py's: the authorizer's own DynamoDB client against botocore per GetItem.
+    client_result: dict[str, Any] | None = None
 
     @classmethod
     def run(cls, batches: int, batch_size: int) -> WarmSection:
@@ -33,7 +36,7 @@ class WarmSection:
             completed = subprocess.run(argv, cwd=BENCH.parent, capture_output=True, check=False)
             if completed.returncode != 0:
                 raise RuntimeError(f"warm timings failed:\n{completed.stderr.decode(errors='replace')}")
-            return cls(json.loads(output.read_text(encoding="utf-8")))
+            return cls(json.loads(output.read_text(encoding="utf-8")), client.run(batches, batch_size))
 
     @functools.cached_property
     def timings(self) -> dict[str, warm.Timing]:
@@ -57,8 +60,19 @@ class WarmSection:
             self.authorizer.baseline / 1000,
             "us",
             GOALS["authorizer_warm"],
-            "handler with its log line (and EMF metric) vs one stubbed GetItem on its client",
+            "handler with its log line (and EMF metric), its own client's transport answering, "
+            "vs one stubbed GetItem on a boto3 client",
         )
+
+    def client_figures(self) -> list[Figure]:
+        if self.client_result is None:
+            return []
+        return client.figures(self.client_result, GOALS["authorizer_client_get_item"])[0]
+
+    def client_notes(self) -> list[str]:
+        if self.client_result is None:
+            return []
+        return client.figures(self.client_result, GOALS["authorizer_client_get_item"])[1]
 
     def crud_figures(self) -> list[Figure]:
         calls, listed = self.result["calls"], self.result["listed"]
@@ -80,7 +94,7 @@ class WarmSection:
         return figures
 
     def notes(self) -> list[str]:
-        return [*self._path_notes(), *self._handler_notes()]
+        return [*self._path_notes(), *self._handler_notes(), *self.client_notes()]
 
     def _path_notes(self) -> list[str]:
         timings, calls = self.timings, self.result["calls"]
