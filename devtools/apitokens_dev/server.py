@@ -82,7 +82,10 @@ def serve(
     authorizer_cache_ttl: int | None = None,
 ) -> int:
     """Runs until Ctrl-C or SIGTERM; the exit status (0 on a requested stop)."""
-    signal.signal(signal.SIGTERM, _stop)
+    # Ctrl-C stops the server even when it was started from a shell that ignores SIGINT (a
+    # background job or a CI runner), which a child process would otherwise inherit.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, _stop)
     key = development_keys(state_dir)
     httpd = bind(host, port)
     try:
