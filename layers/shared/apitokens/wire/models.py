@@ -128,6 +128,11 @@ class UpdateTokenRequest(RequestModel):
     name: TokenName
     description: TokenDescription | None = None
     is_active: bool
+    keep_successor: bool = Field(
+        default=False,
+        description="With isActive false, by a user: a successor this token made by rolling itself is not "
+        "deactivated with it (it moves to this token's parent). Default: it is.",
+    )
 
 
 # A week: Stripe's longest overlap when rolling a key.
@@ -178,6 +183,7 @@ class ApiToken(ResponseModel):
     parent_sid: TokenSid | None
     revoked_reason: RevokedReason | None
     revoked_at: WireTimestamp | None
+    rolled_to: TokenSid | None = Field(description="The token that replaced this one by a roll, or null.")
 
     @classmethod
     def from_record(cls, record: TokenRecord) -> ApiToken:
@@ -203,6 +209,7 @@ class CreatedApiToken(ResponseModel):
     parent_sid: TokenSid | None
     revoked_reason: RevokedReason | None
     revoked_at: WireTimestamp | None
+    rolled_to: TokenSid | None = Field(description="The token that replaced this one by a roll, or null.")
 
     @classmethod
     def from_record(cls, record: TokenRecord, token: str) -> CreatedApiToken:
@@ -252,6 +259,14 @@ class ErrorEnvelope(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     error: ErrorBody
+
+
+class DeleteQuery(BaseModel):
+    """Query string of Delete: keepSuccessor (true or false, default false)."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    keep_successor: bool = Field(default=False, alias="keepSuccessor")
 
 
 class ListQuery(BaseModel):
