@@ -17,16 +17,20 @@ from tests.integration.test_leak_reports import REVOKE, public_call
 from tests.integration.test_lineage_and_roll import WRITER, as_token, child_of, roll
 
 
-def before_first_transaction(monkeypatch: pytest.MonkeyPatch, clients: list[Any], action: Callable[[], object]) -> None:
-    """`action` runs once, right before the first TransactWriteItems of these clients: a
-    concurrent request between a request's reads and its write."""
+def before_first_transaction(
+    monkeypatch: pytest.MonkeyPatch, clients: list[Any], action: Callable[[], object], *, after: int = 0
+) -> None:
+    """`action` runs once, right before the first TransactWriteItems of these clients (or the
+    one after `after` others): a concurrent request between a request's reads and its write."""
     pending = [action]
+    passed = [0]
     for client in clients:
         original = client.transact_write_items
 
         def transact(original: Any = original, **request: Any) -> Any:
-            if pending:
+            if pending and passed[0] == after:
                 pending.pop()()
+            passed[0] += 1
             return original(**request)
 
         monkeypatch.setattr(client, "transact_write_items", transact)
@@ -89,6 +93,30 @@ def test_an_ancestor_made_in_the_race_is_refused_in_the_transaction(
     # Revoking T reaches P (now below it).
     assert functions.delete(t["sid"]).status == 200
     assert not functions.token_accepted(p["token"])
+
+
+def test_a_move_that_would_make_a_cycle_leaves_that_child_in_place(
+    functions: Functions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """P rolls T (not its ancestor then); between the roll's transaction and the move of T's
+    children, P moves below T's child U (P's parent R is rolled by U). Moving U under the new
+    token, now below U, would close a cycle: U stays under T, and T still reaches everything."""
+    t = functions.create(scopes=WRITER).body
+    u = child_of(functions, t)
+    r = functions.create(scopes=WRITER).body
+    p = child_of(functions, r)
+
+    def move_p_under_u() -> None:
+        assert roll(functions, r["sid"], principal=as_token(u["sid"])).status == 201
+
+    before_first_transaction(monkeypatch, functions.clients("POST", ROLL), move_p_under_u, after=1)
+    rolled = roll(functions, t["sid"], principal=as_token(p["sid"]))
+    assert rolled.status == 201, rolled.body
+    assert functions.get(u["sid"]).body["parentSid"] == t["sid"]
+    assert parent_chain(functions, rolled.body["sid"])[-1] == t["sid"]
+    assert functions.delete(t["sid"]).status == 200
+    for token in (u, p, rolled.body):
+        assert not functions.token_accepted(token["token"])
 
 
 @pytest.mark.parametrize("rolled", ["self", "sibling", "child"])
