@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from apitokens.domain.timeutil import format_timestamp, utcnow
 from apitokens.store import keys
-from apitokens_dev.moto_rollback import roll_back_moto_transactions_by_item
+from apitokens_dev.moto_patches import roll_back_moto_transactions_by_item
 from tests.harness import ACCOUNT, TABLE, Functions
 from tests.integration.test_leak_reports import REVOKE, public_call
 from tests.integration.test_lineage_and_roll import WRITER, as_token, roll
@@ -163,17 +163,45 @@ def related(forest: Forest, roller: str, plan: Step) -> str:
     return candidates[plan.target % len(candidates)]
 
 
-def step(forest: Forest, plan: Step) -> None:
-    functions = forest.functions
-    # A token acts only while the authorizer would let it: active and not expired.
+def acting_token(forest: Forest, plan: Step) -> str | None:
+    """The token that sends `plan`'s request, or None for a user. A token acts only while the
+    authorizer would let it: active and not expired."""
     now = format_timestamp(utcnow())
     usable = [
         sid
         for sid, item in forest.tokens().items()
         if item["isActive"]["BOOL"] and item["expiresAt"].get("S", "9999") > now and sid in forest.secrets
     ]
-    by_user = not usable or plan.action == "user create" or plan.by_user
-    actor = None if by_user else usable[plan.actor % len(usable)]
+    if not usable or plan.action == "user create" or plan.by_user:
+        return None
+    return usable[plan.actor % len(usable)]
+
+
+def revoke(forest: Forest, plan: Step, target: str, principal: Any, keep: bool) -> Any:
+    """The delete, deactivation or leak report of `target` that `plan` asks for."""
+    functions = forest.functions
+    if plan.action == "delete":
+        return functions.delete(target, principal=principal, query={"keepSuccessor": "true"} if keep else None)
+    if plan.action == "deactivate":
+        body = {"name": "off", "isActive": False, **({"keepSuccessor": True} if keep else {})}
+        return functions.update(target, body, principal=principal)
+    return public_call(functions, REVOKE, json.dumps({"tokens": [forest.secrets[target]]}).encode())
+
+
+def spared_by(forest: Forest, plan: Step, target: str, items: dict[str, dict[str, Any]], keep: bool) -> set[str]:
+    """What a user's revocation of a rolled token leaves working: its children go to the
+    successor, and the successor itself lives on unless it is the token's own child and not kept."""
+    successor = items.get(target, {}).get("rolledTo", {}).get("S")
+    if plan.action == "leak" or successor not in items:
+        return set()
+    if keep or forest.parent(items[successor]) != target:
+        return {successor, *forest.below(successor, forest.tokens())}
+    return set()
+
+
+def step(forest: Forest, plan: Step) -> None:
+    functions = forest.functions
+    actor = acting_token(forest, plan)
     principal = None if actor is None else as_token(actor)
     if plan.action in ("create", "user create") or not forest.order:
         forest.keep(functions.create(principal=principal, scopes=WRITER))
@@ -181,28 +209,17 @@ def step(forest: Forest, plan: Step) -> None:
     target = related(forest, actor, plan) if actor else forest.order[plan.target % len(forest.order)]
     if plan.action == "roll":
         reply = roll(functions, target, {"gracePeriodSeconds": plan.grace}, principal=principal)
-        event(f"roll of {plan.relation} by {'user' if by_user else 'token'}: {reply.status}")
+        event(f"roll of {plan.relation} by {'user' if actor is None else 'token'}: {reply.status}")
         forest.keep(reply)
         return
     items = forest.tokens()
     before = forest.below(target, items)
-    keep = by_user and plan.keep
-    if plan.action == "delete":
-        reply = functions.delete(target, principal=principal, query={"keepSuccessor": "true"} if keep else None)
-    elif plan.action == "deactivate":
-        body = {"name": "off", "isActive": False, **({"keepSuccessor": True} if keep else {})}
-        reply = functions.update(target, body, principal=principal)
-    else:
-        reply = public_call(functions, REVOKE, json.dumps({"tokens": [forest.secrets[target]]}).encode())
+    keep = actor is None and plan.keep
+    reply = revoke(forest, plan, target, principal, keep)
     event(f"{plan.action}: {reply.status}")
     if reply.status not in (200, 202):
         return
-    spared: set[str] = set()
-    successor = items.get(target, {}).get("rolledTo", {}).get("S")
-    # A user's revocation of a rolled token hands its children to the successor; the successor
-    # itself lives on unless it is the token's own child and not kept.
-    if by_user and plan.action != "leak" and successor in items and (keep or forest.parent(items[successor]) != target):
-        spared = {successor, *forest.below(successor, forest.tokens())}
+    spared = spared_by(forest, plan, target, items, keep) if actor is None else set()
     forest.assert_stopped({target, *before} - spared)
 
 
