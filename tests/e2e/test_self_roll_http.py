@@ -36,6 +36,9 @@ def test_a_user_deleting_the_rolled_token_revokes_its_successor(server: LocalSer
 
 def test_a_user_may_keep_the_successor(server: LocalServer, jwt: str) -> None:
     old, new = self_rolled(server, jwt)
+    loose = server.request("DELETE", f"{TOKENS}/{old['sid']}?keepSuccessor=yes", token=jwt)
+    assert [detail["field"] for detail in assert_error(loose, 400, "invalid_request")["details"]] == ["keepSuccessor"]
+    assert server.token_works(old["token"])
     assert server.request("DELETE", f"{TOKENS}/{old['sid']}?keepSuccessor=true", token=jwt).status == 200
     assert not server.token_works(old["token"])
     assert server.token_works(new["token"])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from apitokens.auth.principal import Principal
-from tests.harness import Functions, Reply
+from tests.harness import Functions, Reply, assert_error
 from tests.integration.test_leak_reports import REVOKE, public_call
 from tests.integration.test_lineage_and_roll import WRITER, as_token, child_of, roll
 
@@ -62,6 +62,18 @@ def test_only_a_user_may_keep_the_successor(functions: Functions, end: str) -> N
     old, new = self_rolled(functions)
     refused = end_grace(functions, old["sid"], end, keep=True, principal=as_token(old["sid"]))
     assert refused.status == 403, refused.body
+    assert functions.get(old["sid"]).body["isActive"] is True
+    assert functions.token_accepted(new["token"])
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "on", "t", "True", "TRUE", "", "0", "no", "off", "f", "False"])
+def test_keep_successor_in_the_query_is_true_or_false_only(functions: Functions, value: str) -> None:
+    """A loose boolean ("1", "yes", "on", ...) is a 400 naming keepSuccessor, not a guess at
+    what the caller meant: the token and its successor stay as they were."""
+    old, new = self_rolled(functions)
+    error = assert_error(functions.delete(old["sid"], query={"keepSuccessor": value}), 400, "invalid_request")
+    assert [detail["field"] for detail in error["details"]] == ["keepSuccessor"]
+    assert "keepSuccessor" in error["message"]
     assert functions.get(old["sid"]).body["isActive"] is True
     assert functions.token_accepted(new["token"])
 

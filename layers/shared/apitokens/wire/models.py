@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from apitokens.domain.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
@@ -261,12 +261,20 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
+def _true_or_false(value: object) -> bool:
+    """A query flag spelled exactly true or false. pydantic's lax booleans (1, yes, on, t, ...)
+    would turn a typo into a choice, and this one decides whether a token keeps working."""
+    if value not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return value == "true"
+
+
 class DeleteQuery(BaseModel):
     """Query string of Delete: keepSuccessor (true or false, default false)."""
 
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
-    keep_successor: bool = Field(default=False, alias="keepSuccessor")
+    keep_successor: Annotated[bool, BeforeValidator(_true_or_false)] = Field(default=False, alias="keepSuccessor")
 
 
 class ListQuery(BaseModel):
