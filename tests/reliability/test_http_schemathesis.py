@@ -61,7 +61,7 @@ CHECKS = (
 MAX_EXAMPLES = 20
 # Enough scenarios that a created token's links to get, update and delete are each followed: which
 # transitions the deterministic scenarios draw depends on every operation's parameters (DELETE's
-# keepSuccessor among them), and 60 left get by sid never reached.
+# keepSuccessor among them), and fewer can leave get by sid unreached.
 STATEFUL_EXAMPLES = 100
 OPERATIONS = {
     "GET /accounts/{accountSid}/apiTokens",
