@@ -17,11 +17,12 @@ TOKEN_FIELDS = [
     "parentSid",
     "revokedReason",
     "revokedAt",
+    "rolledTo",
 ]
 # The Create response: the token value second, and no lastUsedAt.
 CREATED_FIELDS = [
     *["sid", "token", "accountSid", "name", "description", "scopes", "expiresAt", "isActive", "createdAt"],
-    *["createdBy", "parentSid", "revokedReason", "revokedAt"],
+    *["createdBy", "parentSid", "revokedReason", "revokedAt", "rolledTo"],
 ]
 LIST_FIELDS = ["hasMore", "records"]
 DELETED_FIELDS = ["sid", "deleted"]

@@ -59,6 +59,12 @@ _QUERY: dict[str, dict[str, Any]] = {
         "apiTokenSid", "Only this token's events.", {"type": "string", "pattern": f"^{ids.TOKEN_SID_PATTERN.pattern}$"}
     ),
     "type": _query("type", "Only events of this type.", {"type": "string", "enum": list(EVENT_TYPES)}),
+    "keepSuccessor": _query(
+        "keepSuccessor",
+        "By a user, for a token that rolled itself: true keeps its successor (it moves to this token's "
+        "parent); false, the default, deactivates it with this token. 403 from an API token.",
+        {"type": "boolean", "default": False},
+    ),
 }
 
 
@@ -77,6 +83,7 @@ _TOKEN_EXAMPLE: dict[str, Any] = {
     "parentSid": None,
     "revokedReason": None,
     "revokedAt": None,
+    "rolledTo": None,
 }
 _CREATE_EXAMPLE = {
     "name": "Analytics Token",

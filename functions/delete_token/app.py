@@ -12,20 +12,24 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
         json_response,
         lambda_handler,
         metrics,
+        parse_query,
         principal_of,
         repository,
         route,
     )
-    from apitokens.wire.models import DeletedApiToken, build
+    from apitokens.wire.models import DeletedApiToken, DeleteQuery, build
 
-    build(DeletedApiToken)
+    build(DeleteQuery, DeletedApiToken)
     app = create_app()
     tokens = repository()
 
 
 @route(app, token_api.DELETE_TOKEN)
 def delete_token(account_sid: str, api_token_sid: str) -> Response[str]:
-    service.delete_token(tokens, account_sid, api_token_sid, principal=principal_of(app))
+    query = parse_query(app, DeleteQuery)
+    service.delete_token(
+        tokens, account_sid, api_token_sid, principal=principal_of(app), keep_successor=query.keep_successor
+    )
     metrics.add_metric(name="TokensDeleted", unit=MetricUnit.Count, value=1)
     return json_response(200, DeletedApiToken(sid=api_token_sid))
 

@@ -106,7 +106,7 @@ def _assert_create_and_list(document: dict[str, Any]) -> None:
 def _assert_schemas(schemas: dict[str, Any]) -> None:
     assert list(schemas["ApiToken"]["properties"]) == [
         "sid", "accountSid", "name", "description", "scopes", "lastUsedAt", "expiresAt", "isActive", "createdAt",
-        "createdBy", "parentSid", "revokedReason", "revokedAt",  # lineage, after the contract's fields
+        "createdBy", "parentSid", "revokedReason", "revokedAt", "rolledTo",  # after the contract's fields
     ]  # fmt: skip
     assert list(schemas["CreatedApiToken"]["properties"])[:2] == ["sid", "token"]
     assert schemas["CreateTokenRequest"]["required"] == ["name", "scopes"]

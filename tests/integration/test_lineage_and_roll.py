@@ -110,7 +110,8 @@ def test_a_revoked_token_creates_no_more_children(functions: Functions) -> None:
     assert functions.update(tree["root"]["sid"], {"name": "off", "isActive": False}).status == 200
     # A request authorized just before the revocation, arriving just after it.
     late = functions.create(principal=as_token(tree["root"]["sid"]), scopes=WRITER)
-    assert late.status == 409
+    assert late.status == 403
+    assert late.body["error"]["code"] == "forbidden"
     assert len(functions.list(query={"limit": "100"}).body["records"]) == 4
 
 

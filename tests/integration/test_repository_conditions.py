@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from apitokens.domain.errors import ConcurrentModification, TokenLimitReached, TokenNotFound, TokenStateConflict
+from apitokens.domain.errors import (
+    ConcurrentModification,
+    Forbidden,
+    TokenLimitReached,
+    TokenNotFound,
+    TokenStateConflict,
+)
 from apitokens.domain.records import TokenRecord
 from apitokens.domain.tokens import digest
 from apitokens.settings import get_settings
@@ -320,7 +326,7 @@ def test_an_inactive_token_creates_no_child(repository: TokenRepository, dynamod
     parent = create(repository)
     deactivate(repository, parent)
     count = token_count(dynamodb)
-    with pytest.raises(ConcurrentModification):
+    with pytest.raises(Forbidden):
         create(repository, parent_sid=parent.sid)
     assert token_count(dynamodb) == count
     assert list(repository.children(ACCOUNT, parent.sid)) == [[]]

@@ -54,7 +54,8 @@ class Target:
 # hours, and most of their lines build items and queries that other tests check. These are the
 # lines that decide: the helpers whose every line is a decision (the transaction and its
 # cancellation reasons, the count's limit condition, a deactivation, the cascade's transaction
-# sizes, a new token's writes with its lineage guard), and, anywhere after the item builders
+# sizes, a new token's writes with its creator guard, the ancestor chain a move or a roll by a
+# token checks and its conditions), and, anywhere after the item builders
 # (items.py's token_item and lookup_item; in the other modules, everywhere), a line that names a
 # condition or the state a condition guards (active, revoked, children,
 # rolled, released slot, count, limit, the digest that tells a re-created token apart). Audit
@@ -68,6 +69,10 @@ CONDITION_HELPERS = frozenset(
         "count_increment",
         "deactivation",
         "new_token_writes",
+        "creator_guard",
+        "parents_unchanged",
+        "ancestor_chain",
+        "fits_one_transaction",
         "cascade_batches",
         "copy_updates",
     }
@@ -183,6 +188,8 @@ CONDITIONS_TESTS = (
     "tests/integration/test_repository_conditions.py",
     "tests/integration/test_cascade_reads.py",
     "tests/integration/test_self_roll_lineage.py",
+    "tests/integration/test_lineage_forest.py",
+    "tests/integration/test_creator_and_delete_bounds.py",
     "tests/integration/test_lookup_copies_audit.py",
     "tests/integration/test_lookup_copies.py",
     "tests/integration/test_lineage_and_roll.py",

@@ -42,6 +42,7 @@ SERVICE_CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
     # Token sids in the lineage fields and the roll response.
     "parentSid": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
     "rolledFrom": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
+    "rolledTo": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
     "idempotencyKey": (lambda value: idempotency.KEY_PATTERN.fullmatch(value) is not None, "retry-7"),
     "name": (_field_accepts("name"), "Deploy key"),
     "description": (_field_accepts("description"), "Used by CI"),

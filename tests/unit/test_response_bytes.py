@@ -35,6 +35,7 @@ FULL = TokenRecord(
     parent_sid=PARENT_SID,
     revoked_reason="parent_revoked",
     revoked_at="2026-01-04T00:00:00.000Z",
+    rolled_to="tok_0123456789abcdefROLLED",
 )
 # Every optional field absent: a user's fresh token.
 BARE = TokenRecord(
@@ -53,9 +54,12 @@ FULL_NAME = b'"name":"CI deploy \xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb"'
 FULL_FIELDS = FULL_NAME + b',"description":"Deploys \\"main\\"\\n<ok>","scopes":["tokens:read","tokens:write"]'
 FULL_LINEAGE = (
     b'"createdBy":{"type":"token","id":"tok_ZYXWVUTSRQPONMLKJIHGFE"},"parentSid":"tok_ZYXWVUTSRQPONMLKJIHGFE",'
-    b'"revokedReason":"parent_revoked","revokedAt":"2026-01-04T00:00:00.000Z"'
+    b'"revokedReason":"parent_revoked","revokedAt":"2026-01-04T00:00:00.000Z","rolledTo":"tok_0123456789abcdefROLLED"'
 )
-BARE_LINEAGE = b'"createdBy":{"type":"user","id":"auth0|user"},"parentSid":null,"revokedReason":null,"revokedAt":null'
+BARE_LINEAGE = (
+    b'"createdBy":{"type":"user","id":"auth0|user"},"parentSid":null,"revokedReason":null,"revokedAt":null,'
+    b'"rolledTo":null'
+)
 IDS = b'"sid":"tok_0123456789abcdefABCDEF",'
 ACCOUNT = b'"accountSid":"acc_0123456789abcdefABCDEFgh",'
 

@@ -41,6 +41,8 @@ class TokenRecord:
     parent_sid: str | None = None
     revoked_reason: RevokedReason | None = None
     revoked_at: str | None = None
+    # The token that replaced this one by a roll.
+    rolled_to: str | None = None
 
     @property
     def created_by(self) -> Creator:

@@ -123,6 +123,13 @@ def get_token(repository: TokenRepository, account_sid: str, token_sid: str) -> 
     return repository.get(ids.require_account_sid(account_sid), ids.require_token_sid(token_sid))
 
 
+def _check_keep_successor(principal: Principal, keep_successor: bool) -> None:
+    """Only a user may keep the successor of a token that rolled itself: a token's revocation
+    of a rolled token always reaches it (containment)."""
+    if keep_successor and principal.type != "user":
+        raise Forbidden("Only a user can keep a rolled token's successor; an API token cannot.")
+
+
 def _check_update(principal: Principal, current: TokenRecord, activate: bool) -> None:
     """Checked on the token as read, before the write; its scopes and expiry never change."""
     _check_no_escalation(principal, current.scopes, current.expires_at)
@@ -143,9 +150,11 @@ def update_token(
     now: datetime | None = None,
 ) -> TokenRecord:
     """Deactivating (isActive false) also deactivates every descendant before it returns; the
-    same request again resumes a cascade that failed midway."""
+    same request again resumes a cascade that failed midway. A user's deactivation of a rolled
+    token ends its grace as a user's delete does (delete_token)."""
     account_sid = ids.require_account_sid(account_sid)
     token_sid = ids.require_token_sid(token_sid)
+    _check_keep_successor(principal, request.keep_successor)
     timestamp = format_timestamp(now or utcnow())
     record, has_children = repository.update(
         account_sid,
@@ -157,6 +166,7 @@ def update_token(
         now=timestamp,
         check=lambda current: _check_update(principal, current, request.is_active),
         end_grace=principal.type == "user",
+        keep_successor=request.keep_successor,
     )
     if has_children and not request.is_active:
         repository.revoke_descendants(account_sid, token_sid, timestamp)
@@ -169,17 +179,31 @@ def delete_token(
     token_sid: str,
     *,
     principal: Principal | None = None,
+    keep_successor: bool = False,
     now: datetime | None = None,
 ) -> None:
-    """Deleting a token revokes its descendants with it. A user deleting a rolled token ends its
-    grace: its successor (even one it made by rolling itself) and its children live on. An API
-    token's delete, like a leak report, reaches the successor of a token that rolled itself
-    (containment: a leaked token cannot shed its lineage by rolling itself and deleting the old)."""
+    """Deleting a token revokes its descendants with it; a principal may delete only what it may
+    deactivate (no broader scopes, no later expiry). A user deleting a rolled token ends its
+    grace: its children finish moving to its successor and live on. A successor the token made
+    by rolling itself is its child and is revoked with it (containment: whoever holds a leaked
+    token could have rolled it), unless the user says `keep_successor`: it then lives on, under
+    the old token's parent. An API token's delete, like a leak report, always reaches it."""
+    account_sid = ids.require_account_sid(account_sid)
+    token_sid = ids.require_token_sid(token_sid)
+    check = None
+    if principal is not None:
+        _check_keep_successor(principal, keep_successor)
+
+        def check(current: TokenRecord) -> None:
+            _check_no_escalation(principal, current.scopes, current.expires_at)
+
     repository.delete(
-        ids.require_account_sid(account_sid),
-        ids.require_token_sid(token_sid),
+        account_sid,
+        token_sid,
         format_timestamp(now or utcnow()),
         end_grace=principal is not None and principal.type == "user",
+        keep_successor=keep_successor,
+        check=check,
     )
 
 

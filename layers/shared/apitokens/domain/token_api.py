@@ -119,10 +119,13 @@ DELETE_TOKEN = Operation(
     "delete_token",
     "deleteApiToken",
     "Delete API token",
-    "Delete an API token, immediately revoking access. This action is irreversible.",
+    "Delete an API token, immediately revoking access. This action is irreversible. The tokens it "
+    "created are deactivated with it; so is the successor of a token that rolled itself, unless a user "
+    "sends keepSuccessor=true. A token may delete only a token it could deactivate.",
     200,
     "DeletedApiToken",
     DELETE_ERRORS,
+    query=("keepSuccessor",),
 )
 
 ROLL_TOKEN = Operation(

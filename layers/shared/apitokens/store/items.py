@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from apitokens.domain import audit
-from apitokens.domain.errors import TokenLimitReached, TokenNotFound
+from apitokens.domain.errors import Forbidden, TokenLimitReached, TokenNotFound
 from apitokens.domain.records import RecentClient, RevokedReason, TokenRecord
 from apitokens.store import keys
 
@@ -31,6 +31,7 @@ PUBLIC_ATTRIBUTES = (
     "parentSid",
     "revokedReason",
     "revokedAt",
+    "rolledTo",
 )
 PROJECTION = ", ".join(f"#{name}" for name in PUBLIC_ATTRIBUTES)
 PROJECTION_NAMES = {f"#{name}": name for name in PUBLIC_ATTRIBUTES}
@@ -67,6 +68,7 @@ def record_from_item(item: Item) -> TokenRecord:
         parent_sid=optional_string(item, "parentSid"),
         revoked_reason=revoked_reason_of(optional_string(item, "revokedReason")),
         revoked_at=optional_string(item, "revokedAt"),
+        rolled_to=optional_string(item, "rolledTo"),
     )
 
 
@@ -122,8 +124,7 @@ def lookup_item(record: TokenRecord, secret_digest: str, copy: int = 0, copies: 
 
 def new_token_writes(record: TokenRecord, secret_digest: str, copies: int = 1) -> list[dict[str, Any]]:
     """The writes that bring a token into being: its item, its lookup copies and, when an API token
-    created it, the lineage edge from that token plus a guard that the creator is still active
-    (so no child can appear after the creator's revocation has read its children)."""
+    created it, the lineage edge from that token plus the creator guard (creator_guard)."""
     writes: list[dict[str, Any]] = [
         {
             "Put": {
@@ -154,17 +155,62 @@ def new_token_writes(record: TokenRecord, secret_digest: str, copies: int = 1) -
                     }
                 }
             },
-            {
-                "Update": {
-                    "Key": keys.token_key(record.account_sid, record.parent_sid),
-                    # hasChildren tells a revocation of the parent that it must look for children.
-                    "UpdateExpression": "SET hasChildren = :true",
-                    "ConditionExpression": "attribute_exists(PK) AND isActive = :true",
-                    "ExpressionAttributeValues": {":true": {"BOOL": True}},
-                }
-            },
+            creator_guard(record),
         ]
     return writes
+
+
+def creator_guard(record: TokenRecord) -> dict[str, Any]:
+    """The creating token's side of a new child, on the creator's item as it is at the write:
+    it must be active and not rolled (so no child appears after the creator's revocation has read
+    its children, nor under a token that was replaced), and live at least as long as the child
+    (no expiry, when the child has none). The child's own expiry is in the future, so the creator
+    has not expired either."""
+    values: dict[str, Any] = {":true": {"BOOL": True}, ":null": {"S": "NULL"}}
+    condition = "attribute_exists(PK) AND isActive = :true AND attribute_not_exists(rolledTo) AND "
+    if record.expires_at is None:
+        condition += "attribute_type(expiresAt, :null)"
+    else:
+        condition += "(attribute_type(expiresAt, :null) OR expiresAt >= :child_expires)"
+        values[":child_expires"] = {"S": record.expires_at}
+    return {
+        "Update": {
+            "Key": keys.token_key(record.account_sid, str(record.parent_sid)),
+            # hasChildren tells a revocation of the parent that it must look for children.
+            "UpdateExpression": "SET hasChildren = :true",
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def parents_unchanged(account_sid: str, chain: list[tuple[str, str | None]], writes: list[dict[str, Any]]) -> None:
+    """Adds to a transaction's `writes` the condition that every token of `chain` (sid and
+    parentSid as read, from a token up to its root) still has that parent: a lineage check made
+    on the read holds at the write. A token the transaction already writes gets the condition on
+    that write (one operation per item); every other one gets a ConditionCheck."""
+    written = {
+        str(operation["Key"]["SK"]["S"]): operation
+        for write in writes
+        for operation in write.values()
+        if "Key" in operation and operation["Key"]["PK"]["S"] == keys.account_pk(account_sid)
+    }
+    for sid, parent in chain:
+        key = keys.token_key(account_sid, sid)
+        if parent is None:
+            condition, values = "attribute_type(parentSid, :null_parent)", {":null_parent": {"S": "NULL"}}
+        else:
+            condition, values = "parentSid = :chain_parent", {":chain_parent": {"S": parent}}
+        operation = written.get(key["SK"]["S"])
+        if operation is None:
+            writes.append(
+                {"ConditionCheck": {"Key": key, "ConditionExpression": condition, "ExpressionAttributeValues": values}}
+            )
+            continue
+        if "ConditionExpression" in operation:
+            condition = f"({operation['ConditionExpression']}) AND {condition}"
+        operation["ConditionExpression"] = condition
+        operation["ExpressionAttributeValues"] = {**operation.get("ExpressionAttributeValues", {}), **values}
 
 
 def created_event(record: TokenRecord, **more: Any) -> dict[str, Any]:
@@ -215,6 +261,13 @@ def not_found(account_sid: str, token_sid: str) -> TokenNotFound:
 def limit_reached(max_tokens: int) -> TokenLimitReached:
     return TokenLimitReached(
         f"This account already has {max_tokens} API tokens, the most it may hold; delete one before creating another."
+    )
+
+
+def creator_refused() -> Forbidden:
+    """A create whose creator guard (creator_guard) failed at the write."""
+    return Forbidden(
+        "This token can no longer create tokens: it was revoked or rolled, or it expires before the new token would."
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from apitokens.domain import audit
-from apitokens.domain.errors import ConcurrentModification, DomainError, TokenStateConflict
+from apitokens.domain.errors import ConcurrentModification, DomainError, Forbidden, TokenStateConflict
 from apitokens.domain.records import LEAKED, PARENT_REVOKED, Child, Credential, TokenRecord
 from apitokens.store import keys
 from apitokens.store.base import TokenStore
@@ -29,6 +29,7 @@ from apitokens.store.items import (
     lookup_copies_of,
     new_token_writes,
     optional_string,
+    parents_unchanged,
     record_from_item,
     string_value,
 )
@@ -94,10 +95,40 @@ def cascade_event(account_sid: str, token_sid: str, parent_sid: str, now: str) -
     return audit.event_document(audit.REVOKED_BY_CASCADE, account_sid, token_sid, now, changes)
 
 
+def fits_one_transaction(writes: list[dict[str, Any]]) -> None:
+    """Refuses a change whose lineage checks (one per ancestor) do not fit one transaction."""
+    if len(writes) > TRANSACTION_ITEMS:
+        raise TokenStateConflict(
+            "This token's lineage is too deep to check in one transaction; a user can roll or delete it."
+        )
+
+
 class LineageOperations(TokenStore):
     """A token's descendants: children, cascade, leaks, roll and its grace period."""
 
     # -- lineage: cascading revocation, leaks, rolls ------------------------------------------
+
+    def ancestor_chain(self, account_sid: str, token_sid: str) -> list[tuple[str, str | None]]:
+        """`token_sid` and each of its ancestors up to its root, each with its parentSid as read
+        now (one consistent GetItem each): a token with no parent, or whose parent was deleted, is
+        a root. Empty when `token_sid` does not exist. Stops at a sid seen already, so a cycle
+        cannot make it loop. What a write that moves a token checks (parents_unchanged)."""
+        chain: list[tuple[str, str | None]] = []
+        current: str | None = token_sid
+        while current is not None and all(sid != current for sid, _ in chain):
+            with driver_errors():
+                item = self._client.get_item(
+                    TableName=self._table,
+                    Key=keys.token_key(account_sid, current),
+                    ConsistentRead=True,
+                    ProjectionExpression="parentSid",
+                ).get("Item")
+            if item is None:
+                break
+            parent = optional_string(item, "parentSid")
+            chain.append((current, parent))
+            current = parent
+        return chain
 
     def children(self, account_sid: str, parent_sid: str) -> Iterator[list[Child]]:
         """The lineage edges from `parent_sid`, a page at a time: one Query, key condition only."""
@@ -253,6 +284,14 @@ class LineageOperations(TokenStore):
             self.move_children(account_sid, token_sid, item["rolledTo"]["S"], now)
             raise TokenStateConflict("This token was already rolled; roll the token that replaced it.")
         record = successor(current)
+        chain: list[tuple[str, str | None]] = []
+        if record.parent_sid is not None and record.parent_sid != token_sid:
+            # The new token hangs from the rolling token and the old one's children move under
+            # it: rolling an ancestor would put the roller below itself, a cycle no revocation
+            # reaches. The roller's ancestors, checked here, must be the same at the write.
+            chain = self.ancestor_chain(account_sid, record.parent_sid)
+            if any(sid == token_sid for sid, _ in chain):
+                raise Forbidden("A token cannot roll one of its ancestors.")
         old_expires = grace_end if current.expires_at is None else min(current.expires_at, grace_end)
         released = old_expires <= record.created_at
         assignments = ["expiresAt = :expires", "rolledTo = :new"]
@@ -302,6 +341,7 @@ class LineageOperations(TokenStore):
             *writes,
             *events,
         ]
+        parents_unchanged(account_sid, chain, writes)
         failed_at: dict[int, DomainError] = {}
         if not released:
             failed_at[len(writes)] = limit_reached(max_tokens)
@@ -317,25 +357,32 @@ class LineageOperations(TokenStore):
                     }
                 },
             ]
+        fits_one_transaction(writes)
         self._transact(
             writes,
             first_failed=TokenStateConflict("This token is no longer active or was already rolled."),
             failed_at=failed_at,
         )
-        return replace(current, expires_at=old_expires), record
+        return replace(current, expires_at=old_expires, rolled_to=record.sid), record
 
     def move_children(self, account_sid: str, from_sid: str, to_sid: str, now: str) -> int:
         """Moves the lineage edges of `from_sid` (but the one to `to_sid`) to `to_sid`, and each
         child's parentSid with it, and its token.updated event (parentSid from, to) in the same
-        transaction: MOVE_BATCH children per transaction; then drops the roll's `movingFrom`
-        edge from `to_sid`. Resumable: run again, it moves what is left. Returns how many moved."""
+        transaction: MOVE_BATCH children per transaction (fewer when `to_sid` has so many ancestors
+        that their checks would not fit); then drops the roll's `movingFrom` edge from `to_sid`.
+        A child that is `to_sid` or one of its ancestors stays where it is: moving it would make a
+        cycle. Each transaction requires `to_sid`'s ancestors to be those read. Resumable: run
+        again, it moves what is left. Returns how many moved."""
         moved = 0
         moved_parent = {"parentSid": audit.change(from_sid, to_sid)}
+        chain = self.ancestor_chain(account_sid, to_sid)
+        # Four writes a child, the new parent's mark and a check per other ancestor.
+        batch_size = max(1, min(MOVE_BATCH, (TRANSACTION_ITEMS - len(chain)) // 4))
         for page in self.children(account_sid, from_sid):
-            children = [child for child in page if child.sid != to_sid]
-            for start in range(0, len(children), MOVE_BATCH):
+            children = [child for child in page if all(child.sid != sid for sid, _ in chain)]
+            for start in range(0, len(children), batch_size):
                 writes: list[dict[str, Any]] = [children_mark(account_sid, to_sid)]
-                for child in children[start : start + MOVE_BATCH]:
+                for child in children[start : start + batch_size]:
                     writes.append(
                         {
                             "Delete": {
@@ -370,20 +417,25 @@ class LineageOperations(TokenStore):
                         },
                         self._event(audit.event_document(audit.UPDATED, account_sid, child.sid, now, moved_parent)),
                     ]
+                parents_unchanged(account_sid, chain, writes)
+                fits_one_transaction(writes)
                 self._transact(writes)
-                moved += len(children[start : start + MOVE_BATCH])
+                moved += len(children[start : start + batch_size])
         if moved:
             with driver_errors():
                 self._client.delete_item(TableName=self._table, Key=keys.lineage_key(account_sid, to_sid, from_sid))
         return moved
 
-    def end_grace(self, account_sid: str, item: Item, now: str) -> None:
+    def end_grace(self, account_sid: str, item: Item, now: str, *, keep_successor: bool) -> None:
         """What a user's delete or deactivation of a rolled token does first: its children finish
-        moving to its successor, and a successor that is its child (it rolled itself) is given
-        the old token's parent instead. So the successor and the children outlive the old
-        token, and whoever could revoke the old token's parent still reaches them."""
+        moving to its successor. A successor that is its child (it rolled itself) is revoked
+        with it unless `keep_successor`; kept, it is given the old token's parent instead. So a
+        kept successor and the children outlive the old token, and whoever could revoke the old
+        token's parent still reaches them."""
         old_sid, new_sid = item["sid"]["S"], item["rolledTo"]["S"]
         self.move_children(account_sid, old_sid, new_sid, now)
+        if not keep_successor:
+            return
         with driver_errors():
             edge = self._client.get_item(
                 TableName=self._table, Key=keys.lineage_key(account_sid, old_sid, new_sid), ConsistentRead=True
@@ -391,12 +443,10 @@ class LineageOperations(TokenStore):
         if edge is None:
             return
         grandparent = optional_string(item, "parentSid")
-        if grandparent is not None:
-            with driver_errors():
-                if "Item" not in self._client.get_item(
-                    TableName=self._table, Key=keys.token_key(account_sid, grandparent), ProjectionExpression="PK"
-                ):
-                    grandparent = None  # deleted: nothing can cascade from it any more
+        # A deleted grandparent (no chain) can cascade nothing any more: the successor is a root.
+        chain = [] if grandparent is None else self.ancestor_chain(account_sid, grandparent)
+        if not chain or any(sid == new_sid for sid, _ in chain):
+            grandparent, chain = None, []
         writes: list[dict[str, Any]] = [
             {
                 "Delete": {
@@ -423,6 +473,8 @@ class LineageOperations(TokenStore):
                 {"Put": {"Item": {**keys.lineage_key(account_sid, grandparent, new_sid), **edge_attributes(edge)}}},
                 children_mark(account_sid, grandparent),
             ]
+        parents_unchanged(account_sid, chain, writes)
+        fits_one_transaction(writes)
         self._transact(writes)
 
     def release_rolled_slots(self, account_sid: str, now: str) -> int:

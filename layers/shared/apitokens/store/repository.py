@@ -25,6 +25,7 @@ from apitokens.store.items import (
     copy_updates,
     count_increment,
     created_event,
+    creator_refused,
     deactivation,
     limit_reached,
     lookup_copies_of,
@@ -103,14 +104,18 @@ class TokenRepository(LineageOperations):
     def create(self, record: TokenRecord, secret_digest: str, max_tokens: int) -> None:
         """Writes the token, its lookup item, its lineage edge (created by a token) and the
         account's count in one transaction; the count's condition enforces the per-account limit
-        exactly, even under concurrency."""
+        exactly, even under concurrency. A creating token that is no longer active, was rolled
+        or would not outlive the new token (creator_guard) is a Forbidden."""
+        writes = [
+            count_increment(record.account_sid, max_tokens),
+            *new_token_writes(record, secret_digest, self.lookup_copies),
+            self._event(created_event(record)),
+        ]
         self._transact(
-            [
-                count_increment(record.account_sid, max_tokens),
-                *new_token_writes(record, secret_digest, self.lookup_copies),
-                self._event(created_event(record)),
-            ],
+            writes,
             first_failed=limit_reached(max_tokens),
+            # The creator guard is the last write before the event.
+            failed_at={len(writes) - 2: creator_refused()} if record.parent_sid is not None else None,
         )
 
     def get(self, account_sid: str, token_sid: str) -> TokenRecord:
@@ -155,6 +160,7 @@ class TokenRepository(LineageOperations):
         now: str,
         check: Callable[[TokenRecord], None] | None = None,
         end_grace: bool = False,
+        keep_successor: bool = False,
     ) -> tuple[TokenRecord, bool]:
         """Changes name, isActive and (when `replace_description`) description. isActive is
         written to the lookup item in the same transaction: deactivation is immediate. `check`
@@ -168,7 +174,7 @@ class TokenRepository(LineageOperations):
         if check is not None:
             check(current)
         if end_grace and not is_active and "rolledTo" in item:
-            self.end_grace(account_sid, item, now)
+            self.end_grace(account_sid, item, now, keep_successor=keep_successor)
         secret_digest = item["secretDigest"]["S"]
         has_children = "hasChildren" in item
         assignments = ["#name = :name", "isActive = :active"]
@@ -249,17 +255,29 @@ class TokenRepository(LineageOperations):
         )
         return updated, has_children
 
-    def delete(self, account_sid: str, token_sid: str, now: str, *, end_grace: bool = False) -> None:
+    def delete(
+        self,
+        account_sid: str,
+        token_sid: str,
+        now: str,
+        *,
+        end_grace: bool = False,
+        keep_successor: bool = False,
+        check: Callable[[TokenRecord], None] | None = None,
+    ) -> None:
         """Deletes the token and its lookup item together and gives the account its slot back.
 
         A token with children is first deactivated (so it can create no more), then its
         descendants are revoked, then it is deleted: a crash anywhere leaves the token there,
-        inactive, and the same DELETE again finishes the job. With `end_grace` (a user's
-        delete), a rolled token's successor and children are first taken out of its lineage
-        (end_grace), so they are not revoked with it."""
+        inactive, and the same DELETE again finishes the job. `check` sees the token as read and
+        may refuse the delete by raising. With `end_grace` (a user's delete), a rolled token's
+        children first finish moving to its successor, and with `keep_successor` a successor that
+        is its child is taken out of its lineage (end_grace), so they are not revoked with it."""
         item = self._get_item(account_sid, token_sid, projection=False)
+        if check is not None:
+            check(record_from_item(item))
         if end_grace and "rolledTo" in item:
-            self.end_grace(account_sid, item, now)
+            self.end_grace(account_sid, item, now, keep_successor=keep_successor)
         secret_digest = item["secretDigest"]["S"]
         copies = lookup_copies_of(item, "lookupCopies")
         if "hasChildren" in item:

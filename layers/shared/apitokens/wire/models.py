@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from apitokens.domain.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
@@ -128,6 +128,11 @@ class UpdateTokenRequest(RequestModel):
     name: TokenName
     description: TokenDescription | None = None
     is_active: bool
+    keep_successor: bool = Field(
+        default=False,
+        description="With isActive false, by a user: a successor this token made by rolling itself is not "
+        "deactivated with it (it moves to this token's parent). Default: it is.",
+    )
 
 
 # A week: Stripe's longest overlap when rolling a key.
@@ -178,6 +183,7 @@ class ApiToken(ResponseModel):
     parent_sid: TokenSid | None
     revoked_reason: RevokedReason | None
     revoked_at: WireTimestamp | None
+    rolled_to: TokenSid | None = Field(description="The token that replaced this one by a roll, or null.")
 
     @classmethod
     def from_record(cls, record: TokenRecord) -> ApiToken:
@@ -203,6 +209,7 @@ class CreatedApiToken(ResponseModel):
     parent_sid: TokenSid | None
     revoked_reason: RevokedReason | None
     revoked_at: WireTimestamp | None
+    rolled_to: TokenSid | None = Field(description="The token that replaced this one by a roll, or null.")
 
     @classmethod
     def from_record(cls, record: TokenRecord, token: str) -> CreatedApiToken:
@@ -252,6 +259,22 @@ class ErrorEnvelope(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     error: ErrorBody
+
+
+def _true_or_false(value: object) -> bool:
+    """A query flag spelled exactly true or false. pydantic's lax booleans (1, yes, on, t, ...)
+    would turn a typo into a choice, and this one decides whether a token keeps working."""
+    if value not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return value == "true"
+
+
+class DeleteQuery(BaseModel):
+    """Query string of Delete: keepSuccessor (true or false, default false)."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    keep_successor: Annotated[bool, BeforeValidator(_true_or_false)] = Field(default=False, alias="keepSuccessor")
 
 
 class ListQuery(BaseModel):
