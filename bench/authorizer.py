@@ -46,23 +46,13 @@ def main() -> int:
     arguments = parser.parse_args()
     os.environ.update(lambda_environment(AUTHORIZER))
     from apitokens.domain import tokens
-    from apitokens.domain.records import TokenRecord
     from apitokens.store.items import lookup_item
 
     with tempfile.TemporaryDirectory(prefix="apitokens-bench-") as scratch_name:
         scratch = Path(scratch_name)
         tree = stage_lambda_tree(scratch / "lambda", compiled=False)
         token = tokens.generate("at_live_")
-        record = TokenRecord(
-            sid=client.TOKEN_SID,
-            account_sid=client.ACCOUNT_SID,
-            name="bench",
-            description=None,
-            scopes=("tokens:read",),
-            expires_at=None,
-            is_active=True,
-            created_at="2026-01-01T00:00:00.000Z",
-        )
+        record = client.bench_record()
         run.progress("module probes (fresh interpreters)")
         probes = {
             name: probe

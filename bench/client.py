@@ -24,11 +24,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common import AUTHORIZER, BENCH, PYTHON, CountingSink, Figure, lambda_context, lambda_environment
 from scale import event_for
 from warm import Timing, with_authorization
+
+if TYPE_CHECKING:
+    from apitokens.domain.records import TokenRecord
 
 ACCOUNT_SID = "acc_abc123def456ghi789jkl012"
 TOKEN_SID = "tok_abc123def456ghi789jkl012"
@@ -97,13 +100,11 @@ def alternate(candidate: Callable[[], Any], baseline: Callable[[], Any], *, batc
     return timing
 
 
-def lookup_answer(token: str) -> dict[str, Any]:
-    """The GetItem answer for the token's lookup item, used a moment ago (no lastUsedAt write)."""
-    from apitokens.domain import tokens
+def bench_record() -> TokenRecord:
+    """The token whose lookup item the benches answer with: active, never expiring, tokens:read."""
     from apitokens.domain.records import TokenRecord
-    from apitokens.store.items import lookup_item
 
-    record = TokenRecord(
+    return TokenRecord(
         sid=TOKEN_SID,
         account_sid=ACCOUNT_SID,
         name="bench",
@@ -113,7 +114,14 @@ def lookup_answer(token: str) -> dict[str, Any]:
         is_active=True,
         created_at="2026-01-01T00:00:00.000Z",
     )
-    item = lookup_item(record, tokens.digest(token))
+
+
+def lookup_answer(token: str) -> dict[str, Any]:
+    """The GetItem answer for the token's lookup item, used a moment ago (no lastUsedAt write)."""
+    from apitokens.domain import tokens
+    from apitokens.store.items import lookup_item
+
+    item = lookup_item(bench_record(), tokens.digest(token))
     # Far ahead: the steady state, where a request never writes lastUsedAt.
     item["lastUsedAt"] = {"S": "2999-01-01T00:00:00.000Z"}
     return {"Item": item}
