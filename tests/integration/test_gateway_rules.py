@@ -285,11 +285,11 @@ def test_a_crashed_or_malformed_handler_is_the_templates_502(result: Any) -> Non
 @pytest.mark.parametrize(
     "target", ["/v1/accounts/a", "/v1", "/", "/v2/accounts/a/apiTokens", "/v1/accounts/a/apiTokens/"]
 )
-def test_unknown_routes_are_the_templates_404_without_calling_the_authorizer(target: str) -> None:
+def test_unknown_routes_are_the_templates_403_without_calling_the_authorizer(target: str) -> None:
     authorizer = Recorder(allow_all)
     response = gateway(authorizer).handle(Request("GET", target))
-    assert response.status == 404
-    assert envelope(response)["code"] == "not_found"
+    assert response.status == 403  # MISSING_AUTHENTICATION_TOKEN, as the template renders it
+    assert envelope(response)["code"] == "forbidden"
     assert authorizer.events == []
 
 
