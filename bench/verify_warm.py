@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("output", nargs="?")
     parser.add_argument("--batches", type=int, default=21)
     parser.add_argument("--batch-size", type=int, default=200)
-    parser.add_argument("--goal", type=float, default=1.4, help="the authorizer's warm goal (run.py's GOALS)")
+    parser.add_argument("--goal", type=float, default=1.4, help="the authorizer's warm goal (common.GOALS)")
     arguments = parser.parse_args()
     timing = measure(arguments.batches, arguments.batch_size)
     if arguments.output:

@@ -515,18 +515,9 @@ class Gateway:
         }
         principal_type = "-"
         if route.iam:
-            try:
-                caller = sigv4.verify(
-                    request.method,
-                    request.target,
-                    request.headers,
-                    request.body,
-                    credentials=self.iam_credentials,
-                    region=REGION,
-                )
-            except sigv4.SignatureRefused as refusal:
-                return self.responses.render(refusal.response_type, request_id)
-            request_context["identity"].update(_iam_identity(caller.access_key))
+            refused = self._check_signature(request, request_id, request_context)
+            if refused is not None:
+                return refused
             principal_type = "iam"
         if route.authorized:
             principal_type, authorizer, refusal = self._authorize(authorizer_event, request_id)
@@ -555,6 +546,25 @@ class Gateway:
             response = self.responses.render("DEFAULT_5XX", request_id, status=502)
         response.principal_type = principal_type
         return response
+
+    def _check_signature(
+        self, request: Request, request_id: str, request_context: dict[str, Any]
+    ) -> HttpResponse | None:
+        """An AWS_IAM route's SigV4 check: None when the signature holds (the caller's identity
+        added to request_context), else the gateway's refusal."""
+        try:
+            caller = sigv4.verify(
+                request.method,
+                request.target,
+                request.headers,
+                request.body,
+                credentials=self.iam_credentials,
+                region=REGION,
+            )
+        except sigv4.SignatureRefused as refused:
+            return self.responses.render(refused.response_type, request_id)
+        request_context["identity"].update(_iam_identity(caller.access_key))
+        return None
 
     def _authorize(
         self, authorizer_event: dict[str, Any], request_id: str

@@ -284,12 +284,16 @@ def _public_operation(operation: Operation) -> dict[str, Any]:
         "security": [{SIGV4_SCHEME: []}] if operation.iam else [],
         "requestBody": {
             "required": True,
-            "content": {"application/json": _media(operation.request or "", _REQUEST_EXAMPLES.get(operation.operation_id))},
+            "content": {
+                "application/json": _media(operation.request or "", _REQUEST_EXAMPLES.get(operation.operation_id))
+            },
         },
         "responses": {
             str(operation.status): {
                 "description": operation.summary + ": accepted.",
-                "content": {"application/json": _media(operation.response, _RESPONSE_EXAMPLES.get(operation.operation_id))},
+                "content": {
+                    "application/json": _media(operation.response, _RESPONSE_EXAMPLES.get(operation.operation_id))
+                },
             },
             **dict(sorted(errors.items())),
         },

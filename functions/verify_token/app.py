@@ -18,6 +18,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
 
     from apitokens.auth.authorizer import Authorizer
     from apitokens.auth.verify import verify
+    from apitokens.domain import token_api
     from apitokens.domain.errors import DomainError, InvalidRequest
     from apitokens.jsonlog import JsonLogger, MetricLine
     from apitokens.settings import get_settings
@@ -32,6 +33,8 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     authorizer = Authorizer(settings, TokenRepository.from_settings(settings), logger=logger)
     VERIFIED = MetricLine(settings.metrics_namespace, ["TokensVerified"], [[], ["active"]])
     HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+    # This route's declaration (method, path, IAM authorization, statuses): its success status.
+    OPERATION = token_api.VERIFY_TOKEN
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -59,4 +62,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         }
     active = verification.principal is not None
     logger.count("INFO", "token verified", VERIFIED, {"active": "true" if active else "false"})
-    return {"statusCode": 200, "headers": dict(HEADERS), "body": answer(verification).model_dump_json(by_alias=True)}
+    return {
+        "statusCode": OPERATION.status,
+        "headers": dict(HEADERS),
+        "body": answer(verification).model_dump_json(by_alias=True),
+    }

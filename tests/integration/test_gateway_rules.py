@@ -415,7 +415,8 @@ def test_a_method_no_route_of_a_path_has_is_the_templates_405_without_calling_an
     assert response.header("Allow") == "GET, PUT, DELETE, OPTIONS"
     assert envelope(response)["code"] == "method_not_allowed"
     assert (authorizer.events, handler.events) == ([], [])
-    # A route's own method wins; a path nobody declared stays the 404; preflight is no 405.
+    # A route's own method wins; a path nobody declared stays the 403 of MISSING_AUTHENTICATION_TOKEN;
+    # preflight is no 405 (without the API's CORS answer here, no route either).
     assert local.handle(Request("GET", "/v1/accounts/a/apiTokens/tok_1")).status == 200
-    assert local.handle(Request("PATCH", "/v1/accounts/a/nothing")).status == 404
-    assert local.handle(Request("OPTIONS", "/v1/accounts/a/apiTokens")).status == 404
+    assert local.handle(Request("PATCH", "/v1/accounts/a/nothing")).status == 403
+    assert local.handle(Request("OPTIONS", "/v1/accounts/a/apiTokens")).status == 403
