@@ -19,10 +19,11 @@ TEMPLATES = $(shell find . -name template.yaml -not -path './.venv*' -not -path 
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The service with its tools, and the Python client for services (clients/python, its own package).
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e 'clients/python[fastapi]'
 	touch $(STAMP)
 
 # `make run PORT=8080` serves on another port (0: any free one).

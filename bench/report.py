@@ -54,6 +54,7 @@ def figures(run: Measured) -> list[Figure]:
         run.probes.modules_figure(),
         run.warm.authorizer_figure(),
         *run.warm.client_figures(),
+        *run.warm.verify_figures(),
         *run.cold.crud_figures(),
         *run.warm.crud_figures(),
         run.deployment.figure(),

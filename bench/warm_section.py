@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import client
+import verify_warm
 import warm
 from common import BENCH, CRUD_FUNCTIONS, GOALS, PYTHON, Figure
 
@@ -25,6 +26,8 @@ class WarmSection:
     result: dict[str, Any]
     # bench/client.py's: the authorizer's own DynamoDB client against botocore per GetItem.
     client_result: dict[str, Any] | None = None
+    # bench/verify_warm.py's: the verify route against its one GetItem, with the authorizer's goal.
+    verify: Figure | None = None
 
     @classmethod
     def run(cls, batches: int, batch_size: int) -> WarmSection:
@@ -36,7 +39,10 @@ class WarmSection:
             completed = subprocess.run(argv, cwd=BENCH.parent, capture_output=True, check=False)
             if completed.returncode != 0:
                 raise RuntimeError(f"warm timings failed:\n{completed.stderr.decode(errors='replace')}")
-            return cls(json.loads(output.read_text(encoding="utf-8")), client.run(batches, batch_size))
+            timings = json.loads(output.read_text(encoding="utf-8"))
+        client_result = client.run(batches, batch_size)
+        verify = verify_warm.run(batches, batch_size, GOALS["authorizer_warm"])
+        return cls(timings, client_result, verify)
 
     @functools.cached_property
     def timings(self) -> dict[str, warm.Timing]:
@@ -63,6 +69,9 @@ class WarmSection:
             "handler with its log line (and EMF metric), its own client's transport answering, "
             "vs one stubbed GetItem on a boto3 client",
         )
+
+    def verify_figures(self) -> list[Figure]:
+        return [] if self.verify is None else [self.verify]
 
     def client_figures(self) -> list[Figure]:
         if self.client_result is None:

@@ -1,4 +1,4 @@
-"""`apitokens`: the developer command line (serve, dev-jwt, dev-leak-report, openapi, admin)."""
+"""`apitokens`: the developer command line (serve, dev-jwt, dev-credentials, dev-leak-report, openapi, admin)."""
 
 from __future__ import annotations
 
@@ -222,6 +222,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev_jwt.add_argument("--subject", default=devkeys.DEFAULT_SUBJECT, help="the `sub` claim (default: user_dev)")
 
+    commands.add_parser(
+        "dev-credentials",
+        parents=[state],
+        help="print the development AWS credentials that `apitokens serve` accepts on IAM-authorized routes",
+        description="Print, as shell export lines, the development AWS access key of --state-dir: SigV4 "
+        "signatures made with it (service execute-api, region us-east-1) are what `apitokens serve` run from "
+        'the same directory accepts on POST /v1/apiTokens/verify. Use: eval "$(apitokens dev-credentials)".',
+    )
+
     leak = commands.add_parser(
         "dev-leak-report",
         parents=[state],
@@ -299,6 +308,12 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
         print(token)
         return 0
 
+    if arguments.command == "dev-credentials":
+        access_key, secret = devkeys.dev_credentials(arguments.state_dir)
+        print(f"export AWS_ACCESS_KEY_ID={access_key}")
+        print(f"export AWS_SECRET_ACCESS_KEY={secret}")
+        print(f"export AWS_REGION={devkeys.DEV_CREDENTIALS_REGION}")
+        return 0
     if arguments.command == "admin":
         return _run_admin(arguments)
     if arguments.command == "dev-leak-report":

@@ -57,25 +57,31 @@ def load_or_create_key(state_dir: Path = STATE_DIR, key_file: str = KEY_FILE) ->
         return _private_key(path.read_bytes())
     except FileNotFoundError:
         pass
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return _private_key(_create_once(state_dir, key_file, pem))
+
+
+def _create_once(state_dir: Path, name: str, content: bytes) -> bytes:
+    """The content of `state_dir/name`, written with `content` unless it exists (0600)."""
+    path = state_dir / name
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     ignore = state_dir / ".gitignore"
     if not ignore.exists():
-        # Outside this repository (whose .gitignore lists .apitokens/) the key must not be committed either.
+        # Outside this repository (whose .gitignore lists .apitokens/) the keys must not be committed either.
         ignore.write_text("*\n", encoding="utf-8")
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     # Written in full to a private temporary file, then linked into place: a `serve` and a
     # `dev-jwt` started together can neither read a half-written key nor end up with two keys.
     descriptor, temporary = tempfile.mkstemp(dir=state_dir, prefix=".key-")  # mkstemp makes it 0600
     try:
         with os.fdopen(descriptor, "wb") as stream:
-            stream.write(pem)
+            stream.write(content)
         os.link(temporary, path)
     except FileExistsError:
         pass
     finally:
         os.unlink(temporary)
-    return _private_key(path.read_bytes())
+    return path.read_bytes()
 
 
 def public_jwk(key: ec.EllipticCurvePrivateKey) -> dict[str, str]:
@@ -158,3 +164,23 @@ def github_report(
         "Github-Public-Key-Signature": base64.b64encode(signature).decode("ascii"),
     }
     return headers, body
+
+
+# -- AWS credentials for the IAM-authorized routes, as the local server checks them ------------
+
+CREDENTIALS_FILE = "dev-aws-credentials.json"
+# The region the local server's AWS_IAM routes verify signatures for (its API's).
+DEV_CREDENTIALS_REGION = "us-east-1"
+_ACCESS_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def dev_credentials(state_dir: Path = STATE_DIR) -> tuple[str, str]:
+    """(access key id, secret access key) that `apitokens serve` accepts in SigV4 signatures on
+    its AWS_IAM routes, made on first use beside the signing keys; shaped as AWS's long-term
+    user keys (AKIA + 16 characters, a 40-character secret)."""
+    generated = {
+        "accessKeyId": "AKIA" + "".join(secrets.choice(_ACCESS_KEY_ALPHABET) for _ in range(16)),
+        "secretAccessKey": base64.b64encode(secrets.token_bytes(30)).decode("ascii"),
+    }
+    stored = json.loads(_create_once(state_dir, CREDENTIALS_FILE, json.dumps(generated).encode("utf-8")))
+    return str(stored["accessKeyId"]), str(stored["secretAccessKey"])

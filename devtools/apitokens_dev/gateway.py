@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from apitokens_dev import iam, template
+from apitokens_dev import iam, sigv4, template
 from apitokens_dev.authcache import AuthorizerCache, IdentitySource, identity_values
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -46,6 +46,7 @@ DEFAULT_STATUS = {
     "BAD_REQUEST_BODY": 400,
     "BAD_REQUEST_PARAMETERS": 400,
     "INTEGRATION_FAILURE": 504,
+    "INVALID_SIGNATURE": 403,
     "INTEGRATION_TIMEOUT": 504,
     "MISSING_AUTHENTICATION_TOKEN": 403,
     "REQUEST_TOO_LARGE": 413,
@@ -59,6 +60,7 @@ _DEFAULT_MESSAGES = {
     "MISSING_AUTHENTICATION_TOKEN": "Missing Authentication Token",
     "UNAUTHORIZED": "Unauthorized",
     "REQUEST_TOO_LARGE": "Request Too Long",
+    "INVALID_SIGNATURE": "The request signature we calculated does not match the signature you provided.",
 }
 
 
@@ -127,6 +129,7 @@ def _error_type(response_type: str) -> str:
         "AUTHORIZER_CONFIGURATION_ERROR": "AuthorizerConfigurationException",
         "REQUEST_TOO_LARGE": "RequestTooLargeException",
         "THROTTLED": "TooManyRequestsException",
+        "INVALID_SIGNATURE": "InvalidSignatureException",
     }.get(response_type, "InternalServerErrorException")
 
 
@@ -138,7 +141,8 @@ class Route:
     method: str
     resource: str  # as in template.yaml, e.g. /accounts/{accountSid}/apiTokens
     function: str  # logical id of the function that serves it
-    authorized: bool = True  # False: `Auth: {Authorizer: NONE}`, no authorizer call
+    authorized: bool = True  # False: `Auth: {Authorizer: NONE}` or AWS_IAM, no authorizer call
+    iam: bool = False  # `Auth: {Authorizer: AWS_IAM}`: a SigV4 signature instead (sigv4.py)
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -388,6 +392,7 @@ class Gateway:
         other_apis: Sequence[Any] = (),
         throttle: Throttle | None = None,
         any_method: Sequence[template.MockAnswer] = (),
+        iam_credentials: tuple[str, str] | None = None,
     ) -> None:
         missing = {route.function for route in routes} - set(functions)
         if missing:
@@ -405,16 +410,20 @@ class Gateway:
         # The catch-all methods' answers (a 405 with Allow), by path: where no route's method matches.
         self.any_method = {answer.path: answer for answer in any_method}
         self._any_routes = tuple(Route("ANY", answer.path, "") for answer in any_method)
+        # (access key id, secret) that AWS_IAM routes accept; None: every signature is refused.
+        self.iam_credentials = iam_credentials
 
     @property
     def authorizer(self) -> Function:
         return self._authorizer
 
     @classmethod
-    def from_template(cls, cache_ttl: int | None = None, apis: Sequence[Any] = ()) -> Gateway:
+    def from_template(
+        cls, cache_ttl: int | None = None, apis: Sequence[Any] = (), iam_credentials: tuple[str, str] | None = None
+    ) -> Gateway:
         """Loads every function of template.yaml (and of the `apis`' templates, HTTP APIs behind
         the same authorizer): call it with the environment in place. `cache_ttl` overrides the
-        AuthorizerCacheTtl parameter's default."""
+        AuthorizerCacheTtl parameter's default; `iam_credentials` are what AWS_IAM routes accept."""
         overrides = {} if cache_ttl is None else {"AuthorizerCacheTtl": str(cache_ttl)}
         definition = template.api_definition(overrides=overrides)
 
@@ -433,7 +442,7 @@ class Gateway:
             item.function: function(item.function, item.code_uri, item.handler, resolvers) for item in definitions
         }
         authorizer = function(*template.default_authorizer(), exclusive=None)
-        routes = [Route(item.method, item.path, item.function, item.authorized) for item in definitions]
+        routes = [Route(item.method, item.path, item.function, item.authorized, item.iam) for item in definitions]
         from apitokens_dev.httpapi import HttpApi
 
         others = [HttpApi.from_template(path, authorizer, overrides) for path in apis]
@@ -448,6 +457,7 @@ class Gateway:
             other_apis=others,
             throttle=Throttle(template.method_throttling()),
             any_method=template.any_method_answers(),
+            iam_credentials=iam_credentials,
         )
 
     def method_arn(self, method: str, path: str) -> str:
@@ -504,6 +514,11 @@ class Gateway:
             "requestContext": request_context,
         }
         principal_type = "-"
+        if route.iam:
+            refused = self._check_signature(request, request_id, request_context)
+            if refused is not None:
+                return refused
+            principal_type = "iam"
         if route.authorized:
             principal_type, authorizer, refusal = self._authorize(authorizer_event, request_id)
             if refusal is not None:
@@ -531,6 +546,25 @@ class Gateway:
             response = self.responses.render("DEFAULT_5XX", request_id, status=502)
         response.principal_type = principal_type
         return response
+
+    def _check_signature(
+        self, request: Request, request_id: str, request_context: dict[str, Any]
+    ) -> HttpResponse | None:
+        """An AWS_IAM route's SigV4 check: None when the signature holds (the caller's identity
+        added to request_context), else the gateway's refusal."""
+        try:
+            caller = sigv4.verify(
+                request.method,
+                request.target,
+                request.headers,
+                request.body,
+                credentials=self.iam_credentials,
+                region=REGION,
+            )
+        except sigv4.SignatureRefused as refused:
+            return self.responses.render(refused.response_type, request_id)
+        request_context["identity"].update(_iam_identity(caller.access_key))
+        return None
 
     def _authorize(
         self, authorizer_event: dict[str, Any], request_id: str
@@ -594,6 +628,19 @@ class Gateway:
 
     def _invoke(self, function: Function, event: dict[str, Any]) -> Any:
         return function.invoke(event)
+
+
+def _iam_identity(access_key: str) -> dict[str, str]:
+    """What API Gateway adds to requestContext.identity for a caller it authenticated by SigV4
+    (the development credentials are an IAM user's of the local account)."""
+    user = "apitokens-dev"
+    return {
+        "accessKey": access_key,
+        "accountId": AWS_ACCOUNT_ID,
+        "caller": user,
+        "user": user,
+        "userArn": f"arn:aws:iam::{AWS_ACCOUNT_ID}:user/{user}",
+    }
 
 
 def _event_body(raw: bytes) -> tuple[str | None, bool]:

@@ -36,11 +36,14 @@ from apitokens.wire.models import (
     RollTokenRequest,
     UpdateTokenRequest,
 )
+from apitokens.wire.verify_models import VerifyTokenAnswer, VerifyTokenRequest
 from apitokens_dev import template
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:3000/v1"
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "bearerAuth"
+# AWS_IAM routes: SigV4, as API Gateway's own OpenAPI extension names it.
+SIGV4_SCHEME = "sigv4"
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +103,11 @@ _CREATED_EXAMPLE = {
 _REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "createApiToken": _CREATE_EXAMPLE,
     "updateApiToken": {"name": "Analytics Token (rotated)", "isActive": False},
+    "verifyApiToken": {
+        "token": "at_live_abcdefghijklmnopqrstuvwxyz12340a1B2c",
+        "method": "GET",
+        "path": "/accounts/acc_abc123def456ghi789jkl012/metrics",
+    },
 }
 _RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
     "listApiTokens": {"hasMore": False, "records": [_TOKEN_EXAMPLE]},
@@ -107,13 +115,25 @@ _RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
     "getApiToken": _TOKEN_EXAMPLE,
     "updateApiToken": {**_TOKEN_EXAMPLE, "name": "Analytics Token (rotated)", "isActive": False},
     "deleteApiToken": {"sid": "tok_abc123def456ghi789jkl012", "deleted": True},
+    "verifyApiToken": {
+        "active": True,
+        "accountSid": "acc_abc123def456ghi789jkl012",
+        "tokenSid": "tok_abc123def456ghi789jkl012",
+        "scopes": ["buckets:read", "metrics:read"],
+        "expiresAt": "2030-12-31T23:59:59.000Z",
+        "allowed": True,
+    },
 }
 
 _ERRORS: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "The request is invalid (body, path or query parameters); details name each field."),
     401: ("Unauthorized", "Missing or invalid credentials."),
-    403: ("Forbidden", "The credentials do not grant this route (scope) on this account."),
-    404: ("NotFound", "No such API token, or no such route."),
+    403: (
+        "Forbidden",
+        "The credentials do not grant this route (scope) on this account; no such route; or, on a route "
+        "authorized by IAM, no valid SigV4 signature of a principal allowed to call it.",
+    ),
+    404: ("NotFound", "No such API token."),
     409: (
         "Conflict",
         "The account's token limit is reached, the token changed concurrently, or a request with the same "
@@ -138,6 +158,7 @@ _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     RevokeCredentialsAccepted,
     AuditEventList,
     TokenUsage,
+    VerifyTokenAnswer,
 )
 _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     CreateTokenRequest,
@@ -145,6 +166,7 @@ _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     RollTokenRequest,
     GithubReport,
     RevokeCredentialsRequest,
+    VerifyTokenRequest,
 )
 
 
@@ -257,6 +279,7 @@ def _error_responses() -> dict[str, Any]:
 
 
 def _public_operation(operation: Operation) -> dict[str, Any]:
+    """An operation the token authorizer does not guard: public (the leak reports) or IAM's."""
     errors: dict[str, Any] = {
         str(status): {"$ref": f"#/components/responses/{_ERRORS[status][0]}"} for status in operation.errors
     }
@@ -264,16 +287,20 @@ def _public_operation(operation: Operation) -> dict[str, Any]:
         "operationId": operation.operation_id,
         "summary": operation.summary,
         "description": operation.description,
-        "tags": ["Leak response"],
-        "security": [],
+        "tags": ["Token verification" if operation.iam else "Leak response"],
+        "security": [{SIGV4_SCHEME: []}] if operation.iam else [],
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": _schema_ref(operation.request or "")}},
+            "content": {
+                "application/json": _media(operation.request or "", _REQUEST_EXAMPLES.get(operation.operation_id))
+            },
         },
         "responses": {
             str(operation.status): {
                 "description": operation.summary + ": accepted.",
-                "content": {"application/json": {"schema": _schema_ref(operation.response)}},
+                "content": {
+                    "application/json": _media(operation.response, _RESPONSE_EXAMPLES.get(operation.operation_id))
+                },
             },
             **dict(sorted(errors.items())),
         },
@@ -382,7 +409,7 @@ def build_openapi(server_url: str = DEFAULT_SERVER_URL) -> dict[str, Any]:
         },
         "servers": [{"url": server_url}],
         "security": [{SECURITY_SCHEME: []}],
-        "tags": [{"name": "API Tokens"}, {"name": "Leak response"}],
+        "tags": [{"name": "API Tokens"}, {"name": "Leak response"}, {"name": "Token verification"}],
         "paths": paths,
         "components": {
             "securitySchemes": {
@@ -390,7 +417,16 @@ def build_openapi(server_url: str = DEFAULT_SERVER_URL) -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A user JWT from the identity provider, or an API token (at_live_/at_test_).",
-                }
+                },
+                SIGV4_SCHEME: {
+                    "type": "apiKey",
+                    "name": "Authorization",
+                    "in": "header",
+                    "x-amazon-apigateway-authtype": "awsSigv4",
+                    "description": "AWS Signature Version 4 (service execute-api, the API's region) by an IAM "
+                    "principal allowed execute-api:Invoke on the route. Locally: the keys of "
+                    "`apitokens dev-credentials`, region us-east-1.",
+                },
             },
             "parameters": _parameters(),
             "responses": _error_responses(),

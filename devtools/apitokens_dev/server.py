@@ -111,7 +111,9 @@ def serve(
             from apitokens_dev.openapi import build_openapi
 
             httpd.site = Site(
-                gateway=Gateway.from_template(cache_ttl=authorizer_cache_ttl, apis=apis),
+                gateway=Gateway.from_template(
+                    cache_ttl=authorizer_cache_ttl, apis=apis, iam_credentials=devkeys.dev_credentials(state_dir)
+                ),
                 state_dir=state_dir,
                 openapi=json.dumps(build_openapi(base_url), indent=2).encode("utf-8"),
                 log=log,

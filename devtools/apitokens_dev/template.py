@@ -73,8 +73,10 @@ class FunctionRoute:
     path: str  # API Gateway resource path, e.g. /accounts/{accountSid}/apiTokens
     code_uri: Path
     handler: str  # module.function, relative to code_uri
-    # False for a route declared with `Auth: {Authorizer: NONE}`: the gateway calls no authorizer.
+    # False for a route declared with `Auth: {Authorizer: NONE}` or AWS_IAM: the gateway calls
+    # no authorizer (for AWS_IAM it checks a SigV4 signature instead: `iam`).
     authorized: bool = True
+    iam: bool = False
 
 
 def _code(properties: dict[str, Any], root: Path = PROJECT_ROOT) -> tuple[Path, str]:
@@ -95,6 +97,7 @@ def api_routes(
             if event.get("Type") != kind:
                 continue
             code_uri, handler = _code(properties, root)
+            authorizer = (event["Properties"].get("Auth") or {}).get("Authorizer")
             routes.append(
                 FunctionRoute(
                     function=logical_id,
@@ -102,7 +105,8 @@ def api_routes(
                     path=str(event["Properties"]["Path"]),
                     code_uri=code_uri,
                     handler=handler,
-                    authorized=(event["Properties"].get("Auth") or {}).get("Authorizer") != "NONE",
+                    authorized=authorizer not in ("NONE", "AWS_IAM"),
+                    iam=authorizer == "AWS_IAM",
                 )
             )
     return routes

@@ -330,7 +330,7 @@ def test_gateway_answers_unknown_routes_with_the_envelope(server: LocalServer, j
         ("PATCH", f"{server.base_url}/accounts/{ACCOUNT}"),
     ]:
         reply = server.call(method, url, token=jwt)
-        assert_error(reply, 404, "not_found")
+        assert_error(reply, 403, "forbidden")  # MISSING_AUTHENTICATION_TOKEN, as API Gateway answers by default
 
 
 @pytest.mark.parametrize(
@@ -416,6 +416,7 @@ def test_development_endpoints(server: LocalServer, jwt: str) -> None:
         *("listApiTokens", "getApiToken", "createApiToken", "updateApiToken", "deleteApiToken"),
         *("rollApiToken", "reportGithubSecretScanning", "revokeCredentials"),
         *("listAuditEvents", "getApiTokenUsage"),
+        "verifyApiToken",
     }
 
 
@@ -423,7 +424,7 @@ def test_the_log_has_one_line_per_request_and_no_secret(server: LocalServer, jwt
     created = server.create_token(jwt)
     secret = created["token"]
     assert server.request("GET", TOKENS, token=secret).status == 200
-    assert server.request("GET", f"/{secret}", token=secret).status == 404  # a secret in the URL, by mistake
+    assert server.request("GET", f"/{secret}", token=secret).status == 403  # a secret in the URL, by mistake
     assert server.request("GET", f"{TOKENS}?note={jwt}", token=jwt).status == 200
 
     stdout, stderr = server.logs()
@@ -439,7 +440,7 @@ def test_the_log_has_one_line_per_request_and_no_secret(server: LocalServer, jwt
     line = re.compile(r"(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) /\S* \d{3} \d+ms principal=(user|token|-)")
     requests = [entry for entry in lines if line.fullmatch(entry)]
     assert any(entry.startswith(f"GET /v1{TOKENS} 200 ") and entry.endswith("principal=token") for entry in requests)
-    assert any(entry.startswith("GET /v1/at_test_[redacted] 404 ") for entry in requests)
+    assert any(entry.startswith("GET /v1/at_test_[redacted] 403 ") for entry in requests)
     assert [entry for entry in lines if not (line.fullmatch(entry) or entry.startswith("apitokens serve:"))] == []
 
 

@@ -35,6 +35,8 @@ PUBLIC_OPERATIONS = {
     ("post", "/secret-scanning/github"): "reportGithubSecretScanning",
     ("post", "/credentials/revoke"): "revokeCredentials",
 }
+# Authorized by IAM (SigV4), not by the token authorizer.
+IAM_OPERATIONS = {("post", "/apiTokens/verify"): "verifyApiToken"}
 
 
 def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -61,9 +63,12 @@ def test_openapi_is_a_valid_document_of_the_five_operations(tmp_path: Path) -> N
         for path, item in document["paths"].items()
         for method, operation in item.items()
     }
-    assert found == OPERATIONS | PUBLIC_OPERATIONS
+    assert found == OPERATIONS | PUBLIC_OPERATIONS | IAM_OPERATIONS
     for method, path in PUBLIC_OPERATIONS:
         assert document["paths"][path][method]["security"] == []
+    for method, path in IAM_OPERATIONS:
+        assert document["paths"][path][method]["security"] == [{"sigv4": []}]
+    assert document["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
 
     scope_by_route = {(route.method.lower(), route.resource): route.scope for route in ROUTES}
     for method, path in OPERATIONS:

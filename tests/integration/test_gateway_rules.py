@@ -285,11 +285,11 @@ def test_a_crashed_or_malformed_handler_is_the_templates_502(result: Any) -> Non
 @pytest.mark.parametrize(
     "target", ["/v1/accounts/a", "/v1", "/", "/v2/accounts/a/apiTokens", "/v1/accounts/a/apiTokens/"]
 )
-def test_unknown_routes_are_the_templates_404_without_calling_the_authorizer(target: str) -> None:
+def test_unknown_routes_are_the_templates_403_without_calling_the_authorizer(target: str) -> None:
     authorizer = Recorder(allow_all)
     response = gateway(authorizer).handle(Request("GET", target))
-    assert response.status == 404
-    assert envelope(response)["code"] == "not_found"
+    assert response.status == 403  # MISSING_AUTHENTICATION_TOKEN, as the template renders it
+    assert envelope(response)["code"] == "forbidden"
     assert authorizer.events == []
 
 
@@ -415,7 +415,8 @@ def test_a_method_no_route_of_a_path_has_is_the_templates_405_without_calling_an
     assert response.header("Allow") == "GET, PUT, DELETE, OPTIONS"
     assert envelope(response)["code"] == "method_not_allowed"
     assert (authorizer.events, handler.events) == ([], [])
-    # A route's own method wins; a path nobody declared stays the 404; preflight is no 405.
+    # A route's own method wins; a path nobody declared stays the 403 of MISSING_AUTHENTICATION_TOKEN;
+    # preflight is no 405 (without the API's CORS answer here, no route either).
     assert local.handle(Request("GET", "/v1/accounts/a/apiTokens/tok_1")).status == 200
-    assert local.handle(Request("PATCH", "/v1/accounts/a/nothing")).status == 404
-    assert local.handle(Request("OPTIONS", "/v1/accounts/a/apiTokens")).status == 404
+    assert local.handle(Request("PATCH", "/v1/accounts/a/nothing")).status == 403
+    assert local.handle(Request("OPTIONS", "/v1/accounts/a/apiTokens")).status == 403

@@ -10,7 +10,7 @@ it.
 
 Checks run: the CHECKS below. Left out, as they contradict documented behaviour:
 - unsupported_method (ST204): a method the template does not route is API Gateway's own
-  MISSING_AUTHENTICATION_TOKEN answer (404 here, per GatewayResponses), not a 405;
+  MISSING_AUTHENTICATION_TOKEN answer (403, per GatewayResponses), not a 405;
 - positive_data_acceptance (ST202): some schema-valid bodies are refused by documented rules a
   JSON Schema cannot state: an expiresAt in the past (400), an Idempotency-Key reused with another
   body (422);

@@ -33,7 +33,11 @@ def test_the_templates_api_events_are_the_declared_routes() -> None:
     assert len({operation.operation_id for operation in token_api.OPERATIONS}) == len(token_api.OPERATIONS)
 
 
-@pytest.mark.parametrize("operation", token_api.OPERATIONS, ids=lambda operation: operation.function)
+RESOLVER_OPERATIONS = [operation for operation in token_api.OPERATIONS if not operation.iam]
+IAM_OPERATIONS = [operation for operation in token_api.OPERATIONS if operation.iam]
+
+
+@pytest.mark.parametrize("operation", RESOLVER_OPERATIONS, ids=lambda operation: operation.function)
 def test_each_handler_serves_its_declared_route_through_the_one_helper(operation: token_api.Operation) -> None:
     source = (PROJECT_ROOT / "functions" / operation.function / "app.py").read_text(encoding="utf-8")
     assert re.findall(r"@route\(app, token_api\.(\w+)\)", source) == [operation.function.upper()]
@@ -42,6 +46,19 @@ def test_each_handler_serves_its_declared_route_through_the_one_helper(operation
     # No copy of the wrapper the helper replaces, no route spelled a second time.
     assert "inject_lambda_context" not in source
     assert "@app." not in source
+
+
+@pytest.mark.parametrize("operation", IAM_OPERATIONS, ids=lambda operation: operation.function)
+def test_an_iam_route_is_served_from_its_declaration_without_the_resolver(operation: token_api.Operation) -> None:
+    # Built as the authorizer is (its warm goal): no resolver to route, but its one declaration.
+    source = (PROJECT_ROOT / "functions" / operation.function / "app.py").read_text(encoding="utf-8")
+    assert f"OPERATION = token_api.{operation.function.upper()}\n" in source
+    assert getattr(token_api, operation.function.upper()) is operation
+    assert operation.scope is None
+    route = next(route for route in api_routes() if (route.method, route.path) == (operation.method, operation.path))
+    assert route.iam
+    assert not route.authorized
+    assert "aws_lambda_powertools" not in source
 
 
 def test_the_committed_template_is_what_the_generator_renders() -> None:

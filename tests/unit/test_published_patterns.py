@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from apitokens.domain import idempotency, ids
 from apitokens.wire.audit_models import AuditEventsQuery
 from apitokens.wire.models import CreateTokenRequest
+from apitokens.wire.verify_models import VerifyTokenRequest
 from apitokens.wire.visible_text import DEFAULT_IGNORABLE_MARKS
 from apitokens_dev.openapi import build_openapi
 from tests.emoji_samples import EMOJI, MISPLACED, ZWJ
@@ -32,6 +33,14 @@ def _field_accepts(field: str) -> Callable[[str], bool]:
     return accepts
 
 
+def _verify_path_accepts(value: str) -> bool:
+    try:
+        VerifyTokenRequest.model_validate({"token": "t", "method": "GET", "path": value})
+    except ValidationError:
+        return False
+    return True
+
+
 # Where each pattern of the document sits, what the service checks the same input with, and one
 # value it accepts (the corpus below is built around it).
 SERVICE_CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
@@ -43,6 +52,9 @@ SERVICE_CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
     "parentSid": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
     "rolledFrom": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
     "rolledTo": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
+    # The verify route's answer and question.
+    "tokenSid": (ids.is_token_sid, "tok_abc123def456ghi789jkl012"),
+    "path": (_verify_path_accepts, "/accounts/acc_abc123def456ghi789jkl012/metrics"),
     "idempotencyKey": (lambda value: idempotency.KEY_PATTERN.fullmatch(value) is not None, "retry-7"),
     "name": (_field_accepts("name"), "Deploy key"),
     "description": (_field_accepts("description"), "Used by CI"),

@@ -15,14 +15,18 @@ Handlers re-check the same catalog against the context (defence in depth).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from apitokens.auth.principal import Principal
 from apitokens.domain.errors import Forbidden, InsufficientScope
-from apitokens.domain.scopes import Route, route_for
+from apitokens.domain.scopes import ROUTES, Route, route_for
 
 _WILDCARDS = ("*", "?")
+# A segment of a path the catalog can route: unreserved characters only, so that no percent-encoded
+# byte (an encoded slash), and no dot segment, means one route here and another to a backend's router.
+_PLAIN_SEGMENT = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9._~-]+")
 
 
 def check_route(principal: Principal, method: str, resource: str, account_sid: str) -> None:
@@ -89,6 +93,30 @@ def _target(method: str, resource: str, request_path: str) -> tuple[str, str] | 
     if route is None or parameters is None:
         return None
     return parameters["accountSid"], route.scope
+
+
+def permits_request(principal: Principal, method: str, path: str) -> bool:
+    """Whether the principal may send `method path` (a request path without the stage, as a
+    backend receives it) to the catalog route it selects, with the authorizer's own decision
+    (`permits`). A path whose segments are not all plain selects no route: refused."""
+    resource = _catalog_resource(method, path)
+    return resource is not None and permits(principal, method, resource, f"/{method}{path}") is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _catalog_resource(method: str, path: str) -> str | None:
+    """The resource path of the catalog route a request path selects, as API Gateway selects it:
+    the same segment count, literal segments equal, and literal segments beating parameters."""
+    segments = path.split("/")
+    if segments[0] or not all(_PLAIN_SEGMENT.fullmatch(segment) for segment in segments[1:]):
+        return None
+    best: tuple[int, str] | None = None
+    for route in ROUTES:
+        if route.method == method and arn_parameters(route, f"/{method}{path}") is not None:
+            literals = len(route.resource.split("/")) - len(route.parameters)
+            if best is None or literals > best[0]:
+                best = (literals, route.resource)
+    return None if best is None else best[1]
 
 
 def _deny(base: str) -> dict[str, Any]:

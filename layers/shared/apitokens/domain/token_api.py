@@ -20,6 +20,7 @@ USAGE = "/accounts/{accountSid}/apiTokens/{apiTokenSid}/usage"
 AUDIT_EVENTS = "/accounts/{accountSid}/auditEvents"
 GITHUB_REPORT = "/secret-scanning/github"
 CREDENTIALS_REVOKE = "/credentials/revoke"
+VERIFY = "/apiTokens/verify"
 
 # Error statuses a route may answer, the gateway's included (429 THROTTLED, 401 and 403 of the
 # authorizer, 404 of an id no token has).
@@ -52,6 +53,9 @@ class Operation:
     idempotent: bool = False
     # Query parameters of its own, by name (the OpenAPI builder describes each).
     query: tuple[str, ...] = ()
+    # Authorized by AWS_IAM (a SigV4 signature of a principal allowed execute-api:Invoke) instead
+    # of the token authorizer; its scope is None.
+    iam: bool = False
 
 
 LIST_TOKENS = Operation(
@@ -214,6 +218,28 @@ GET_TOKEN_USAGE = Operation(
     READ_ERRORS,
 )
 
+VERIFY_TOKEN = Operation(
+    "POST",
+    VERIFY,
+    None,
+    "verify_token",
+    "verifyApiToken",
+    "Verify API token",
+    "For backends that no API Gateway authorizer fronts: is this token active, and may it do this? "
+    "Authorized by IAM (SigV4, service execute-api, by a principal allowed execute-api:Invoke on this route; "
+    "the stack output VerifyRouteArn). Any token that would be refused (unknown, malformed, inactive, "
+    'expired, leaked, another environment\'s) gets `{"active": false}` and nothing else. An active token '
+    "gets its account, sid, scopes and expiresAt, and `allowed` when a question is asked: `method` + `path` "
+    "(a request path without the stage, decided by the route catalog as the authorizer decides) or "
+    "`requiredScope` + `accountSid`. Counts as a use of the token (lastUsedAt, once a minute).",
+    200,
+    "VerifyTokenAnswer",
+    # A 403 is a missing or bad signature, or a principal not allowed to invoke the route.
+    WRITE_ERRORS,
+    request="VerifyTokenRequest",
+    iam=True,
+)
+
 # The OpenAPI document lists paths and methods in this order.
 OPERATIONS: tuple[Operation, ...] = (
     LIST_TOKENS,
@@ -226,6 +252,7 @@ OPERATIONS: tuple[Operation, ...] = (
     REVOKE_CREDENTIALS,
     LIST_AUDIT_EVENTS,
     GET_TOKEN_USAGE,
+    VERIFY_TOKEN,
 )
 
 _BY_ROUTE = {(operation.method, operation.path): operation for operation in OPERATIONS}

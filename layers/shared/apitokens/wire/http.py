@@ -77,6 +77,13 @@ def json_response(status: int, model: BaseModel, headers: dict[str, str] | None 
     )
 
 
+def error_body(code: str, message: str, details: list[errors.FieldError] | None = None) -> str:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = [{"field": detail.field, "message": detail.message} for detail in details]
+    return json.dumps({"error": error})
+
+
 def error_response(
     status: int,
     code: str,
@@ -84,13 +91,10 @@ def error_response(
     details: list[errors.FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[str]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        error["details"] = [{"field": detail.field, "message": detail.message} for detail in details]
     return Response(
         status_code=status,
         content_type=JSON_CONTENT_TYPE,
-        body=json.dumps({"error": error}),
+        body=error_body(code, message, details),
         headers={**_NO_STORE, **(headers or {})},
     )
 
@@ -102,18 +106,22 @@ def status_for(error: errors.DomainError) -> int:
     return 500
 
 
-def domain_error_response(error: errors.DomainError) -> Response[str]:
-    status = status_for(error)
-    headers = {}
+def error_headers(error: errors.DomainError) -> dict[str, str]:
+    """The headers of a domain error's answer beyond the JSON ones (Retry-After)."""
     if isinstance(error, errors.StoreUnavailable):
-        headers["Retry-After"] = str(error.retry_after_seconds)
+        return {"Retry-After": str(error.retry_after_seconds)}
+    if isinstance(error, errors.ConcurrentModification):
+        return {"Retry-After": "1"}
+    return {}
+
+
+def domain_error_response(error: errors.DomainError) -> Response[str]:
+    if isinstance(error, errors.StoreUnavailable):
         logger.warning("token store unavailable", extra={"cause": type(error.__cause__).__name__})
         # A request the store failed: what StoreUnavailableAlarm (template.yaml) counts.
         metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
-    elif isinstance(error, errors.ConcurrentModification):
-        headers["Retry-After"] = "1"
     details = error.details if isinstance(error, errors.InvalidRequest) else None
-    return error_response(status, error.code, error.message, details, headers)
+    return error_response(status_for(error), error.code, error.message, details, error_headers(error))
 
 
 _FIXED_FIELD_HINT = "cannot be changed; to change scopes, create a new token and delete the old one"
@@ -133,7 +141,11 @@ def _field_errors(error: ValidationError) -> list[errors.FieldError]:
 
 def parse_body(app: APIGatewayRestResolver, model: type[Model]) -> Model:
     """The request body as `model`; any problem is a 400 that names each offending field."""
-    raw = body_bytes(app)
+    return parse_json_body(body_bytes(app), model)
+
+
+def parse_json_body(raw: bytes, model: type[Model]) -> Model:
+    """`raw` as `model`; any problem is a 400 that names each offending field."""
     if not raw.strip():
         raise errors.InvalidRequest("A JSON request body is required.")
     try:
@@ -162,27 +174,33 @@ def parse_query(app: APIGatewayRestResolver, model: type[Model]) -> Model:
 
 
 def body_bytes(app: APIGatewayRestResolver) -> bytes:
-    event = app.current_event
-    body = event.body or ""
-    if event.is_base64_encoded:
+    return event_body(app.current_event.raw_event)
+
+
+def event_body(event: Mapping[str, Any]) -> bytes:
+    """The body of a proxy event, as bytes."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
         try:
             return base64.b64decode(body, validate=True)
         except binascii.Error:
             raise errors.InvalidRequest("The request body is not valid base64.") from None
-    return body.encode("utf-8", errors="surrogatepass")
-
-
-def _header(app: APIGatewayRestResolver, name: str) -> str:
-    return str(app.current_event.headers.get(name) or "")
+    return str(body).encode("utf-8", errors="surrogatepass")
 
 
 def _check_body(app: APIGatewayRestResolver, max_bytes: int = MAX_BODY_BYTES) -> None:
-    event = app.current_event
-    if event.http_method in ("POST", "PUT"):
-        body = body_bytes(app)
+    check_event_body(app.current_event.raw_event, max_bytes)
+
+
+def check_event_body(event: Mapping[str, Any], max_bytes: int = MAX_BODY_BYTES) -> None:
+    """A POST or PUT body is at most `max_bytes` of application/json."""
+    if event.get("httpMethod") in ("POST", "PUT"):
+        body = event_body(event)
         if len(body) > max_bytes:
             raise errors.PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
-        media_type = _header(app, "content-type").split(";")[0].strip().lower()
+        headers = event.get("headers") or {}
+        content_type = next((str(value) for name, value in headers.items() if name.lower() == "content-type"), "")
+        media_type = content_type.split(";")[0].strip().lower()
         # No body, nothing to type (roll's body is optional; create's absence is a 400 below).
         if body and media_type != JSON_CONTENT_TYPE:
             raise errors.UnsupportedMediaType("Send the request body as application/json.")
