@@ -132,7 +132,10 @@ def test_the_command_table_names_every_command_and_option() -> None:
         ("`apitokens serve --portt 0`", {"serve --portt 0": ["--portt"]}),
         ("```sh\nJWT=$(.venv/bin/apitokens dev-jwt --account acc_1 | tail -1)\n```", {}),
         ("`apitokens sreve`", {"sreve": ["no subcommand 'sreve'"]}),
-        ("`apitokens admin --table T`", {"admin --table T": ["admin needs one of ['create-token', 'revoke']"]}),
+        (
+            "`apitokens admin --table T`",
+            {"admin --table T": ["admin needs one of ['create-token', 'revoke', 'find-token']"]},
+        ),
         ("`apitokens admin revoke --scope x`", {"admin revoke --scope x": ["--scope"]}),
         (
             "```sh\napitokens admin create-token --table T \\\n    --bogus 1\n```",
