@@ -342,7 +342,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
                 json.dumps(run_expiry(arguments.state_dir, arguments.now, arguments.dynamodb_endpoint, arguments.table))
             )
         except ValueError as error:
-            parser.error(str(error))
+            print(f"apitokens run-scheduled: error: {error}", file=sys.stderr)
+            return 2
         return 0
 
     from apitokens_dev.server import ServeError, serve
