@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from apitokens.domain import ids
 from apitokens.domain.scopes import ALL_SCOPES
@@ -257,7 +258,9 @@ def _parser() -> argparse.ArgumentParser:
     leak.add_argument("tokens", nargs="+", metavar="TOKEN", help="a token value found somewhere")
     leak.add_argument("--url", default="", help="where it was found (the report's url)")
     leak.add_argument(
-        "--base-url", default="http://127.0.0.1:3000/v1", help="the API (default: http://127.0.0.1:3000/v1)"
+        "--base-url",
+        default="http://127.0.0.1:3000/v1",
+        help="the API, with or without its stage /v1 (default: http://127.0.0.1:3000/v1)",
     )
 
     scheduled = commands.add_parser(
@@ -293,6 +296,15 @@ def _scope(parser: argparse.ArgumentParser, values: list[str] | None) -> str | N
     return " ".join(dict.fromkeys(requested))
 
 
+def _with_stage(base_url: str) -> str:
+    """The API's base URL with its stage (template.yaml's StageName), whether given with it or not."""
+    from apitokens_dev.template import stage_name
+
+    base = base_url.rstrip("/")
+    stage = stage_name()
+    return base if urlsplit(base).path.rpartition("/")[2] == stage else f"{base}/{stage}"
+
+
 def _dev_leak_report(arguments: argparse.Namespace) -> int:
     headers, body = devkeys.github_report(devkeys.github_key(arguments.state_dir), arguments.tokens, arguments.url)
     for name, value in headers.items():
@@ -301,7 +313,7 @@ def _dev_leak_report(arguments: argparse.Namespace) -> int:
     print(body.decode("utf-8"))
     print()
     options = " ".join(f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers.items())
-    url = f"{arguments.base_url.rstrip('/')}/secret-scanning/github"
+    url = f"{_with_stage(arguments.base_url)}/secret-scanning/github"
     print(f"curl -s -X POST {shlex.quote(url)} {options} --data-binary {shlex.quote(body.decode('utf-8'))}")
     return 0
 
