@@ -17,9 +17,9 @@ import time
 from apitokens.domain import base62
 from apitokens.domain.errors import InvalidRequest
 
-# The seed's text says acc_ + 27 alphanumerics while every example has 24: both are accepted.
+# The API contract's text says acc_ + 27 alphanumerics while every example has 24: both are accepted.
 ACCOUNT_SID_PATTERN = re.compile(r"acc_(?:[A-Za-z0-9]{24}|[A-Za-z0-9]{27})")
-# The seed's examples have 21 to 24 characters after tok_; new sids have 24.
+# The API contract's examples have 21 to 24 characters after tok_; new sids have 24.
 TOKEN_SID_PATTERN = re.compile(r"tok_[A-Za-z0-9]{21,24}")
 
 TOKEN_SID_PREFIX = "tok_"

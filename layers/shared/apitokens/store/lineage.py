@@ -1,4 +1,4 @@
-"""What a token does to its descendants (README, "Lineage"): the children it created, the
+"""What a token does to its descendants (docs/api.md, "Lineage"): the children it created, the
 resumable cascade that deactivates them with it, revocation of a leaked token, roll with its
 grace period and the move of the old token's children to the new one, the end of grace, and
 the release of rolled tokens' slots.

@@ -4,7 +4,7 @@ items.py and driver.py, which it is built from).
 TokenRepository is a token's own lifecycle (create, read, list, update, delete, the
 authorizer's once-a-minute touch and the usage it records) on top of LineageOperations (what a
 token does to its descendants) and TokenStore (the table, its transaction, the shared reads).
-No Scan: every access pattern is a key condition (README, "Access patterns").
+No Scan: every access pattern is a key condition (docs/data-model.md, "Access patterns").
 """
 
 from __future__ import annotations
