@@ -16,11 +16,11 @@ from typing import IO
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from apitokens.auth.principal import Principal
-from apitokens.domain import service
 from apitokens.domain.errors import DomainError
+from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.domain.timeutil import format_timestamp, utcnow
+from apitokens.rules import service
 from apitokens.settings import Settings, TokenEnvironment
 from apitokens.store.repository import TokenRepository
 from apitokens.wire.models import CreateTokenRequest, UpdateTokenRequest
@@ -79,7 +79,7 @@ def create_token(
     settings = target.settings()
     try:
         created = service.create_token(
-            TokenRepository.from_settings(settings), settings, _admin(account), account, request
+            TokenRepository.from_settings(settings), settings, _admin(account), account, request.command()
         )
     except DomainError as error:
         raise AdminError(error.message) from None
@@ -99,7 +99,7 @@ def revoke(target: Target, account: str, token_sid: str, out: IO[str]) -> None:
     try:
         current = service.get_token(repository, account, token_sid)
         request = UpdateTokenRequest.model_validate_json(json.dumps({"name": current.name, "isActive": False}))
-        service.update_token(repository, _admin(account), account, token_sid, request)
+        service.update_token(repository, _admin(account), account, token_sid, request.command())
     except DomainError as error:
         raise AdminError(error.message) from None
     except (BotoCoreError, ClientError) as error:
