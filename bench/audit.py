@@ -27,7 +27,7 @@ PAGE = 20
 
 
 def _user(account_sid: str) -> Any:
-    from apitokens.auth.principal import Principal
+    from apitokens.domain.principal import Principal
     from apitokens.domain.scopes import ALL_SCOPES
 
     return Principal(type="user", id="user_bench", account_sids=frozenset({account_sid}), scopes=ALL_SCOPES)
@@ -39,9 +39,9 @@ def _is_event(entry: dict[str, Any]) -> bool:
 
 
 def change_costs(fixture: Fixture) -> list[dict[str, Any]]:
-    """Each change made once through apitokens.domain.service; per change its transactions' write
+    """Each change made once through apitokens.rules.service; per change its transactions' write
     units with and without the audit items, and the audit items' bytes."""
-    from apitokens.domain import service
+    from apitokens.rules import service
     from apitokens.wire.models import RollTokenRequest, UpdateTokenRequest
 
     account = "acc_" + "c" * 24
@@ -80,7 +80,7 @@ def change_costs(fixture: Fixture) -> list[dict[str, Any]]:
 
     def update(sid: str, *, active: bool, name: str) -> Any:
         request = UpdateTokenRequest.model_validate({"name": name, "isActive": active})
-        return service.update_token(fixture.repository, principal, account, sid, request)
+        return service.update_token(fixture.repository, principal, account, sid, request.command())
 
     try:
         from apitokens.wire.models import CreateTokenRequest
@@ -89,7 +89,7 @@ def change_costs(fixture: Fixture) -> list[dict[str, Any]]:
         request = CreateTokenRequest.model_validate_json(json.dumps(body))
         created = change(
             "create",
-            lambda: service.create_token(fixture.repository, fixture.settings, principal, account, request),
+            lambda: service.create_token(fixture.repository, fixture.settings, principal, account, request.command()),
         )
         sid = created.record.sid
         change("update (name)", lambda: update(sid, active=True, name="Analytics Token v2"))
@@ -98,7 +98,7 @@ def change_costs(fixture: Fixture) -> list[dict[str, Any]]:
         rolled = change(
             "roll",
             lambda: service.roll_token(
-                fixture.repository, fixture.settings, principal, account, sid, request=RollTokenRequest()
+                fixture.repository, fixture.settings, principal, account, sid, request=RollTokenRequest().command()
             ),
         )
         change("delete", lambda: service.delete_token(fixture.repository, account, rolled.record.sid))
@@ -126,7 +126,7 @@ def _copy_events(fixture: Fixture, account_sid: str, count: int) -> None:
 
 
 def audit_page_rows(fixture: Fixture) -> list[ScaleRow]:
-    from apitokens.domain import service
+    from apitokens.rules import service
     from apitokens.store.event_repository import EventRepository
     from apitokens.wire.audit_models import AuditEventsQuery
 
@@ -137,7 +137,7 @@ def audit_page_rows(fixture: Fixture) -> list[ScaleRow]:
         fixture.create(account)  # its token.created event
         _copy_events(fixture, account, count - 1)
         with measured(fixture.meter) as cost:
-            page = service.list_audit_events(events, account, AuditEventsQuery(limit=PAGE))
+            page = service.list_audit_events(events, account, AuditEventsQuery(limit=PAGE).command())
         if len(page.records) != min(PAGE, count):
             raise RuntimeError(f"the audit page returned {len(page.records)} events of {count}")
         costs[label] = cost
@@ -186,7 +186,7 @@ def expiry_rows(fixture: Fixture) -> list[ScaleRow]:
     in all, then again with 100,000 tokens in all (the others without expiresAt): the same
     expiring tokens are read (the second sweep has no notice left to send, so only reads are
     compared)."""
-    from apitokens.domain import expiry, service
+    from apitokens.rules import expiry, service
     from apitokens.store.event_repository import EventRepository
     from apitokens.wire.models import CreateTokenRequest
 
@@ -197,7 +197,7 @@ def expiry_rows(fixture: Fixture) -> list[ScaleRow]:
         expires = (now + timedelta(days=day * 3 + 1)).strftime("%Y-%m-%dT12:00:00Z")
         body = {"name": "expiring", "scopes": ["tokens:read"], "expiresAt": expires}
         request = CreateTokenRequest.model_validate_json(json.dumps(body))
-        service.create_token(fixture.repository, fixture.settings, _user(account), account, request)
+        service.create_token(fixture.repository, fixture.settings, _user(account), account, request.command())
     others = "acc_" + "y" * 24  # Fixture.copies copies an account's first token: one without expiresAt
     fixture.create(others)
     fixture.copies(others, 100 - EXPIRING - 1)

@@ -184,10 +184,10 @@ def authorizer_reads() -> dict[str, int]:
     from moto import mock_aws
 
     from apitokens.auth.authorizer import Authorizer
-    from apitokens.auth.principal import Principal
     from apitokens.domain import tokens
     from apitokens.domain.errors import Unauthenticated
-    from apitokens.domain.service import roll_token
+    from apitokens.domain.principal import Principal
+    from apitokens.rules.service import roll_token
     from apitokens.store.repository import TokenRepository
     from apitokens.wire.models import RollTokenRequest
     from apitokens_dev.template import table_create_arguments
@@ -209,7 +209,7 @@ def authorizer_reads() -> dict[str, int]:
         parent, parent_secret = _create(repository, settings, None)
         _, child_secret = _create(repository, settings, parent)
         user = Principal("user", "bench", frozenset({ACCOUNT}), frozenset({"tokens:write"}))
-        rolled = roll_token(repository, settings, user, ACCOUNT, parent, request=RollTokenRequest())
+        rolled = roll_token(repository, settings, user, ACCOUNT, parent, request=RollTokenRequest().command())
         repository.update(ACCOUNT, rolled.record.sid, name="off", is_active=False, description=None,
                           replace_description=False, now="2030-01-02T00:00:00.000Z")  # fmt: skip
         repository.revoke_descendants(ACCOUNT, rolled.record.sid, "2030-01-02T00:00:00.000Z")

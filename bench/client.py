@@ -156,7 +156,7 @@ def measure(batches: int, batch_size: int) -> dict[str, Any]:
         authorizer, namespace = load_function(AUTHORIZER)
         (authorizer_client,) = dynamodb_clients(namespace)
         boto3_authorizer, boto3_namespace = load_function(AUTHORIZER)
-        boto3_namespace["authorizer"]._repository._client = boto3.client(
+        boto3_namespace["authorizer"]._repository.table.client = boto3.client(
             "dynamodb", region_name=settings.aws_region, endpoint_url=url, config=botocore_client.meta.config
         )
         if authorizer(event, context)["policyDocument"]["Statement"][0]["Effect"] != "Allow":

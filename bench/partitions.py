@@ -228,14 +228,14 @@ class World:
         self._rng = random.Random(11)
 
     def create(self, account: str) -> tuple[str, str]:
-        from apitokens.auth.principal import Principal
-        from apitokens.domain import service
+        from apitokens.domain.principal import Principal
         from apitokens.domain.scopes import ALL_SCOPES
+        from apitokens.rules import service
         from apitokens.wire.models import CreateTokenRequest
 
         principal = Principal("user", "user_bench", frozenset({account}), ALL_SCOPES)
         request = CreateTokenRequest.model_validate({"name": "bench", "scopes": ["tokens:read"]})
-        created = service.create_token(self.repository, self.settings, principal, account, request)
+        created = service.create_token(self.repository, self.settings, principal, account, request.command())
         return created.record.sid, created.secret
 
     def lookalikes(self, count: int) -> list[str]:
@@ -375,11 +375,11 @@ def keyed_creates() -> Trace:
     for real, each in an account of its own that second: its writes to that account's keys stand
     for the account's CREATE_RATE / CREATE_ACCOUNTS creates, its writes to keys every account
     shares (the expiry index's day shards) for CREATE_RATE / CREATE_SAMPLES creates."""
-    from apitokens.auth.principal import Principal
     from apitokens.domain.errors import DomainError
-    from apitokens.domain.idempotency import IdempotentCreate
+    from apitokens.domain.principal import Principal
     from apitokens.domain.scopes import ALL_SCOPES
     from apitokens.domain.timeutil import timestamp_from_epoch
+    from apitokens.rules.idempotency import IdempotentCreate
     from apitokens.store import keys
     from apitokens.wire.models import CreateTokenRequest
 
@@ -405,7 +405,7 @@ def keyed_creates() -> Trace:
             world.now = START + second + index / CREATE_SAMPLES
             principal = Principal("user", f"user_{index % 7}", frozenset({account}), ALL_SCOPES)
             try:
-                idempotent.create(principal, account, request, f"key-{second}-{index}")
+                idempotent.create(principal, account, request.command(), f"key-{second}-{index}")
             except DomainError:
                 trace.throttled += per_sample
             trace.real_calls += 1
@@ -431,9 +431,9 @@ def operation_units() -> dict[str, dict[str, float]]:
     """Write units of each change and of the touch with the default lookup copies, through the
     service and the authorizer, as the model counts them: the table's items and the GSI writes of
     their Puts (an Update's GSI writes are not in its request: not counted)."""
-    from apitokens.auth.principal import Principal
-    from apitokens.domain import service
+    from apitokens.domain.principal import Principal
     from apitokens.domain.scopes import ALL_SCOPES
+    from apitokens.rules import service
     from apitokens.wire.models import CreateTokenRequest, RollTokenRequest
 
     world = World()
@@ -455,15 +455,19 @@ def operation_units() -> dict[str, dict[str, float]]:
     user = Principal("user", "user_bench", frozenset({ACCOUNT}), ALL_SCOPES)
     body = {"name": "bench", "scopes": ["tokens:read", "tokens:write"]}
     request = CreateTokenRequest.model_validate(body)
-    created = measured("create", lambda: service.create_token(world.repository, world.settings, user, ACCOUNT, request))
+    created = measured(
+        "create", lambda: service.create_token(world.repository, world.settings, user, ACCOUNT, request.command())
+    )
     sid, secret = created.record.sid, created.secret
     expiring = CreateTokenRequest.model_validate_json(json.dumps({**body, "expiresAt": "2099-01-01T00:00:00Z"}))
     measured(
-        "create with expiresAt", lambda: service.create_token(world.repository, world.settings, user, ACCOUNT, expiring)
+        "create with expiresAt",
+        lambda: service.create_token(world.repository, world.settings, user, ACCOUNT, expiring.command()),
     )
     as_token = Principal("token", sid, frozenset({ACCOUNT}), frozenset(body["scopes"]), token_sid=sid)
     child = measured(
-        "create by a token", lambda: service.create_token(world.repository, world.settings, as_token, ACCOUNT, request)
+        "create by a token",
+        lambda: service.create_token(world.repository, world.settings, as_token, ACCOUNT, request.command()),
     )
     event = {"headers": {}, "requestContext": {"identity": {"sourceIp": "198.51.100.1"}}}
     world.model.second = 1
@@ -483,7 +487,9 @@ def operation_units() -> dict[str, dict[str, float]]:
     grace = RollTokenRequest.model_validate({"gracePeriodSeconds": 600})
     rolled = measured(
         "roll with grace",
-        lambda: service.roll_token(world.repository, world.settings, user, ACCOUNT, child.record.sid, request=grace),
+        lambda: service.roll_token(
+            world.repository, world.settings, user, ACCOUNT, child.record.sid, request=grace.command()
+        ),
     )
     measured("delete", lambda: world.repository.delete(ACCOUNT, rolled.record.sid, "2030-01-01T00:00:00.000Z"))
     return units

@@ -58,12 +58,13 @@ class ReplayResult:
 
 def seed(count: int, moto_client: Any, accounts: int = 4) -> Seeded:
     """`count` tokens like the create_token example (and one as large as the API allows),
-    created through apitokens.domain.service against moto; returns their values and stored items."""
+    created through apitokens.rules.service against moto; returns their values and stored items."""
     import json
 
-    from apitokens.auth.principal import Principal
-    from apitokens.domain import service, tokens
+    from apitokens.domain import tokens
+    from apitokens.domain.principal import Principal
     from apitokens.domain.scopes import ALL_SCOPES
+    from apitokens.rules import service
     from apitokens.settings import Settings
     from apitokens.store.repository import TokenRepository
     from apitokens.wire.models import CreateTokenRequest
@@ -79,7 +80,7 @@ def seed(count: int, moto_client: Any, accounts: int = 4) -> Seeded:
         account = f"acc_{index % accounts:024d}"
         principal = Principal(type="user", id="user_bench", account_sids=frozenset({account}), scopes=ALL_SCOPES)
         request = CreateTokenRequest.model_validate_json(json.dumps(example))
-        values.append(service.create_token(repository, settings, principal, account, request, now=now).secret)
+        values.append(service.create_token(repository, settings, principal, account, request.command(), now=now).secret)
     # The largest item the API accepts: 100-character name, 500-character description, every
     # scope, an expiry; 4-byte UTF-8 characters (an emoji is a valid character here).
     largest_account = "acc_" + "L" * 24
@@ -94,7 +95,7 @@ def seed(count: int, moto_client: Any, accounts: int = 4) -> Seeded:
             }
         )
     )
-    largest = service.create_token(repository, settings, principal, largest_account, largest_request, now=now)
+    largest = service.create_token(repository, settings, principal, largest_account, largest_request.command(), now=now)
     from apitokens_dev.embedded_db import scan_table
 
     items = scan_table(moto_client, TABLE_NAME)

@@ -186,15 +186,15 @@ class Fixture:
         self.seconds_seeding = 0.0
 
     def create(self, account_sid: str, scopes: list[str] | None = None) -> tuple[str, Meter]:
-        from apitokens.auth.principal import Principal
-        from apitokens.domain import service
+        from apitokens.domain.principal import Principal
         from apitokens.domain.scopes import ALL_SCOPES
+        from apitokens.rules import service
         from apitokens.wire.models import CreateTokenRequest
 
         principal = Principal(type="user", id="user_bench", account_sids=frozenset({account_sid}), scopes=ALL_SCOPES)
         request = CreateTokenRequest.model_validate({"name": "bench", "scopes": scopes or ["tokens:read"]})
         with measured(self.meter) as cost:
-            created = service.create_token(self.repository, self.settings, principal, account_sid, request)
+            created = service.create_token(self.repository, self.settings, principal, account_sid, request.command())
         return created.secret, cost
 
     def copies(self, account_sid: str, count: int, *, lookup_of: str | None = None) -> None:
@@ -245,7 +245,7 @@ def _cost_rows(name: str, cases: tuple[str, str], small: Meter, large: Meter, de
 
 
 def list_rows(fixture: Fixture) -> list[ScaleRow]:
-    from apitokens.domain import service
+    from apitokens.rules import service
     from apitokens.wire.models import ListQuery
 
     pages = {}
@@ -254,7 +254,7 @@ def list_rows(fixture: Fixture) -> list[ScaleRow]:
         fixture.create(account)
         fixture.copies(account, count - 1)
         with measured(fixture.meter) as cost:
-            page = service.list_tokens(fixture.repository, account, ListQuery(limit=20))
+            page = service.list_tokens(fixture.repository, account, ListQuery(limit=20).command())
         if len(page.records) != min(20, count):
             raise RuntimeError(f"list returned {len(page.records)} records of {count}")
         pages[label] = cost
@@ -349,7 +349,7 @@ def response_bytes_rows(fixture: Fixture) -> list[ScaleRow]:
     JwksVerifier would for a token naming those accounts: such a JWT is longer than the 8 KiB
     Authorization header the authorizer accepts, so the principal is given, not signed."""
     from apitokens.auth.authorizer import Authorizer
-    from apitokens.auth.principal import Principal
+    from apitokens.domain.principal import Principal
     from apitokens.domain.scopes import ALL_SCOPES
 
     class Verifier:

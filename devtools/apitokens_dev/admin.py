@@ -19,12 +19,13 @@ from typing import IO
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from apitokens.auth.principal import Principal
-from apitokens.domain import service, tokens
+from apitokens.domain import tokens
 from apitokens.domain.errors import DomainError, StoreUnavailable
+from apitokens.domain.principal import Principal
 from apitokens.domain.records import TokenRecord
 from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.domain.timeutil import format_timestamp, utcnow
+from apitokens.rules import service
 from apitokens.store.repository import TokenRepository
 from apitokens.wire.models import CreateTokenRequest, UpdateTokenRequest
 from apitokens_dev.admin_aws import AdminError, Target, aws_cause, explain
@@ -81,7 +82,7 @@ def create_token(
         raise AdminError(_first_error(error)) from None
     settings = target.settings()
     with _refusals(target):
-        created = service.create_token(_repository(target), settings, _admin(account), account, request)
+        created = service.create_token(_repository(target), settings, _admin(account), account, request.command())
     record = created.record
     print(f"created {record.sid} on {account}: {' '.join(record.scopes)}", file=out)
     print(f"expires: {record.expires_at or 'never'}; the value below is shown this once only", file=out)
@@ -95,7 +96,7 @@ def revoke(target: Target, account: str, token_sid: str, out: IO[str]) -> None:
         repository = _repository(target)
         current = service.get_token(repository, account, token_sid)
         request = UpdateTokenRequest.model_validate_json(json.dumps({"name": current.name, "isActive": False}))
-        service.update_token(repository, _admin(account), account, token_sid, request)
+        service.update_token(repository, _admin(account), account, token_sid, request.command())
     print(f"deactivated {token_sid} on {account}", file=out, flush=True)
 
 

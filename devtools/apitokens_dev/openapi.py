@@ -15,9 +15,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from apitokens.domain import errors, idempotency, ids, scopes, token_api
+from apitokens.domain import errors, ids, scopes, token_api
 from apitokens.domain.audit import EVENT_TYPES
 from apitokens.domain.token_api import Operation
+from apitokens.rules import idempotency
 from apitokens.wire.audit_models import EVENT_SID_PATTERN, AuditEventList, TokenUsage
 from apitokens.wire.leak_models import (
     GithubFeedbackList,

@@ -35,7 +35,7 @@ def run_expiry(state_dir: Path, now: str | None, endpoint: str | None, table: st
     endpoint, table = _target(state_dir, endpoint, table)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    from apitokens.domain import expiry
+    from apitokens.rules import expiry
     from apitokens.settings import Settings
     from apitokens.store.event_repository import EventRepository
 

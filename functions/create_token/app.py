@@ -1,6 +1,6 @@
 """POST /accounts/{accountSid}/apiTokens: a new token; its value is in this response only.
 
-With an Idempotency-Key header a retry creates nothing new (apitokens.domain.idempotency).
+With an Idempotency-Key header a retry creates nothing new (apitokens.rules.idempotency).
 """
 
 from apitokens.startup import lambda_init
@@ -10,7 +10,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from aws_lambda_powertools.metrics import MetricUnit
 
     from apitokens.domain import token_api
-    from apitokens.domain.idempotency import HEADER, IdempotentCreate
+    from apitokens.rules.idempotency import HEADER, IdempotentCreate
     from apitokens.settings import get_settings
     from apitokens.wire.http import (
         create_app,
@@ -33,7 +33,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
 def create_token(account_sid: str) -> Response[str]:
     request = parse_body(app, CreateTokenRequest)
     key = app.current_event.headers.get(HEADER)
-    outcome = creator.create(principal_of(app), account_sid, request, key, app.lambda_context)
+    outcome = creator.create(principal_of(app), account_sid, request.command(), key, app.lambda_context)
     if outcome.replayed:
         return json_response(200, ApiToken.from_record(outcome.record), {"Idempotent-Replayed": "true"})
     metrics.add_metric(name="TokensCreated", unit=MetricUnit.Count, value=1)

@@ -1,4 +1,4 @@
-"""Scheduled daily: token.expiring / token.expired audit events (apitokens.domain.expiry)."""
+"""Scheduled daily: token.expiring / token.expired audit events (apitokens.rules.expiry)."""
 
 from apitokens.startup import lambda_init
 
@@ -8,8 +8,8 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from apitokens.domain import expiry
     from apitokens.domain.timeutil import utcnow
+    from apitokens.rules import expiry
     from apitokens.settings import get_settings
     from apitokens.store.event_repository import EventRepository
 

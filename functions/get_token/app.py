@@ -6,7 +6,8 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from aws_lambda_powertools.event_handler import Response
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from apitokens.domain import service, token_api
+    from apitokens.domain import token_api
+    from apitokens.rules import service
     from apitokens.wire.http import create_app, json_response, lambda_handler, metrics, repository, route
     from apitokens.wire.models import ApiToken, build
 

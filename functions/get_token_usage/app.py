@@ -6,7 +6,8 @@ from apitokens.startup import lambda_init
 with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from aws_lambda_powertools.event_handler import Response
 
-    from apitokens.domain import service, token_api
+    from apitokens.domain import token_api
+    from apitokens.rules import service
     from apitokens.wire.audit_models import TokenUsage
     from apitokens.wire.http import create_app, json_response, lambda_handler, repository, route
     from apitokens.wire.models import build

@@ -10,8 +10,9 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from aws_lambda_powertools.event_handler import Response
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from apitokens.domain import leaks, token_api
+    from apitokens.domain import token_api
     from apitokens.domain.timeutil import format_timestamp, utcnow
+    from apitokens.rules import leaks
     from apitokens.settings import get_settings
     from apitokens.wire.http import (
         body_bytes,

@@ -6,7 +6,8 @@ from apitokens.startup import lambda_init
 with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from aws_lambda_powertools.event_handler import Response
 
-    from apitokens.domain import service, token_api
+    from apitokens.domain import token_api
+    from apitokens.rules import service
     from apitokens.wire.audit_models import AuditEvent, AuditEventList, AuditEventsQuery
     from apitokens.wire.http import (
         create_app,
@@ -26,7 +27,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
 
 @route(app, token_api.LIST_AUDIT_EVENTS)
 def list_audit_events(account_sid: str) -> Response[str]:
-    page = service.list_audit_events(events, account_sid, parse_query(app, AuditEventsQuery))
+    page = service.list_audit_events(events, account_sid, parse_query(app, AuditEventsQuery).command())
     return json_response(200, AuditEventList.from_page(page))
 
 

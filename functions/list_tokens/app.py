@@ -6,7 +6,8 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from aws_lambda_powertools.event_handler import Response
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from apitokens.domain import service, token_api
+    from apitokens.domain import token_api
+    from apitokens.rules import service
     from apitokens.wire.http import (
         create_app,
         json_response,
@@ -25,7 +26,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
 
 @route(app, token_api.LIST_TOKENS)
 def list_tokens(account_sid: str) -> Response[str]:
-    page = service.list_tokens(tokens, account_sid, parse_query(app, ListQuery))
+    page = service.list_tokens(tokens, account_sid, parse_query(app, ListQuery).command())
     metrics.add_metric(name="TokensListed", unit=MetricUnit.Count, value=1)
     return json_response(200, ApiTokenList.from_page(page))
 

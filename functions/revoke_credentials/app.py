@@ -9,8 +9,9 @@ from apitokens.startup import lambda_init
 with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from aws_lambda_powertools.event_handler import Response
 
-    from apitokens.domain import leaks, token_api
+    from apitokens.domain import token_api
     from apitokens.domain.timeutil import format_timestamp, utcnow
+    from apitokens.rules import leaks
     from apitokens.settings import get_settings
     from apitokens.wire.http import (
         create_public_app,

@@ -11,7 +11,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from aws_lambda_powertools.metrics import MetricUnit
 
     from apitokens.domain import token_api
-    from apitokens.domain.idempotency import HEADER, IdempotentCreate
+    from apitokens.rules.idempotency import HEADER, IdempotentCreate
     from apitokens.settings import get_settings
     from apitokens.wire.http import (
         body_bytes,
@@ -38,7 +38,12 @@ def roll_token(account_sid: str, api_token_sid: str) -> Response[str]:
     request = parse_body(app, RollTokenRequest) if body_bytes(app).strip() else RollTokenRequest()
     key = app.current_event.headers.get(HEADER)
     outcome = roller.roll(
-        principal_of(app), account_sid, api_token_sid, request, idempotency_key=key, lambda_context=app.lambda_context
+        principal_of(app),
+        account_sid,
+        api_token_sid,
+        request.command(),
+        idempotency_key=key,
+        lambda_context=app.lambda_context,
     )
     if outcome.replayed:
         return json_response(200, ApiToken.from_record(outcome.record), {"Idempotent-Replayed": "true"})

@@ -6,7 +6,8 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from aws_lambda_powertools.event_handler import Response
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from apitokens.domain import service, token_api
+    from apitokens.domain import token_api
+    from apitokens.rules import service
     from apitokens.wire.http import (
         create_app,
         json_response,
@@ -27,7 +28,7 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
 @route(app, token_api.UPDATE_TOKEN)
 def update_token(account_sid: str, api_token_sid: str) -> Response[str]:
     request = parse_body(app, UpdateTokenRequest)
-    record = service.update_token(tokens, principal_of(app), account_sid, api_token_sid, request)
+    record = service.update_token(tokens, principal_of(app), account_sid, api_token_sid, request.command())
     metrics.add_metric(name="TokensUpdated", unit=MetricUnit.Count, value=1)
     return json_response(200, ApiToken.from_record(record))
 

@@ -23,7 +23,7 @@ import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
 
-from apitokens.auth.principal import Principal
+from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES, ROUTES, TOKEN, TOKENS, Route
 from apitokens.settings import get_settings
 from apitokens_dev import embedded_db

@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.events.models import EventPattern, EventPatternParser
 
-from apitokens.domain import expiry
 from apitokens.domain.scopes import AUDIT_EVENTS, USAGE
+from apitokens.rules import expiry
 from apitokens.settings import get_settings
 from apitokens.store import audit_stream
 from apitokens.store.event_repository import EventRepository

@@ -8,8 +8,8 @@ from typing import Any
 import jwt
 import pytest
 
-from apitokens.auth.principal import Principal
 from apitokens.domain.errors import Unauthenticated
+from apitokens.domain.principal import Principal
 from apitokens.domain.records import TokenRecord
 from apitokens.domain.scopes import ALL_SCOPES, ROUTES
 from apitokens.domain.tokens import digest, generate

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apitokens.domain import expiry
+from apitokens.rules import expiry
 from apitokens.settings import get_settings
 from apitokens.store import keys
 from apitokens.store.event_repository import EventRepository

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from apitokens.auth.principal import Principal
-from apitokens.domain import service
+from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.rules import service
 from tests.contract_shapes import TOKEN_FIELDS
 from tests.harness import (
     ACCOUNT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apitokens.auth.principal import Principal
+from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.store import keys
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, Functions, scan_table

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from apitokens.domain import leaks, tokens
+from apitokens.domain import tokens
+from apitokens.rules import leaks
 from apitokens.settings import Settings, get_settings
 from apitokens.store.repository import TokenRepository
 from tests.harness import Functions

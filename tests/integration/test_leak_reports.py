@@ -198,7 +198,7 @@ def test_credentials_revoke_refuses_malformed_reports(functions: Functions, dyna
 
 
 def test_github_keys_are_cached_and_refetched_at_most_once_a_minute() -> None:
-    from apitokens.domain.leaks import GithubKeys
+    from apitokens.rules.leaks import GithubKeys
 
     key = ec.generate_private_key(ec.SECP256R1())
     now = [0.0]

@@ -144,14 +144,14 @@ def test_the_touch_writes_every_copy_once_per_interval(functions: Functions, dyn
 
 @pytest.mark.parametrize("copies", [1, 3])
 def test_a_token_keeps_the_copy_count_it_was_created_with(dynamodb: Any, copies: int, environment: Any) -> None:
-    from apitokens.domain import service
+    from apitokens.rules import service
     from apitokens.wire.models import CreateTokenRequest
     from tests.harness import user
 
     settings = Settings(table_name=TABLE, lookup_copies=copies)
     repository = TokenRepository.from_settings(settings)
     request = CreateTokenRequest.model_validate({"name": "n", "scopes": ["tokens:read"]})
-    created = service.create_token(repository, settings, user(), ACCOUNT, request)
+    created = service.create_token(repository, settings, user(), ACCOUNT, request.command())
     assert len(lookup_copies(dynamodb, created.secret)) == copies
     # A later deployment with more copies still changes exactly the copies this token has.
     wider = TokenRepository.from_settings(Settings(table_name=TABLE, lookup_copies=8, lookup_read_copies=copies))

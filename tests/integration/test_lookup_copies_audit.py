@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from apitokens.auth.principal import Principal
-from apitokens.domain import service
+from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.domain.tokens import digest
+from apitokens.rules import service
 from apitokens.settings import MAX_LOOKUP_COPIES, Settings
 from apitokens.store import keys
 from apitokens.store.lineage import TRANSACTION_ITEMS, cascade_batch_size
@@ -105,15 +105,19 @@ def test_the_largest_roll_fits_one_transaction(dynamodb: Any, environment: Any, 
     monkeypatch.setattr(dynamodb, "transact_write_items", counting)
     user = Principal("user", "user_1", frozenset({ACCOUNT}), ALL_SCOPES)
     request = CreateTokenRequest.model_validate({"name": "parent", "scopes": WRITER})
-    parent = service.create_token(repository, settings, user, ACCOUNT, request)
+    parent = service.create_token(repository, settings, user, ACCOUNT, request.command())
     as_parent = Principal(
         "token", parent.record.sid, frozenset({ACCOUNT}), frozenset(WRITER), token_sid=parent.record.sid
     )
     child = service.create_token(
-        repository, settings, as_parent, ACCOUNT, CreateTokenRequest.model_validate({"name": "child", "scopes": WRITER})
+        repository,
+        settings,
+        as_parent,
+        ACCOUNT,
+        CreateTokenRequest.model_validate({"name": "child", "scopes": WRITER}).command(),
     )
     grace = RollTokenRequest.model_validate({"gracePeriodSeconds": 600})
-    rolled = service.roll_token(repository, settings, as_parent, ACCOUNT, child.record.sid, request=grace)
+    rolled = service.roll_token(repository, settings, as_parent, ACCOUNT, child.record.sid, request=grace.command())
     assert len(lookup_copies(dynamodb, rolled.secret)) == MAX_LOOKUP_COPIES
     assert max(sizes) <= TRANSACTION_ITEMS
     assert any(size > 2 * MAX_LOOKUP_COPIES for size in sizes)  # the roll wrote both tokens' copies

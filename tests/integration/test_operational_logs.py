@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from apitokens.domain import service
 from apitokens.domain.errors import StoreUnavailable
 from apitokens.domain.tokens import generate
+from apitokens.rules import service
 from tests.harness import ACCOUNT, Functions, load_event, user
 
 REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"  # events/authorizer_api_token.json

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from apitokens.auth.principal import Principal
+from apitokens.domain.principal import Principal
 from tests.harness import Functions, Reply, assert_error
 from tests.integration.test_leak_reports import REVOKE, public_call
 from tests.integration.test_lineage_and_roll import WRITER, as_token, child_of, roll

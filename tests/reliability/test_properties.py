@@ -14,9 +14,9 @@ from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 
 from apitokens.auth import policy
-from apitokens.auth.principal import Principal, PrincipalType
 from apitokens.domain import base62, ids, tokens
 from apitokens.domain.errors import Forbidden, InsufficientScope
+from apitokens.domain.principal import Principal, PrincipalType
 from apitokens.domain.scopes import ALL_SCOPES, ROUTES, Route
 from apitokens_dev import iam
 from tests.harness import ACCOUNT, API_ARN, OTHER_ACCOUNT, Functions, method_arn

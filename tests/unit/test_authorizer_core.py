@@ -9,8 +9,8 @@ import jwt
 import pytest
 
 from apitokens.auth.authorizer import Authorizer, bearer_credential, is_http_api_event, request_of
-from apitokens.auth.principal import Principal
 from apitokens.domain.errors import ConcurrentModification, Unauthenticated
+from apitokens.domain.principal import Principal
 from apitokens.domain.records import Credential
 from apitokens.domain.tokens import digest, generate
 from apitokens.settings import Settings

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from apitokens.auth import policy
-from apitokens.auth.principal import Principal
+from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES, CATALOG_PATH, ROUTES, CatalogError, Route, parse_catalog
 from apitokens_dev.iam import is_allowed
 from apitokens_dev.template import PROJECT_ROOT, api_definition

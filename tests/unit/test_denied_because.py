@@ -10,7 +10,7 @@ import json
 import pytest
 
 from apitokens.auth import policy
-from apitokens.auth.principal import Principal
+from apitokens.domain.principal import Principal
 from apitokens_dev.gateway import GatewayResponses
 from apitokens_dev.template import gateway_responses
 

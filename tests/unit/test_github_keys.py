@@ -1,4 +1,4 @@
-"""GitHub's secret-scanning signatures (apitokens.domain.leaks.GithubKeys) without a network: which
+"""GitHub's secret-scanning signatures (apitokens.rules.leaks.GithubKeys) without a network: which
 reports verify, which are refused before any key fetch, which keys of the published list count,
 how often the list is fetched, and how the default fetcher talks to GitHub (these
 tests kill leaks.py's mutants in seconds, before the moto tests of tests/integration run)."""
@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from apitokens.domain.errors import StoreUnavailable, Unauthenticated
-from apitokens.domain.leaks import Finding, GithubKeys, Verdict
+from apitokens.rules.leaks import Finding, GithubKeys, Verdict
 from apitokens_dev import devkeys
 
 URL = "https://keys.test/secret_scanning"

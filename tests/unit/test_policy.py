@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from apitokens.auth import policy
-from apitokens.auth.principal import Principal
 from apitokens.domain.errors import Forbidden, InsufficientScope, Unauthenticated
+from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES, route_for
 
 ACCOUNT = "acc_abc123def456ghi789jkl012"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from apitokens.auth import policy
-from apitokens.auth.principal import Principal
 from apitokens.domain.errors import Forbidden, InsufficientScope
+from apitokens.domain.principal import Principal
 
 ACCOUNT = "acc_abc123def456ghi789jkl012"
 BASE = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/v1"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from apitokens.auth.principal import Principal
 from apitokens.domain.errors import Unauthenticated
+from apitokens.domain.principal import Principal
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, TOKEN_SID
 
 TOKEN = Principal(

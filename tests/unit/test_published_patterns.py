@@ -13,7 +13,8 @@ import pytest
 import regress
 from pydantic import ValidationError
 
-from apitokens.domain import idempotency, ids
+from apitokens.domain import ids
+from apitokens.rules import idempotency
 from apitokens.wire.audit_models import AuditEventsQuery
 from apitokens.wire.models import CreateTokenRequest
 from apitokens.wire.verify_models import VerifyTokenRequest

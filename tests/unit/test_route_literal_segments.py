@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from apitokens.auth import policy
-from apitokens.auth.principal import Principal
+from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES, ROUTES, Route
 
 ACCOUNT = "acc_abc123def456ghi789jkl012"

@@ -19,32 +19,39 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from apitokens.auth import policy
-from apitokens.auth.principal import Principal
 from apitokens.domain import audit, tokens, usage
 from apitokens.domain.errors import CREDENTIALS_REFUSED, DomainError, Unauthenticated
+from apitokens.domain.principal import Principal
 from apitokens.domain.records import Credential
 from apitokens.domain.timeutil import timestamp_from_epoch
 from apitokens.settings import Settings
-from apitokens.store.repository import TokenRepository
 
 if TYPE_CHECKING:
     from apitokens.jsonlog import JsonLogger
+    from apitokens.rules.ports import CredentialStore
 
 
 class JwtVerifier(Protocol):
     def principal(self, token: str) -> Principal: ...
 
 
+def _is_authorization(name: object) -> bool:
+    return isinstance(name, str) and name.lower() == "authorization"
+
+
+def _authorization_values(event: Mapping[str, Any]) -> list[Any]:
+    """Every Authorization value of the event, in any case of the name; a header sent more than
+    once contributes each of its values."""
+    values = [value for name, value in (event.get("headers") or {}).items() if _is_authorization(name)]
+    for name, multi in (event.get("multiValueHeaders") or {}).items():
+        if _is_authorization(name) and isinstance(multi, list) and len(multi) > 1:
+            values.extend(multi)  # a repeated header is ambiguous: refused below
+    return values
+
+
 def bearer_credential(event: Mapping[str, Any]) -> str:
     """The credential of the one Authorization header, or Unauthenticated."""
-    values = [
-        value
-        for name, value in (event.get("headers") or {}).items()
-        if isinstance(name, str) and name.lower() == "authorization"
-    ]
-    for name, multi in (event.get("multiValueHeaders") or {}).items():
-        if isinstance(name, str) and name.lower() == "authorization" and isinstance(multi, list) and len(multi) > 1:
-            values.extend(multi)  # a repeated header is ambiguous: refused below
+    values = _authorization_values(event)
     if not values:
         raise Unauthenticated(CREDENTIALS_REFUSED, reason="missing_credentials")
     if len(values) != 1 or not isinstance(values[0], str):
@@ -72,7 +79,7 @@ class Authorizer:
     def __init__(
         self,
         settings: Settings,
-        repository: TokenRepository,
+        repository: CredentialStore,
         jwt_verifier: Callable[[], JwtVerifier] | None = None,
         clock: Callable[[], float] = time.time,
         logger: JsonLogger | None = None,

@@ -19,9 +19,9 @@ from typing import Any
 
 import jwt
 
-from apitokens.auth.principal import Principal
 from apitokens.domain import ids
 from apitokens.domain.errors import CREDENTIALS_REFUSED, Unauthenticated
+from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.settings import EVERY_SCOPE, Settings
 

@@ -19,8 +19,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from apitokens.auth.principal import Principal
 from apitokens.domain.errors import Forbidden, InsufficientScope
+from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ROUTES, Route, route_for
 
 _WILDCARDS = ("*", "?")

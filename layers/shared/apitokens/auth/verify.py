@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from apitokens.auth import policy
 from apitokens.auth.authorizer import Authorizer
-from apitokens.auth.principal import Principal
 from apitokens.domain.errors import Unauthenticated
+from apitokens.domain.principal import Principal
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,1 +1,3 @@
-"""The domain: token operations and their rules, formats, the scope and route catalog, records."""
+"""The domain's values, importing nothing else of the layer: records, errors, commands, the
+principal, formats, the scope and route catalog, audit documents, and what a change means
+(changes: plans the store writes)."""

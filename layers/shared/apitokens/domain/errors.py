@@ -103,3 +103,21 @@ class TokenStateConflict(DomainError):
     token; re-activating a token revoked as leaked)."""
 
     code = "invalid_token_state"
+
+
+def not_found(account_sid: str, token_sid: str) -> TokenNotFound:
+    return TokenNotFound(f"No API token {token_sid} in account {account_sid}.")
+
+
+def limit_reached(max_tokens: int) -> TokenLimitReached:
+    return TokenLimitReached(
+        f"This account already has {max_tokens} API tokens, the most it may hold; delete one before creating another."
+    )
+
+
+def creator_refused() -> Forbidden:
+    """A create whose creator guard failed at the write: the creating token was revoked or
+    rolled, or expires before the new token would."""
+    return Forbidden(
+        "This token can no longer create tokens: it was revoked or rolled, or it expires before the new token would."
+    )

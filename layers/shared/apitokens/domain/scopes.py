@@ -68,6 +68,13 @@ def _route(line: str) -> Route:
     method, resource, scope = fields
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} (one of {', '.join(sorted(METHODS))})")
+    _check_path(resource)
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r} (known: {', '.join(SCOPES)})")
+    return Route(method, resource, scope)
+
+
+def _check_path(resource: str) -> None:
     if resource != ACCOUNT_PREFIX and not resource.startswith(ACCOUNT_PREFIX + "/"):
         raise ValueError(f"path {resource!r} must start with {ACCOUNT_PREFIX}")
     segments = resource[1:].split("/")
@@ -76,9 +83,6 @@ def _route(line: str) -> Route:
     parameters = [segment for segment in segments if segment.startswith("{")]
     if len(parameters) != len(set(parameters)):
         raise ValueError(f"path {resource!r} repeats a path parameter")
-    if scope not in SCOPES:
-        raise ValueError(f"unknown scope {scope!r} (known: {', '.join(SCOPES)})")
-    return Route(method, resource, scope)
 
 
 def parse_catalog(text: str, source: str = "routes.txt") -> tuple[Route, ...]:

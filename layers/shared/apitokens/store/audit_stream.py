@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from apitokens.domain import audit
+from apitokens.store import audit_items
 
 SOURCE = "apitokens"
 FILTER_PATTERN: dict[str, Any] = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"type": {"S": ["audit"]}}}}
@@ -25,7 +25,7 @@ def transform(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         image = (record.get("dynamodb") or {}).get("NewImage") or {}
         if record.get("eventName") != "INSERT" or image.get("type") != {"S": "audit"}:
             continue
-        events.append(audit.document_from_item(image))
+        events.append(audit_items.document_from_item(image))
     return events
 
 

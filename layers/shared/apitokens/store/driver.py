@@ -1,5 +1,5 @@
 """The DynamoDB driver's edge: the clients, and what they raise translated into domain errors,
-here and nowhere else (docs/development.md, "How the code is laid out").
+here and nowhere else (docs/architecture.md).
 
 Every function but the authorizer uses boto3's low-level client (about 1.5x faster per call than
 the resource API), with bounded retries and timeouts well under API Gateway's 29 s. The

@@ -3,7 +3,7 @@ connection (store/http1.py), signed with Signature Version 4 (store/sigv4.py), o
 library.
 
 It makes exactly the calls the authorizer makes (GetItem, UpdateItem, TransactWriteItems), with
-the low-level boto3 client's method names, parameters and response shapes, so TokenStore takes
+the low-level boto3 client's method names, parameters and response shapes, so TokenRepository takes
 either. Every other function keeps boto3 (store/driver.create_client). Hand-written for the
 goal of the authorizer's cold start at most 0.40 of `import boto3; boto3.client("dynamodb")`
 and its CPU per GetItem at most 0.5 of botocore's (docs/performance.md, "The authorizer's own

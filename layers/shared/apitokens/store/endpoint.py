@@ -43,14 +43,28 @@ def partition(region: str) -> tuple[str, str, str]:
 
 def dynamodb_endpoint(settings: Settings) -> str:
     """The DynamoDB endpoint URL for these settings."""
+    custom = _custom_endpoint(settings)
+    if custom is not None:
+        return custom
+    return _regional_endpoint(settings)
+
+
+def _custom_endpoint(settings: Settings) -> str | None:
+    """The explicit, configured or local endpoint, if there is one; FIPS and dual-stack never
+    combine with it."""
     configured = settings.dynamodb_endpoint_url
     if configured is None and not settings.aws_ignore_configured_endpoint_urls:
         configured = settings.aws_endpoint_url_dynamodb or settings.aws_endpoint_url
+    if configured is None and settings.aws_region != "local":
+        return None
+    if settings.aws_use_fips_endpoint or settings.aws_use_dualstack_endpoint:
+        raise SettingsError("FIPS and dual-stack endpoints cannot be combined with a custom or local endpoint")
+    return configured or "http://localhost:8000"
+
+
+def _regional_endpoint(settings: Settings) -> str:
+    """The region's endpoint in its partition's domain."""
     fips, dual_stack = settings.aws_use_fips_endpoint, settings.aws_use_dualstack_endpoint
-    if configured is not None or settings.aws_region == "local":
-        if fips or dual_stack:
-            raise SettingsError("FIPS and dual-stack endpoints cannot be combined with a custom or local endpoint")
-        return configured or "http://localhost:8000"
     name, suffix, dual_stack_suffix = partition(settings.aws_region)
     if dual_stack and name in _NO_DUAL_STACK:
         raise SettingsError(f"DynamoDB has no dual-stack endpoint in {settings.aws_region}")

@@ -8,25 +8,40 @@ sweep (GSI3, partitioned by expiry day).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 from apitokens.domain import audit
 from apitokens.domain.errors import ConcurrentModification, InvalidRequest
 from apitokens.domain.records import EventPage, ExpiringToken
-from apitokens.store import keys
-from apitokens.store.driver import driver_errors
-from apitokens.store.repository import TokenRepository
+from apitokens.settings import Settings
+from apitokens.store import audit_items, keys
+from apitokens.store.driver import create_client, driver_errors
+from apitokens.store.table import Table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def _cursor_error(reason: str) -> InvalidRequest:
     return InvalidRequest(f"startingAfter {reason}.")
 
 
-class EventRepository(TokenRepository):
+class EventRepository:
+    """The EventStore port on the table."""
+
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, audit_retention_days: int = audit.DEFAULT_RETENTION_DAYS
+    ) -> None:
+        self._table = Table(client, table_name, audit_retention_days)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(create_client(settings), settings.table_name, settings.audit_retention_days)
+
     def _event_item(self, account_sid: str, event_sid: str) -> Mapping[str, Any] | None:
         with driver_errors():
-            response = self._client.get_item(
-                TableName=self._table,
+            response = self._table.client.get_item(
+                TableName=self._table.name,
                 Key=keys.event_key(account_sid, event_sid),
                 ConsistentRead=True,
                 ProjectionExpression="PK, SK, eventType, GSI1PK, GSI1SK, GSI2PK, GSI2SK",
@@ -45,7 +60,7 @@ class EventRepository(TokenRepository):
         """Newest first. By token: GSI1 (with `event_type`, a filter over that token's events
         only); by type: GSI2; else the account's partition. The cursor is an event of this
         account and of this filter, or a 400."""
-        request: dict[str, Any] = {"TableName": self._table, "ScanIndexForward": False}
+        request: dict[str, Any] = {"TableName": self._table.name, "ScanIndexForward": False}
         if token_sid is not None:
             request.update(
                 IndexName=keys.BY_TOKEN_INDEX,
@@ -78,13 +93,13 @@ class EventRepository(TokenRepository):
         # the token's own events).
         while len(items) <= limit:
             with driver_errors():
-                response = self._client.query(**request)
+                response = self._table.client.query(**request)
             items.extend(response.get("Items", []))
             if "LastEvaluatedKey" not in response or "FilterExpression" not in request:
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return EventPage(
-            records=tuple(audit.document_from_item(item) for item in items[:limit]),
+            records=tuple(audit_items.document_from_item(item) for item in items[:limit]),
             has_more=len(items) > limit,
         )
 
@@ -112,21 +127,22 @@ class EventRepository(TokenRepository):
 
     # -- expiry sweep ----------------------------------------------------------------------------
 
-    def expiring_on(self, day: str) -> tuple[list[ExpiringToken], int]:
+    def expiring_on(self, day: str) -> tuple[list[ExpiringToken], int, int]:
         """The tokens whose expiresAt falls on `day` (YYYY-MM-DD): one Query per partition of
-        that day in the expiry index (keys.expiry_day_pks). Returns them and how many items were
-        read."""
+        that day in the expiry index (keys.expiry_day_pks). Returns them, how many items were
+        read and how many partitions were queried."""
         found: list[ExpiringToken] = []
         read = 0
-        for partition in keys.expiry_day_pks(day):
+        partitions = keys.expiry_day_pks(day)
+        for partition in partitions:
             tokens, items = self._expiring_in(partition)
             found += tokens
             read += items
-        return found, read
+        return found, read, len(partitions)
 
     def _expiring_in(self, partition: str) -> tuple[list[ExpiringToken], int]:
         request: dict[str, Any] = {
-            "TableName": self._table,
+            "TableName": self._table.name,
             "IndexName": keys.BY_EXPIRY_INDEX,
             "KeyConditionExpression": f"{keys.BY_EXPIRY_PK} = :day",
             "ExpressionAttributeValues": {":day": {"S": partition}},
@@ -135,7 +151,7 @@ class EventRepository(TokenRepository):
         read = 0
         while True:
             with driver_errors():
-                response = self._client.query(**request)
+                response = self._table.client.query(**request)
             for item in response.get("Items", []):
                 read += 1
                 notice = item.get("expiryNotice")
@@ -160,7 +176,7 @@ class EventRepository(TokenRepository):
         if days_left == 0:
             expression += f" REMOVE {keys.BY_EXPIRY_PK}, {keys.BY_EXPIRY_SK}"
         try:
-            self._transact(
+            self._table.transact(
                 [
                     {
                         "Update": {
@@ -174,7 +190,7 @@ class EventRepository(TokenRepository):
                             },
                         }
                     },
-                    self._event(document),
+                    self._table.event(document),
                 ]
             )
         except ConcurrentModification:

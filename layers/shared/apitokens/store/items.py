@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from apitokens.domain import audit
-from apitokens.domain.errors import Forbidden, TokenLimitReached, TokenNotFound
 from apitokens.domain.records import RecentClient, RevokedReason, TokenRecord
 from apitokens.store import keys
 
@@ -144,17 +142,7 @@ def new_token_writes(record: TokenRecord, secret_digest: str, copies: int = 1) -
     ]
     if record.parent_sid is not None:
         writes += [
-            {
-                "Put": {
-                    "Item": {
-                        **keys.lineage_key(record.account_sid, record.parent_sid, record.sid),
-                        "type": {"S": "lineage"},
-                        "childSid": {"S": record.sid},
-                        "childDigest": {"S": secret_digest},
-                        "childCopies": {"N": str(copies)},
-                    }
-                }
-            },
+            {"Put": {"Item": lineage_edge(record.account_sid, record.parent_sid, record.sid, secret_digest, copies)}},
             creator_guard(record),
         ]
     return writes
@@ -213,19 +201,6 @@ def parents_unchanged(account_sid: str, chain: list[tuple[str, str | None]], wri
         operation["ExpressionAttributeValues"] = {**operation.get("ExpressionAttributeValues", {}), **values}
 
 
-def created_event(record: TokenRecord, **more: Any) -> dict[str, Any]:
-    changes = {
-        "name": audit.change(None, record.name),
-        "description": audit.change(None, record.description),
-        "scopes": audit.change(None, list(record.scopes)),
-        "expiresAt": audit.change(None, record.expires_at),
-        "isActive": audit.change(None, True),
-        "parentSid": audit.change(None, record.parent_sid),
-        **{name: audit.change(None, value) for name, value in more.items()},
-    }
-    return audit.event_document(audit.CREATED, record.account_sid, record.sid, record.created_at, changes)
-
-
 def clients_of(item: Item) -> tuple[RecentClient, ...]:
     return tuple(
         RecentClient(
@@ -254,21 +229,15 @@ def clients_value(clients: tuple[RecentClient, ...]) -> dict[str, Any]:
     }
 
 
-def not_found(account_sid: str, token_sid: str) -> TokenNotFound:
-    return TokenNotFound(f"No API token {token_sid} in account {account_sid}.")
-
-
-def limit_reached(max_tokens: int) -> TokenLimitReached:
-    return TokenLimitReached(
-        f"This account already has {max_tokens} API tokens, the most it may hold; delete one before creating another."
-    )
-
-
-def creator_refused() -> Forbidden:
-    """A create whose creator guard (creator_guard) failed at the write."""
-    return Forbidden(
-        "This token can no longer create tokens: it was revoked or rolled, or it expires before the new token would."
-    )
+def count_decrement(account_sid: str) -> dict[str, Any]:
+    """Gives the account a slot back (a token deleted, or a rolled token's grace ended)."""
+    return {
+        "Update": {
+            "Key": keys.account_meta_key(account_sid),
+            "UpdateExpression": "ADD tokenCount :minus_one",
+            "ExpressionAttributeValues": {":minus_one": {"N": "-1"}},
+        }
+    }
 
 
 def count_increment(account_sid: str, max_tokens: int) -> dict[str, Any]:
@@ -349,3 +318,56 @@ def copy_updates(
         }
         for key in keys.secret_copy_keys(secret_digest, copies)[first:]
     ]
+
+
+def lineage_edge(account_sid: str, parent_sid: str, child_sid: str, digest: str, copies: int) -> dict[str, Any]:
+    """The edge from a parent to a child: enough to revoke the child without reading its token
+    item (its lookup copies are keyed by the digest), with its lookup-copy count, without which
+    a cascade would deactivate only the child's first copy."""
+    return {
+        **keys.lineage_key(account_sid, parent_sid, child_sid),
+        "type": {"S": "lineage"},
+        "childSid": {"S": child_sid},
+        "childDigest": {"S": digest},
+        "childCopies": {"N": str(copies)},
+    }
+
+
+def moving_edge(account_sid: str, parent_sid: str, predecessor_sid: str, predecessor_digest: str) -> dict[str, Any]:
+    """A roll's pending move: under the new token's children, the old token, flagged so that a
+    cascade walks the old token's children without revoking the old token itself."""
+    return {
+        **keys.lineage_key(account_sid, parent_sid, predecessor_sid),
+        "type": {"S": "lineage"},
+        "childSid": {"S": predecessor_sid},
+        "childDigest": {"S": predecessor_digest},
+        "movingFrom": {"BOOL": True},
+    }
+
+
+def edge_attributes(edge: Item) -> dict[str, Any]:
+    """A lineage edge's own attributes, to re-home it: with its lookup-copy count, without which
+    a cascade would deactivate only the child's first copy."""
+    return {name: edge[name] for name in ("type", "childSid", "childDigest", "childCopies") if name in edge}
+
+
+def edge_delete(account_sid: str, parent_sid: str, child_sid: str) -> dict[str, Any]:
+    """Removes an existing lineage edge (a child moved or re-homed)."""
+    return {
+        "Delete": {
+            "Key": keys.lineage_key(account_sid, parent_sid, child_sid),
+            "ConditionExpression": "attribute_exists(PK)",
+        }
+    }
+
+
+def parent_update(account_sid: str, token_sid: str, parent_sid: str | None) -> dict[str, Any]:
+    """Sets an existing token's parentSid (None: it has no parent any more)."""
+    return {
+        "Update": {
+            "Key": keys.token_key(account_sid, token_sid),
+            "UpdateExpression": "SET parentSid = :parent",
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeValues": {":parent": string_value(parent_sid)},
+        }
+    }

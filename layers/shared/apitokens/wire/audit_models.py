@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from apitokens.domain.audit import EVENT_TYPES
+from apitokens.domain.commands import ListAuditEvents
 from apitokens.domain.ids import TOKEN_SID_PATTERN
 from apitokens.domain.records import EventPage, Usage
 from apitokens.wire.models import AccountSid, ResponseModel, TokenSid, WireTimestamp, schema_keywords
@@ -49,6 +50,9 @@ class AuditEventsQuery(BaseModel):
     starting_after: Annotated[str, AfterValidator(_valid_event_sid)] | None = Field(default=None, alias="startingAfter")
     api_token_sid: Annotated[str, AfterValidator(_valid_token_sid)] | None = Field(default=None, alias="apiTokenSid")
     type: Annotated[str, AfterValidator(_valid_event_type)] | None = None
+
+    def command(self) -> ListAuditEvents:
+        return ListAuditEvents(self.limit, self.starting_after, self.api_token_sid, self.type)
 
 
 class AuditActor(ResponseModel):

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ValidationError
 
 from apitokens import tracing
 from apitokens.auth import policy
-from apitokens.auth.principal import Principal
 from apitokens.domain import audit, errors, ids
+from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import route_for
 from apitokens.domain.token_api import Operation
 from apitokens.settings import get_settings

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from apitokens.domain import commands
 from apitokens.domain.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
 from apitokens.domain.records import RevokedReason, TokenPage, TokenRecord
 from apitokens.domain.scopes import ALL_SCOPES
@@ -121,6 +122,15 @@ class CreateTokenRequest(RequestModel):
     scopes: ScopeList
     expires_at: Timestamp | None = None
 
+    def command(self) -> commands.CreateToken:
+        return commands.CreateToken(
+            name=self.name,
+            scopes=tuple(self.scopes),
+            description=self.description,
+            expires_at=self.expires_at,
+            body=self.model_dump(mode="json", by_alias=True),
+        )
+
 
 class UpdateTokenRequest(RequestModel):
     """PUT body. Absent `description` keeps the current one; `null` clears it."""
@@ -133,6 +143,15 @@ class UpdateTokenRequest(RequestModel):
         description="With isActive false, by a user: a successor this token made by rolling itself is not "
         "deactivated with it (it moves to this token's parent). Default: it is.",
     )
+
+    def command(self) -> commands.UpdateToken:
+        return commands.UpdateToken(
+            name=self.name,
+            is_active=self.is_active,
+            description=self.description,
+            replace_description="description" in self.model_fields_set,
+            keep_successor=self.keep_successor,
+        )
 
 
 # A week: Stripe's longest overlap when rolling a key.
@@ -148,6 +167,9 @@ class RollTokenRequest(RequestModel):
         le=MAX_GRACE_PERIOD_SECONDS,
         description="Seconds the old token keeps working (0, the default: it stops now).",
     )
+
+    def command(self) -> commands.RollToken:
+        return commands.RollToken(self.grace_period_seconds, body=self.model_dump(mode="json", by_alias=True))
 
 
 class CreatedBy(ResponseModel):
@@ -284,3 +306,6 @@ class ListQuery(BaseModel):
 
     limit: int = Field(default=20, ge=1, le=100)
     starting_after: str | None = Field(default=None, alias="startingAfter")
+
+    def command(self) -> commands.ListTokens:
+        return commands.ListTokens(self.limit, self.starting_after)

@@ -1,7 +1,7 @@
 """Leak response: tokens reported by GitHub secret scanning or by anyone who found one.
 
 A reported value that is one of this deployment's tokens is deactivated with revokedReason
-"leaked" and its descendants with it (TokenRepository.revoke_leaked); anything else (another
+"leaked" and its descendants with it (the LineageStore port's revoke_leaked); anything else (another
 environment's prefix, a bad checksum, an unknown or deleted token) is a false positive, never an
 error. GitHub's reports are signed: ECDSA P-256 with SHA-256 over the raw body, by the key named
 in Github-Public-Key-Identifier, from GitHub's published key list (GITHUB_KEYS_URL), cached and
@@ -18,12 +18,14 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from apitokens.domain import tokens
 from apitokens.domain.errors import CREDENTIALS_REFUSED, StoreUnavailable, Unauthenticated
 from apitokens.settings import Settings
-from apitokens.store.repository import TokenRepository
+
+if TYPE_CHECKING:
+    from apitokens.rules.ports import LineageStore
 
 IDENTIFIER_HEADER = "Github-Public-Key-Identifier"
 SIGNATURE_HEADER = "Github-Public-Key-Signature"
@@ -46,7 +48,7 @@ class Verdict:
     label: Label
 
 
-def report(repository: TokenRepository, settings: Settings, findings: Iterable[Finding], now: str) -> list[Verdict]:
+def report(repository: LineageStore, settings: Settings, findings: Iterable[Finding], now: str) -> list[Verdict]:
     """Revokes every reported token of this deployment as leaked; a verdict per finding.
     Any string may be named (it matches nothing unless it is a token of this deployment); a token
     already revoked as leaked is not written again, so the same report again writes nothing."""

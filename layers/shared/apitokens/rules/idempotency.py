@@ -9,7 +9,8 @@ is still running is a 409 with Retry-After. Records expire after 24 hours.
 
 Powertools keeps a persistence layer's records under one static partition key; so that no
 partition is shared by every account, each (account, principal) gets its own persistence layer,
-with its own partition key (keys.idempotency_pk), built on first use and kept for the container.
+with its own partition key (the store's IdempotencyStore port), built on first use and kept for
+the container.
 """
 
 from __future__ import annotations
@@ -22,19 +23,20 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from apitokens.auth.principal import Principal
-from apitokens.domain import service
+from apitokens.domain.commands import CreateToken, RollToken
 from apitokens.domain.errors import IdempotencyKeyReused, InvalidRequest, RequestInProgress, StoreUnavailable
+from apitokens.domain.principal import Principal
 from apitokens.domain.records import TokenRecord
 from apitokens.domain.timeutil import format_timestamp, utcnow
+from apitokens.rules import service
 from apitokens.settings import Settings
-from apitokens.store import keys
-from apitokens.store.repository import TokenRepository
-from apitokens.wire.models import CreateTokenRequest, RollTokenRequest
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from apitokens.rules.ports import IdempotentTokenStore
 
 HEADER = "Idempotency-Key"
 RECORD_LIFETIME_SECONDS = 24 * 60 * 60
@@ -56,20 +58,22 @@ class CreateOutcome:
 class IdempotentCreate:
     """Create and roll, each made idempotent by an Idempotency-Key (records keyed per operation)."""
 
-    def __init__(self, repository: TokenRepository, settings: Settings) -> None:
+    def __init__(self, repository: IdempotentTokenStore, settings: Settings) -> None:
         self._repository = repository
         self._settings = settings
         self._configs: dict[str, IdempotencyConfig] = {}
-        self._stores: dict[str, DynamoDBPersistenceLayer] = {}
+        self._stores: dict[tuple[str, str, str], BasePersistenceLayer] = {}
 
-    def _idempotency_of(self, operation: str, partition_key: str) -> tuple[IdempotencyConfig, DynamoDBPersistenceLayer]:
+    def _idempotency_of(
+        self, operation: str, partition: tuple[str, str, str]
+    ) -> tuple[IdempotencyConfig, BasePersistenceLayer]:
         """Powertools idempotency's config (per operation) and store (per records partition), set
         up by the first request that needs them: a create without a key does not pay the import
         at cold start."""
-        if partition_key not in self._stores:
+        if partition not in self._stores:
             if len(self._stores) >= _MAX_PARTITIONS_KEPT:
                 self._stores.clear()  # a container serving very many principals: start over
-            self._stores[partition_key] = self._repository.idempotency_store(partition_key)
+            self._stores[partition] = self._repository.idempotency_store(*partition)
         if operation not in self._configs:
             from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
@@ -80,13 +84,13 @@ class IdempotentCreate:
                 raise_on_no_idempotency_key=True,
             )
             self._configs[operation] = config
-        return self._configs[operation], self._stores[partition_key]
+        return self._configs[operation], self._stores[partition]
 
     def create(
         self,
         principal: Principal,
         account_sid: str,
-        request: CreateTokenRequest,
+        request: CreateToken,
         idempotency_key: str | None,
         lambda_context: LambdaContext | None = None,
     ) -> CreateOutcome:
@@ -94,9 +98,14 @@ class IdempotentCreate:
             created = service.create_token(self._repository, self._settings, principal, account_sid, request)
             return created.record, created.secret
 
-        body = request.model_dump(mode="json", by_alias=True)
         return self._run(
-            "create_token", principal, account_sid, body, work, key=idempotency_key, lambda_context=lambda_context
+            "create_token",
+            principal,
+            account_sid,
+            dict(request.body),
+            work,
+            key=idempotency_key,
+            lambda_context=lambda_context,
         )
 
     def roll(
@@ -104,7 +113,7 @@ class IdempotentCreate:
         principal: Principal,
         account_sid: str,
         token_sid: str,
-        request: RollTokenRequest,
+        request: RollToken,
         *,
         idempotency_key: str | None,
         lambda_context: LambdaContext | None = None,
@@ -115,12 +124,11 @@ class IdempotentCreate:
             )
             return rolled.record, rolled.secret
 
-        body = request.model_dump(mode="json", by_alias=True)
         outcome = self._run(
             "roll_token",
             principal,
             account_sid,
-            body,
+            dict(request.body),
             work,
             target=(token_sid,),
             key=idempotency_key,
@@ -148,7 +156,7 @@ class IdempotentCreate:
         if key is None:
             return CreateOutcome(*perform())
         # The principal's records live in a partition of their own, per account.
-        partition_key = keys.idempotency_pk(account_sid, principal.type, principal.id)
+        partition = (account_sid, principal.type, principal.id)
         scope = [principal.type, principal.id, account_sid, *target]
         if KEY_PATTERN.fullmatch(key) is None:
             raise InvalidRequest(f"{HEADER} must be 1 to 255 printable ASCII characters without spaces.")
@@ -161,7 +169,7 @@ class IdempotentCreate:
             IdempotencyValidationError,
         )
 
-        config, store = self._idempotency_of(operation, partition_key)
+        config, store = self._idempotency_of(operation, partition)
         if lambda_context is not None:
             # Lets an in-progress record expire with the invocation should the function time out.
             config.register_lambda_context(lambda_context)

@@ -1,7 +1,8 @@
-"""The token operations: the domain rules between the HTTP layer and the repository.
+"""The token operations: the rules between the HTTP layer and the store's ports.
 
-Every function takes the calling principal and raw path/query values, validates them, and
-either returns a record or raises a DomainError; none knows about HTTP.
+Every function takes the calling principal, raw path values and a command (domain/commands.py),
+validates them, and either returns a record or raises a DomainError; none knows about HTTP or
+DynamoDB.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from apitokens.auth.principal import Principal
 from apitokens.domain import ids, tokens
+from apitokens.domain.commands import CreateToken, ListAuditEvents, ListTokens, RollToken, UpdateToken
 from apitokens.domain.errors import (
     DomainError,
     FieldError,
@@ -24,15 +25,13 @@ from apitokens.domain.errors import (
     TokenLimitReached,
     TokenStateConflict,
 )
+from apitokens.domain.principal import Principal
 from apitokens.domain.records import LEAKED, EventPage, TokenPage, TokenRecord, Usage
 from apitokens.domain.timeutil import format_timestamp, utcnow
 from apitokens.settings import Settings
-from apitokens.store.event_repository import EventRepository
-from apitokens.store.repository import TokenRepository
-from apitokens.wire.models import CreateTokenRequest, ListQuery, RollTokenRequest, UpdateTokenRequest
 
 if TYPE_CHECKING:
-    from apitokens.wire.audit_models import AuditEventsQuery
+    from apitokens.rules.ports import EventStore, TokenStore
 
 logger = Logger()
 
@@ -58,11 +57,11 @@ def _check_no_escalation(principal: Principal, scopes: Iterable[str], expires_at
 
 
 def create_token(
-    repository: TokenRepository,
+    repository: TokenStore,
     settings: Settings,
     principal: Principal,
     account_sid: str,
-    request: CreateTokenRequest,
+    request: CreateToken,
     *,
     now: datetime | None = None,
 ) -> CreatedToken:
@@ -112,14 +111,14 @@ def lineage(principal: Principal) -> dict[str, Any]:
     return {"created_by_type": "user", "created_by_id": principal.id, "parent_sid": None}
 
 
-def list_tokens(repository: TokenRepository, account_sid: str, query: ListQuery) -> TokenPage:
+def list_tokens(repository: TokenStore, account_sid: str, query: ListTokens) -> TokenPage:
     ids.require_account_sid(account_sid)
     if query.starting_after is not None:
         ids.require_token_sid(query.starting_after, "startingAfter")
     return repository.list_page(account_sid, query.limit, query.starting_after)
 
 
-def get_token(repository: TokenRepository, account_sid: str, token_sid: str) -> TokenRecord:
+def get_token(repository: TokenStore, account_sid: str, token_sid: str) -> TokenRecord:
     return repository.get(ids.require_account_sid(account_sid), ids.require_token_sid(token_sid))
 
 
@@ -141,11 +140,11 @@ def _check_update(principal: Principal, current: TokenRecord, activate: bool) ->
 
 
 def update_token(
-    repository: TokenRepository,
+    repository: TokenStore,
     principal: Principal,
     account_sid: str,
     token_sid: str,
-    request: UpdateTokenRequest,
+    request: UpdateToken,
     *,
     now: datetime | None = None,
 ) -> TokenRecord:
@@ -162,7 +161,7 @@ def update_token(
         name=request.name,
         is_active=request.is_active,
         description=request.description,
-        replace_description="description" in request.model_fields_set,
+        replace_description=request.replace_description,
         now=timestamp,
         check=lambda current: _check_update(principal, current, request.is_active),
         end_grace=principal.type == "user",
@@ -174,7 +173,7 @@ def update_token(
 
 
 def delete_token(
-    repository: TokenRepository,
+    repository: TokenStore,
     account_sid: str,
     token_sid: str,
     *,
@@ -215,13 +214,13 @@ class RolledToken:
 
 
 def roll_token(
-    repository: TokenRepository,
+    repository: TokenStore,
     settings: Settings,
     principal: Principal,
     account_sid: str,
     token_sid: str,
     *,
-    request: RollTokenRequest,
+    request: RollToken,
     now: datetime | None = None,
 ) -> RolledToken:
     """A new token with the old one's name, description, scopes and expiresAt; the old one keeps
@@ -281,7 +280,7 @@ def roll_token(
     return RolledToken(record=record, secret=secret, rolled_from=token_sid)
 
 
-def list_audit_events(repository: EventRepository, account_sid: str, query: AuditEventsQuery) -> EventPage:
+def list_audit_events(repository: EventStore, account_sid: str, query: ListAuditEvents) -> EventPage:
     return repository.list_events(
         ids.require_account_sid(account_sid),
         query.limit,
@@ -291,5 +290,5 @@ def list_audit_events(repository: EventRepository, account_sid: str, query: Audi
     )
 
 
-def token_usage(repository: TokenRepository, account_sid: str, token_sid: str) -> Usage:
+def token_usage(repository: TokenStore, account_sid: str, token_sid: str) -> Usage:
     return repository.usage(ids.require_account_sid(account_sid), ids.require_token_sid(token_sid))

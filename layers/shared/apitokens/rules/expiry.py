@@ -15,12 +15,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apitokens.domain import audit
 from apitokens.domain.records import ExpiringToken
 from apitokens.domain.timeutil import format_timestamp
-from apitokens.store import keys
-from apitokens.store.event_repository import EventRepository
+
+if TYPE_CHECKING:
+    from apitokens.rules.ports import EventStore
 
 WARNING_DAYS = (30, 7, 1)
 LOOKBACK_DAYS = 7
@@ -53,14 +55,14 @@ def due_notice(token: ExpiringToken, now: datetime) -> tuple[int, int] | None:
     return notice, days_left
 
 
-def sweep(repository: EventRepository, now: datetime) -> SweepResult:
+def sweep(repository: EventStore, now: datetime) -> SweepResult:
     timestamp = format_timestamp(now)
     read = queries = expiring = expired = 0
     for offset in range(-LOOKBACK_DAYS, max(WARNING_DAYS) + 1):
         day = (now + timedelta(days=offset)).strftime("%Y-%m-%d")
-        tokens, items = repository.expiring_on(day)
+        tokens, items, day_queries = repository.expiring_on(day)
         read += items
-        queries += len(keys.expiry_day_pks(day))
+        queries += day_queries
         for token in tokens:
             due = due_notice(token, now)
             if due is None:

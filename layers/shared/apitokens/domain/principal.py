@@ -1,4 +1,5 @@
-"""Who is calling: built by the authorizer, passed to handlers as API Gateway authorizer context.
+"""Who is calling, a domain value: built by the authorizer, passed to handlers as API Gateway
+authorizer context, taken by the rules (what a principal may grant, who a change records).
 
 The context carries flat strings only (API Gateway's rule): principalType, principalId,
 accountSids (the account of the request only, so it stays small for a user of 1,000 accounts;
@@ -49,13 +50,7 @@ class Principal:
         """Reads the authorizer context; anything missing or odd means no principal (401)."""
         if not context:
             raise Unauthenticated(CREDENTIALS_REFUSED)
-        principal_type = context.get("principalType")
-        principal_id = context.get("principalId")
-        if principal_type not in ("user", "token") or not isinstance(principal_id, str) or not principal_id:
-            raise Unauthenticated(CREDENTIALS_REFUSED)
-        token_sid = context.get("tokenSid") or None
-        if principal_type == "token" and not token_sid:
-            raise Unauthenticated(CREDENTIALS_REFUSED)
+        principal_type, principal_id, token_sid = _identity(context)
         return cls(
             type="user" if principal_type == "user" else "token",
             id=principal_id,
@@ -64,3 +59,15 @@ class Principal:
             token_sid=token_sid,
             expires_at=context.get("expiresAt") or None,
         )
+
+
+def _identity(context: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    """principalType, principalId and tokenSid of an authorizer context, or Unauthenticated."""
+    principal_type = context.get("principalType")
+    principal_id = context.get("principalId")
+    if principal_type not in ("user", "token") or not isinstance(principal_id, str) or not principal_id:
+        raise Unauthenticated(CREDENTIALS_REFUSED)
+    token_sid = context.get("tokenSid") or None
+    if principal_type == "token" and not token_sid:
+        raise Unauthenticated(CREDENTIALS_REFUSED)
+    return principal_type, principal_id, token_sid
