@@ -146,6 +146,7 @@ class Authorizer:
             scopes=frozenset(credential.scopes),
             token_sid=credential.token_sid,
             expires_at=credential.expires_at,
+            metadata=credential.metadata,
         )
 
     def _touch(

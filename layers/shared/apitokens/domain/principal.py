@@ -3,7 +3,8 @@ authorizer context, taken by the rules (what a principal may grant, who a change
 
 The context carries flat strings only (API Gateway's rule): principalType, principalId,
 accountSids (the account of the request only, so it stays small for a user of 1,000 accounts;
-empty on a refusal) and scopes (space-separated), and tokenSid/expiresAt for API tokens.
+empty on a refusal) and scopes (space-separated), and tokenSid/expiresAt for API tokens, with
+metadata (the token's metadata as a JSON string) when it has some.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class Principal:
     token_sid: str | None = None
     # An API token's own expiry: a token may not create one that outlives it.
     expires_at: str | None = None
+    # An API token's metadata, the JSON string handed to the backend (context `metadata`).
+    metadata: str | None = None
 
     def may(self, account_sid: str, scope: str) -> bool:
         return account_sid in self.account_sids and scope in self.scopes
@@ -43,6 +46,8 @@ class Principal:
             context["tokenSid"] = self.token_sid
         if self.expires_at is not None:
             context["expiresAt"] = self.expires_at
+        if self.metadata is not None:
+            context["metadata"] = self.metadata
         return context
 
     @classmethod
@@ -58,6 +63,7 @@ class Principal:
             scopes=frozenset(str(context.get("scopes") or "").split()),
             token_sid=token_sid,
             expires_at=context.get("expiresAt") or None,
+            metadata=context.get("metadata") or None,
         )
 
 

@@ -91,6 +91,8 @@ def create_token(
         expires_at=expires_at,
         is_active=True,
         created_at=format_timestamp(now),
+        redacted_token=tokens.redact(secret, settings.token_prefix),
+        metadata=request.metadata,
         **lineage(principal),
     )
     try:
@@ -158,10 +160,7 @@ def update_token(
     record, has_children = repository.update(
         account_sid,
         token_sid,
-        name=request.name,
-        is_active=request.is_active,
-        description=request.description,
-        replace_description=request.replace_description,
+        request,
         now=timestamp,
         check=lambda current: _check_update(principal, current, request.is_active),
         end_grace=principal.type == "user",
@@ -223,7 +222,7 @@ def roll_token(
     request: RollToken,
     now: datetime | None = None,
 ) -> RolledToken:
-    """A new token with the old one's name, description, scopes and expiresAt; the old one keeps
+    """A new token with the old one's name, description, scopes, expiresAt and metadata; the old one keeps
     working until now + gracePeriodSeconds (or its own expiry, if sooner), and its children move
     to the new one. A token may roll itself (its successor is then its child) or, within its own
     grants, another token; an inactive, expired or already rolled token cannot be rolled."""
@@ -247,6 +246,8 @@ def roll_token(
             expires_at=current.expires_at,
             is_active=True,
             created_at=created_at,
+            redacted_token=tokens.redact(secret, settings.token_prefix),
+            metadata=current.metadata,
             **lineage(principal),
         )
 

@@ -48,6 +48,7 @@ class Credentials:
             is_active=bool(item["isActive"]["BOOL"]),
             last_used_at=optional_string(item, "lastUsedAt"),
             recent_clients=clients_of(item),
+            metadata=optional_string(item, "metadata"),
             lookup_copies=lookup_copies_of(item, "copies"),
         )
 
