@@ -91,6 +91,7 @@ _TOKEN_EXAMPLE: dict[str, Any] = {
     "rolledTo": None,
     "redactedToken": "at_live_\u20260a1B",
     "metadata": None,
+    "allowedIps": None,
 }
 _CREATE_EXAMPLE = {
     "name": "Analytics Token",

@@ -33,6 +33,7 @@ from apitokens.domain.records import (
     TokenPage,
     TokenRecord,
     Usage,
+    metadata_json,
 )
 
 
@@ -99,6 +100,8 @@ class MemoryStore:
             is_active=record.is_active,
             last_used_at=record.last_used_at,
             recent_clients=stored.recent_clients,
+            metadata=None if record.metadata is None else metadata_json(record.metadata),
+            allowed_ips=record.allowed_ips,
         )
 
     def children(self, account_sid: str, parent_sid: str) -> Iterator[list[Child]]:

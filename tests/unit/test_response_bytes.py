@@ -38,6 +38,7 @@ FULL = TokenRecord(
     rolled_to="tok_0123456789abcdefROLLED",
     redacted_token="at_test_\u2026wXyZ",
     metadata={"team": "ci \U0001f680", "note": 'say "hi"'},
+    allowed_ips=("10.0.0.0/8", "2001:db8::/32"),
 )
 # Every optional field absent: a user's fresh token.
 BARE = TokenRecord(
@@ -58,11 +59,12 @@ FULL_FIELDS = FULL_NAME + b',"description":"Deploys \\"main\\"\\n<ok>","scopes":
 FULL_LINEAGE = (
     b'"createdBy":{"type":"token","id":"tok_ZYXWVUTSRQPONMLKJIHGFE"},"parentSid":"tok_ZYXWVUTSRQPONMLKJIHGFE",'
     b'"revokedReason":"parent_revoked","revokedAt":"2026-01-04T00:00:00.000Z","rolledTo":"tok_0123456789abcdefROLLED",'
-    b'"redactedToken":"at_test_\xe2\x80\xa6wXyZ","metadata":{"team":"ci \xf0\x9f\x9a\x80","note":"say \\"hi\\""}'
+    b'"redactedToken":"at_test_\xe2\x80\xa6wXyZ","metadata":{"team":"ci \xf0\x9f\x9a\x80","note":"say \\"hi\\""},'
+    b'"allowedIps":["10.0.0.0/8","2001:db8::/32"]'
 )
 BARE_LINEAGE = (
     b'"createdBy":{"type":"user","id":"auth0|user"},"parentSid":null,"revokedReason":null,"revokedAt":null,'
-    b'"rolledTo":null,"redactedToken":"at_live_\xe2\x80\xa6AbC1","metadata":null'
+    b'"rolledTo":null,"redactedToken":"at_live_\xe2\x80\xa6AbC1","metadata":null,"allowedIps":null'
 )
 IDS = b'"sid":"tok_0123456789abcdefABCDEF",'
 ACCOUNT = b'"accountSid":"acc_0123456789abcdefABCDEFgh",'

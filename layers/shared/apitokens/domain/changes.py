@@ -28,6 +28,7 @@ def created_event(record: TokenRecord, **more: Any) -> dict[str, Any]:
         "parentSid": audit.change(None, record.parent_sid),
         # Recorded when the token has them.
         **({"metadata": audit.change(None, record.metadata)} if record.metadata is not None else {}),
+        **({"allowedIps": audit.change(None, list(record.allowed_ips))} if record.allowed_ips is not None else {}),
         **{name: audit.change(None, value) for name, value in more.items()},
     }
     return audit.event_document(audit.CREATED, record.account_sid, record.sid, record.created_at, changes)
@@ -56,6 +57,7 @@ UPDATED_FIELDS = (
     ("description", "description"),
     ("isActive", "is_active"),
     ("metadata", "metadata"),
+    ("allowedIps", "allowed_ips"),
 )
 
 
@@ -69,17 +71,23 @@ def _updated_record(current: TokenRecord, change: UpdateToken, now: str) -> Toke
         is_active=change.is_active,
         description=change.description if change.replace_description else current.description,
         metadata=change.metadata if change.replace_metadata else current.metadata,
+        allowed_ips=change.allowed_ips if change.replace_allowed_ips else current.allowed_ips,
         revoked_reason=revoked_reason_after(current, change.is_active),
         revoked_at=revoked_at,
     )
 
 
+def _plain(value: Any) -> Any:
+    """A record's value as an event records it (a tuple as a list)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 def plan_update(current: TokenRecord, change: UpdateToken, now: str) -> UpdatePlan:
-    """The update of name, isActive and (when the command replaces them) description and
-    metadata."""
+    """The update of name, isActive and (when the command replaces them) description, metadata
+    and allowedIps."""
     record = _updated_record(current, change, now)
     changes = {
-        field: audit.change(getattr(current, attribute), getattr(record, attribute))
+        field: audit.change(_plain(getattr(current, attribute)), _plain(getattr(record, attribute)))
         for field, attribute in UPDATED_FIELDS
         if getattr(current, attribute) != getattr(record, attribute)
     }

@@ -18,6 +18,8 @@ class CreateToken:
     description: str | None = None
     expires_at: datetime | None = None
     metadata: dict[str, str] | None = None
+    # None: the creating token's networks, or anywhere when a user creates it.
+    allowed_ips: tuple[str, ...] | None = None
     # The request as the caller sent it: what an idempotent retry must repeat exactly.
     body: Mapping[str, Any] = field(default_factory=dict)
 
@@ -33,6 +35,8 @@ class UpdateToken:
     keep_successor: bool = False
     metadata: dict[str, str] | None = None
     replace_metadata: bool = False
+    allowed_ips: tuple[str, ...] | None = None
+    replace_allowed_ips: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ request's source IP against a token's networks on its API-token path.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
@@ -32,7 +33,7 @@ def canonical(networks: Iterable[str]) -> tuple[str, ...]:
     return tuple(str(parse_network(text)) for text in networks)
 
 
-def contains_ip(networks: Iterable[str], ip: str | None) -> bool:
+def contains_ip(networks: tuple[str, ...], ip: str | None) -> bool:
     """Whether `ip` lies in one of `networks` (canonical blocks, as stored). No IP, or one that
     is not an address, lies in none of them."""
     if ip is None:
@@ -41,7 +42,14 @@ def contains_ip(networks: Iterable[str], ip: str | None) -> bool:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(text) for text in networks)
+    return any(address in network for network in _parsed(networks))
+
+
+# The authorizer checks every request of a token against the same blocks: parsed once per
+# distinct list, not once per request (the authorizer's warm goal, docs/performance.md).
+@functools.lru_cache(maxsize=1024)
+def _parsed(networks: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(text) for text in networks)
 
 
 def is_subset(networks: Iterable[str], of: Iterable[str] | None) -> bool:

@@ -55,6 +55,8 @@ class TokenRecord:
     redacted_token: str = ""
     # String values the authorizer hands to the backend; visible to the account, never a secret.
     metadata: dict[str, str] | None = None
+    # The networks (canonical CIDR blocks) the token works from; None: anywhere.
+    allowed_ips: tuple[str, ...] | None = None
 
     @property
     def created_by(self) -> Creator:
@@ -82,6 +84,8 @@ class Credential:
     recent_clients: tuple[RecentClient, ...] = ()
     # The token's metadata as the JSON string the authorizer hands on (metadata_json).
     metadata: str | None = None
+    # The networks the token works from (canonical CIDR blocks); None: anywhere.
+    allowed_ips: tuple[str, ...] | None = None
     # How many copies of the lookup item the token has (every change writes them all).
     lookup_copies: int = 1
 

@@ -32,6 +32,7 @@ PUBLIC_ATTRIBUTES = (
     "rolledTo",
     "redactedToken",
     "metadata",
+    "allowedIps",
 )
 PROJECTION = ", ".join(f"#{name}" for name in PUBLIC_ATTRIBUTES)
 PROJECTION_NAMES = {f"#{name}": name for name in PUBLIC_ATTRIBUTES}
@@ -71,7 +72,20 @@ def record_from_item(item: Item) -> TokenRecord:
         rolled_to=optional_string(item, "rolledTo"),
         redacted_token=optional_string(item, "redactedToken") or "",
         metadata=metadata_of(item),
+        allowed_ips=networks_of(item),
     )
+
+
+def networks_value(allowed_ips: tuple[str, ...] | None) -> dict[str, Any]:
+    """allowedIps of a token item or lookup copy: a list of CIDR blocks, or NULL (anywhere)."""
+    return {"NULL": True} if allowed_ips is None else {"L": [{"S": block} for block in allowed_ips]}
+
+
+def networks_of(item: Item) -> tuple[str, ...] | None:
+    value = item.get("allowedIps")
+    if value is None or "L" not in value:
+        return None
+    return tuple(str(entry["S"]) for entry in value["L"])
 
 
 def metadata_value(metadata: dict[str, str] | None) -> dict[str, Any]:
@@ -119,6 +133,7 @@ def token_item(record: TokenRecord, secret_digest: str, copies: int = 1) -> dict
         "parentSid": string_value(record.parent_sid),
         "redactedToken": {"S": record.redacted_token},
         "metadata": metadata_value(record.metadata),
+        "allowedIps": networks_value(record.allowed_ips),
         "secretDigest": {"S": secret_digest},
         "lookupCopies": {"N": str(copies)},
         # Sparse: only a token that expires is in the expiry index.
@@ -144,6 +159,7 @@ def lookup_item(record: TokenRecord, secret_digest: str, copy: int = 0, copies: 
         "expiresAt": string_value(record.expires_at),
         "isActive": {"BOOL": record.is_active},
         **lookup_metadata(record.metadata),
+        "allowedIps": networks_value(record.allowed_ips),
     }
 
 

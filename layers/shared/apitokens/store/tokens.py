@@ -27,6 +27,7 @@ from apitokens.store.items import (
     lookup_copies_of,
     lookup_metadata,
     metadata_value,
+    networks_value,
     new_token_writes,
     optional_string,
     record_from_item,
@@ -114,9 +115,10 @@ class Tokens:
         end_grace: bool = False,
         keep_successor: bool = False,
     ) -> tuple[TokenRecord, bool]:
-        """Changes name, isActive and (when the change replaces them) description and metadata.
-        isActive and metadata are written to every lookup copy in the same transaction:
-        deactivation is immediate. `check` sees the token as read and may refuse the change by raising. Deactivating records
+        """Changes name, isActive and (when the change replaces them) description, metadata and
+        allowedIps. isActive, metadata and allowedIps are written to every lookup copy in the same
+        transaction: deactivation and a narrower network are immediate. `check`
+        sees the token as read and may refuse the change by raising. Deactivating records
         revokedReason "revoked" (unless a reason is already there); re-activating clears it, and
         never succeeds on a token revoked as leaked. Returns the token and whether it has
         children to cascade to (the caller then calls revoke_descendants). `end_grace` as for
@@ -216,6 +218,9 @@ def _token_update(item: Item, change: UpdateToken, plan: UpdatePlan, now: str) -
     if change.replace_metadata:
         assignments.append("#metadata = :metadata")
         values[":metadata"] = metadata_value(change.metadata)
+    if change.replace_allowed_ips:
+        assignments.append("allowedIps = :networks")
+        values[":networks"] = networks_value(change.allowed_ips)
     expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
     return {
         "Update": {
@@ -234,9 +239,13 @@ def _token_update(item: Item, change: UpdateToken, plan: UpdatePlan, now: str) -
 
 
 def _lookup_updates(item: Item, change: UpdateToken) -> list[dict[str, Any]]:
-    """What every lookup copy learns of an update: isActive, and the metadata it replaces."""
+    """What every lookup copy learns of an update: isActive, and the metadata and networks it
+    replaces."""
     expression = "SET isActive = :active"
     values: dict[str, Any] = {":active": {"BOOL": change.is_active}}
+    if change.replace_allowed_ips:
+        expression += ", allowedIps = :networks"
+        values[":networks"] = networks_value(change.allowed_ips)
     if change.replace_metadata:
         metadata = lookup_metadata(change.metadata)
         if metadata:

@@ -16,7 +16,7 @@ from apitokens.domain import commands
 from apitokens.domain.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
 from apitokens.domain.records import RevokedReason, TokenPage, TokenRecord
 from apitokens.domain.scopes import ALL_SCOPES
-from apitokens.wire.restrictions import Metadata
+from apitokens.wire.restrictions import AllowedIps, Metadata
 from apitokens.wire.visible_text import DESCRIPTION_PATTERN, NAME_PATTERN, is_valid_description, is_valid_name
 
 NAME_MAX_LENGTH = 100
@@ -123,6 +123,7 @@ class CreateTokenRequest(RequestModel):
     scopes: ScopeList
     expires_at: Timestamp | None = None
     metadata: Metadata | None = None
+    allowed_ips: AllowedIps | None = None
 
     def command(self) -> commands.CreateToken:
         return commands.CreateToken(
@@ -131,12 +132,14 @@ class CreateTokenRequest(RequestModel):
             description=self.description,
             expires_at=self.expires_at,
             metadata=self.metadata,
+            allowed_ips=None if self.allowed_ips is None else tuple(self.allowed_ips),
             body=self.model_dump(mode="json", by_alias=True),
         )
 
 
 class UpdateTokenRequest(RequestModel):
-    """PUT body. Absent `description` or `metadata` keeps the current one; `null` clears it."""
+    """PUT body. Absent `description`, `metadata` or `allowedIps` keeps the current one; `null`
+    clears it (allowedIps null: from anywhere)."""
 
     name: TokenName
     description: TokenDescription | None = None
@@ -147,6 +150,7 @@ class UpdateTokenRequest(RequestModel):
         "deactivated with it (it moves to this token's parent). Default: it is.",
     )
     metadata: Metadata | None = None
+    allowed_ips: AllowedIps | None = None
 
     def command(self) -> commands.UpdateToken:
         return commands.UpdateToken(
@@ -157,6 +161,8 @@ class UpdateTokenRequest(RequestModel):
             keep_successor=self.keep_successor,
             metadata=self.metadata,
             replace_metadata="metadata" in self.model_fields_set,
+            allowed_ips=None if self.allowed_ips is None else tuple(self.allowed_ips),
+            replace_allowed_ips="allowed_ips" in self.model_fields_set,
         )
 
 
@@ -214,6 +220,9 @@ class ApiToken(ResponseModel):
     rolled_to: TokenSid | None = Field(description="The token that replaced this one by a roll, or null.")
     redacted_token: str = Field(description="The value's prefix and last four characters, to recognise it in a log.")
     metadata: dict[str, str] | None
+    allowed_ips: list[str] | None = Field(
+        description="The networks the token works from (CIDR blocks); null: anywhere."
+    )
 
     @classmethod
     def from_record(cls, record: TokenRecord) -> ApiToken:
@@ -242,6 +251,9 @@ class CreatedApiToken(ResponseModel):
     rolled_to: TokenSid | None = Field(description="The token that replaced this one by a roll, or null.")
     redacted_token: str = Field(description="The value's prefix and last four characters, to recognise it in a log.")
     metadata: dict[str, str] | None
+    allowed_ips: list[str] | None = Field(
+        description="The networks the token works from (CIDR blocks); null: anywhere."
+    )
 
     @classmethod
     def from_record(cls, record: TokenRecord, token: str) -> CreatedApiToken:
