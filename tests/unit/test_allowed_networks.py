@@ -60,6 +60,8 @@ def test_cidr_blocks_are_taken_in_their_canonical_form(given: list[str], stored:
         [1],
         "10.0.0.0/8",
         ["2001:db8::1/32"],
+        ["fe80::1%eth0"],
+        [" 10.0.0.1"],
     ],
 )
 def test_malformed_or_repeated_blocks_are_refused_naming_allowed_ips(allowed: Any) -> None:

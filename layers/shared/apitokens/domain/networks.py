@@ -17,7 +17,10 @@ MAX_NETWORKS = 20
 
 
 def parse_network(text: str) -> Network:
-    """The network a CIDR block or bare address names; ValueError with the reason otherwise."""
+    """The network a CIDR block or bare address names; ValueError with the reason otherwise. An
+    IPv6 zone (`fe80::1%eth0`) names no network a request comes from: refused."""
+    if "%" in text:
+        raise ValueError(f"{text!r} has an IPv6 zone; name the network without it")
     try:
         return ipaddress.ip_network(text, strict=True)
     except ValueError as error:
