@@ -204,7 +204,7 @@ def test_a_token_may_narrow_but_never_widen_networks_and_a_user_may() -> None:
     assert service.update_token(store, USER, ACCOUNT, target.sid, anywhere, now=NOW).allowed_ips is None
 
 
-def test_a_restricted_token_cannot_change_or_roll_a_token_of_wider_networks() -> None:
+def test_a_restricted_token_cannot_change_roll_or_delete_a_token_of_wider_networks() -> None:
     store = MemoryStore()
     actor = as_token(writer(store, ("10.0.0.0/8",)))
     unrestricted = writer(store, None).record
@@ -212,7 +212,13 @@ def test_a_restricted_token_cannot_change_or_roll_a_token_of_wider_networks() ->
         service.update_token(store, actor, ACCOUNT, unrestricted.sid, UpdateToken("w", True), now=NOW)
     with pytest.raises(InsufficientScope, match="allowedIps"):
         service.roll_token(store, SETTINGS, actor, ACCOUNT, unrestricted.sid, request=RollToken(), now=NOW)
+    with pytest.raises(InsufficientScope, match="allowedIps"):
+        service.delete_token(store, ACCOUNT, unrestricted.sid, principal=actor, now=NOW)
     assert store.get(ACCOUNT, unrestricted.sid).is_active
+    # Within its networks, it may.
+    inside = writer(store, ("10.1.0.0/16",)).record
+    service.delete_token(store, ACCOUNT, inside.sid, principal=actor, now=NOW)
+    assert (ACCOUNT, inside.sid) not in store.tokens
 
 
 def test_a_roll_keeps_the_networks_and_a_restricted_token_may_roll_itself() -> None:

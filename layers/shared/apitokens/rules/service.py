@@ -212,7 +212,7 @@ def delete_token(
     now: datetime | None = None,
 ) -> None:
     """Deleting a token revokes its descendants with it; a principal may delete only what it may
-    deactivate (no broader scopes, no later expiry). A user deleting a rolled token ends its
+    deactivate (no broader scopes, no later expiry, no wider networks). A user deleting a rolled token ends its
     grace: its children finish moving to its successor and live on. A successor the token made
     by rolling itself is its child and is revoked with it (containment: whoever holds a leaked
     token could have rolled it), unless the user says `keep_successor`: it then lives on, under
@@ -224,7 +224,7 @@ def delete_token(
         _check_keep_successor(principal, keep_successor)
 
         def check(current: TokenRecord) -> None:
-            _check_no_escalation(principal, current.scopes, current.expires_at)
+            _check_no_escalation(principal, current.scopes, current.expires_at, current.allowed_ips)
 
     repository.delete(
         account_sid,
