@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from apitokens.auth.authorizer import Authorizer
+from apitokens.auth.verify import verify
 from apitokens.domain import networks, tokens
 from apitokens.domain.commands import CreateToken, RollToken, UpdateToken
 from apitokens.domain.errors import InsufficientScope, Unauthenticated
@@ -250,3 +251,10 @@ def test_the_local_gateways_cache_key_differs_by_source_ip() -> None:
     assert one is not None
     assert other is not None
     assert one != other
+
+
+def test_the_verify_route_has_no_callers_ip_so_a_restricted_token_is_not_active_there() -> None:
+    store = MemoryStore()
+    authorizer = Authorizer(SETTINGS, store, clock=NOW.timestamp)
+    assert verify(authorizer, restricted(store, ("10.0.0.0/8",)).secret).principal is None
+    assert verify(authorizer, restricted(store, None).secret).principal is not None
