@@ -30,6 +30,8 @@ from typing import Any
 from common import use_moto_environment
 from lean_moto import lean_moto
 
+from apitokens.domain.commands import UpdateToken
+
 DESCENDANTS = (1, 10, 1_000)
 FAN_OUT = 4
 ACCOUNT = "acc_abc123def456ghi789jkl012"
@@ -210,8 +212,7 @@ def authorizer_reads() -> dict[str, int]:
         _, child_secret = _create(repository, settings, parent)
         user = Principal("user", "bench", frozenset({ACCOUNT}), frozenset({"tokens:write"}))
         rolled = roll_token(repository, settings, user, ACCOUNT, parent, request=RollTokenRequest().command())
-        repository.update(ACCOUNT, rolled.record.sid, name="off", is_active=False, description=None,
-                          replace_description=False, now="2030-01-02T00:00:00.000Z")  # fmt: skip
+        repository.update(ACCOUNT, rolled.record.sid, UpdateToken("off", False), now="2030-01-02T00:00:00.000Z")
         repository.revoke_descendants(ACCOUNT, rolled.record.sid, "2030-01-02T00:00:00.000Z")
         _, fresh_secret = _create(repository, settings, None)
         return {

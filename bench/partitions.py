@@ -44,6 +44,8 @@ from common import use_moto_environment
 from dynamo import item_size, read_units, transactional_write_units, write_units
 from lean_moto import lean_moto
 
+from apitokens.domain.commands import UpdateToken
+
 TABLE = "apitokens-bench-partitions"
 READ_UNITS_PER_KEY = 3_000
 WRITE_UNITS_PER_KEY = 1_000
@@ -307,10 +309,7 @@ def hot_token(lookup_copies: int | None = None, seconds: int = HOT_SECONDS) -> T
         for index in range(SAMPLES):
             world.now = START + second + index / SAMPLES
             if (second, index) == revoke_at:
-                world.repository.update(
-                    ACCOUNT, sid, name="bench", is_active=False, description=None, replace_description=False,
-                    now="2030-01-01T00:00:00.000Z",
-                )  # fmt: skip
+                world.repository.update(ACCOUNT, sid, UpdateToken("bench", False), now="2030-01-01T00:00:00.000Z")
                 revoked = True
             outcome = world.authorize(secret)
             trace.real_calls += 1
@@ -478,9 +477,8 @@ def operation_units() -> dict[str, dict[str, float]]:
 
     def update(active: bool) -> Any:
         return world.repository.update(
-            ACCOUNT, child.record.sid, name="b", is_active=active, description=None, replace_description=False,
-            now="2030-01-01T00:00:00.000Z",
-        )  # fmt: skip
+            ACCOUNT, child.record.sid, UpdateToken("b", active), now="2030-01-01T00:00:00.000Z"
+        )
 
     measured("deactivate", lambda: update(False))
     measured("reactivate", lambda: update(True))

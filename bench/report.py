@@ -53,6 +53,7 @@ def figures(run: Measured) -> list[Figure]:
         run.cold.authorizer_figure(),
         run.probes.modules_figure(),
         run.warm.authorizer_figure(),
+        *run.warm.networks_figures(),
         *run.warm.client_figures(),
         *run.warm.verify_figures(),
         *run.cold.crud_figures(),

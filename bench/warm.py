@@ -283,6 +283,11 @@ def interleaved(
     return timing
 
 
+# The most networks a token may name, the sample event's source IP (203.0.113.10) in the last:
+# the authorizer checks all 20.
+ALLOWED_IPS = [f"198.51.{index}.0/24" for index in range(19)] + ["203.0.113.0/24"]
+
+
 @dataclass
 class Handlers:
     """The authorizer and the create and list handlers, loaded once, with recorded scripts."""
@@ -290,6 +295,9 @@ class Handlers:
     authorize: Callable[[], Any]
     authorizer_client: Any  # the authorizer's own HttpDynamoDBClient
     authorizer_script: list[Response]
+    # The same with a token of 20 allowedIps, the request's source IP in the last one.
+    authorize_networks: Callable[[], Any]
+    networks_script: list[Response]
     # A boto3 client configured as every other function's: the stubbed GetItem, the unit.
     get_item_client: Any
     get_item: Callable[[Any], Any]
@@ -404,6 +412,14 @@ def prepare(page_size: int) -> Handlers:  # noqa: PLR0915 - one recording sessio
         decision, authorizer_script, _ = record_calls(authorizer_client, lambda: authorizer(token_event, context))
         if decision["policyDocument"]["Statement"][0]["Effect"] != "Allow":
             raise RuntimeError("the authorizer did not allow a valid token")
+        networks_token = json.loads(
+            create({**create_event, "body": json.dumps({**token_body, "allowedIps": ALLOWED_IPS})}, context)["body"]
+        )["token"]
+        networks_event = with_authorization(load_event("authorizer_api_token"), f"Bearer {networks_token}")
+        authorizer(networks_event, context)
+        decision, networks_script, _ = record_calls(authorizer_client, lambda: authorizer(networks_event, context))
+        if decision["policyDocument"]["Statement"][0]["Effect"] != "Allow":
+            raise RuntimeError("the authorizer did not allow a token from its last allowed network")
         digest = tokens.digest(token)
         lookup_item = next(body["Item"] for method, body in authorizer_script if method == "get_item")
         key = keys.secret_key(digest)
@@ -416,6 +432,8 @@ def prepare(page_size: int) -> Handlers:  # noqa: PLR0915 - one recording sessio
         authorize=lambda: authorizer(token_event, context),
         authorizer_client=authorizer_client,
         authorizer_script=authorizer_script,
+        authorize_networks=lambda: authorizer(networks_event, context),
+        networks_script=networks_script,
         get_item_client=by_sid["get_token"][0],
         get_item=get_item,
         get_item_script=[("get_item", {"Item": lookup_item})],
@@ -626,6 +644,12 @@ def main() -> None:
             )
             for name, client, call, script in (
                 ("authorizer", handlers.authorizer_client, handlers.authorize, handlers.authorizer_script),
+                (
+                    "authorizer_allowed_ips",
+                    handlers.authorizer_client,
+                    handlers.authorize_networks,
+                    handlers.networks_script,
+                ),
                 ("create_token", handlers.create_client, handlers.create, handlers.create_script),
                 ("list_tokens", handlers.list_client, handlers.listing, handlers.list_script),
             )

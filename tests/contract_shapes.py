@@ -18,11 +18,16 @@ TOKEN_FIELDS = [
     "revokedReason",
     "revokedAt",
     "rolledTo",
+    # Restrictions and annotations, after lineage.
+    "redactedToken",
+    "metadata",
+    "allowedIps",
 ]
 # The Create response: the token value second, and no lastUsedAt.
 CREATED_FIELDS = [
     *["sid", "token", "accountSid", "name", "description", "scopes", "expiresAt", "isActive", "createdAt"],
     *["createdBy", "parentSid", "revokedReason", "revokedAt", "rolledTo"],
+    *["redactedToken", "metadata", "allowedIps"],
 ]
 LIST_FIELDS = ["hasMore", "records"]
 DELETED_FIELDS = ["sid", "deleted"]

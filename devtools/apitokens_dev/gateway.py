@@ -590,6 +590,7 @@ class Gateway:
             "httpMethod": authorizer_event["httpMethod"],
             "path": authorizer_event["requestContext"]["path"],
             "resourcePath": authorizer_event["resource"],
+            "identity.sourceIp": authorizer_event["requestContext"]["identity"]["sourceIp"],
         }
         headers, query = authorizer_event["headers"], authorizer_event["queryStringParameters"]
         key = identity_values(self.identity, headers, query, identity_context)

@@ -121,7 +121,12 @@ class HttpApi:
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now.timestamp() * 1000),
         }
-        identity_context = {"httpMethod": request.method, "path": unquote(request.path), "routeKey": route_key}
+        identity_context = {
+            "httpMethod": request.method,
+            "path": unquote(request.path),
+            "routeKey": route_key,
+            "identity.sourceIp": request.source_ip,
+        }
         key = identity_values(self.identity, headers, query, identity_context)
         if key is None:
             return error(401, request_id)

@@ -89,6 +89,9 @@ _TOKEN_EXAMPLE: dict[str, Any] = {
     "revokedReason": None,
     "revokedAt": None,
     "rolledTo": None,
+    "redactedToken": "at_live_\u20260a1B",
+    "metadata": None,
+    "allowedIps": None,
 }
 _CREATE_EXAMPLE = {
     "name": "Analytics Token",

@@ -112,6 +112,7 @@ def _assert_schemas(schemas: dict[str, Any]) -> None:
     assert list(schemas["ApiToken"]["properties"]) == [
         "sid", "accountSid", "name", "description", "scopes", "lastUsedAt", "expiresAt", "isActive", "createdAt",
         "createdBy", "parentSid", "revokedReason", "revokedAt", "rolledTo",  # after the contract's fields
+        "redactedToken", "metadata", "allowedIps",  # annotations and restrictions, after lineage
     ]  # fmt: skip
     assert list(schemas["CreatedApiToken"]["properties"])[:2] == ["sid", "token"]
     assert schemas["CreateTokenRequest"]["required"] == ["name", "scopes"]

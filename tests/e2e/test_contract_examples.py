@@ -70,7 +70,7 @@ FUTURE_EXPIRY = f"{datetime.now(UTC).year + 2}-12-31T23:59:59.000Z"
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 NULLABLE = {"description", "lastUsedAt", "expiresAt"}
 # Fields added by later features, after the contract's own (the contract's shapes only ever gain fields).
-ADDED = ["createdBy", "parentSid", "revokedReason", "revokedAt", "rolledTo"]
+ADDED = ["createdBy", "parentSid", "revokedReason", "revokedAt", "rolledTo", "redactedToken", "metadata", "allowedIps"]
 
 
 def assert_same_shape(actual: Any, expected: Any, path: str = "$") -> None:

@@ -33,6 +33,7 @@ from apitokens.domain.records import (
     TokenPage,
     TokenRecord,
     Usage,
+    metadata_json,
 )
 
 
@@ -99,6 +100,8 @@ class MemoryStore:
             is_active=record.is_active,
             last_used_at=record.last_used_at,
             recent_clients=stored.recent_clients,
+            metadata=None if record.metadata is None else metadata_json(record.metadata),
+            allowed_ips=record.allowed_ips,
         )
 
     def children(self, account_sid: str, parent_sid: str) -> Iterator[list[Child]]:
@@ -148,11 +151,8 @@ class MemoryStore:
         self,
         account_sid: str,
         token_sid: str,
+        change: UpdateToken,
         *,
-        name: str,
-        is_active: bool,
-        description: str | None,
-        replace_description: bool,
         now: str,
         check: Callable[[TokenRecord], None] | None = None,
         end_grace: bool = False,
@@ -161,11 +161,11 @@ class MemoryStore:
         stored = self._stored(account_sid, token_sid)
         if check is not None:
             check(stored.record)
-        if end_grace and not is_active and stored.rolled_to is not None:
+        if end_grace and not change.is_active and stored.rolled_to is not None:
             self._end_grace(stored, now, keep_successor=keep_successor)
-        if is_active and stored.record.revoked_reason == LEAKED:
+        if change.is_active and stored.record.revoked_reason == LEAKED:
             raise ConcurrentModification("The token was changed by another request; retry.")
-        plan = changes.plan_update(stored.record, UpdateToken(name, is_active, description, replace_description), now)
+        plan = changes.plan_update(stored.record, change, now)
         stored.record = plan.record
         if plan.event is not None:
             self.events.append(plan.event)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from apitokens.domain.commands import UpdateToken
 from apitokens.domain.tokens import digest
 from apitokens.settings import Settings
 from apitokens.store import keys
@@ -156,9 +157,7 @@ def test_a_token_keeps_the_copy_count_it_was_created_with(dynamodb: Any, copies:
     # A later deployment with more copies still changes exactly the copies this token has.
     wider = TokenRepository.from_settings(Settings(table_name=TABLE, lookup_copies=8, lookup_read_copies=copies))
     assert wider.read_copies == copies
-    wider.update(
-        ACCOUNT, created.record.sid, name="n", is_active=False, description=None, replace_description=False, now="x"
-    )
+    wider.update(ACCOUNT, created.record.sid, UpdateToken("n", is_active=False), now="x")
     items = lookup_copies(dynamodb, created.secret)
     assert len(items) == copies
     assert all(item["isActive"] == {"BOOL": False} for item in items)

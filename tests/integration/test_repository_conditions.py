@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from apitokens.domain.commands import UpdateToken
 from apitokens.domain.errors import (
     ConcurrentModification,
     Forbidden,
@@ -80,10 +81,7 @@ def deactivate(
     return repository.update(
         ACCOUNT,
         record.sid,
-        name=record.name,
-        is_active=False,
-        description=None,
-        replace_description=False,
+        UpdateToken(record.name, is_active=False),
         now=now,
         **more,
     )
@@ -95,10 +93,7 @@ def activate(
     updated, _ = repository.update(
         ACCOUNT,
         record.sid,
-        name=record.name,
-        is_active=True,
-        description=None,
-        replace_description=False,
+        UpdateToken(record.name, is_active=True),
         now=LATER,
         check=check,
     )

@@ -33,11 +33,12 @@ def test_the_catalog_and_the_templates_routes_agree() -> None:
     assert declared == {(route.method, route.resource) for route in ROUTES}
 
 
-def test_every_template_makes_method_and_path_part_of_the_authorizer_cache_key() -> None:
-    # What keeps a cached per-request answer exact (AuthorizerCacheTtl > 0).
+def test_every_template_makes_method_path_and_source_ip_part_of_the_authorizer_cache_key() -> None:
+    # What keeps a cached per-request answer exact (AuthorizerCacheTtl > 0), allowedIps included.
+    expected = {("header", "Authorization"), ("context", "httpMethod"), ("context", "path")}
     for path in TEMPLATES:
         identity = set(api_definition(path, {"AuthorizerCacheTtl": "300"}).identity)
-        assert {("header", "Authorization"), ("context", "httpMethod"), ("context", "path")} <= identity, path
+        assert {*expected, ("context", "identity.sourceIp")} <= identity, path
 
 
 @pytest.mark.parametrize(

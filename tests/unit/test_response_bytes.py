@@ -36,6 +36,9 @@ FULL = TokenRecord(
     revoked_reason="parent_revoked",
     revoked_at="2026-01-04T00:00:00.000Z",
     rolled_to="tok_0123456789abcdefROLLED",
+    redacted_token="at_test_\u2026wXyZ",
+    metadata={"team": "ci \U0001f680", "note": 'say "hi"'},
+    allowed_ips=("10.0.0.0/8", "2001:db8::/32"),
 )
 # Every optional field absent: a user's fresh token.
 BARE = TokenRecord(
@@ -48,17 +51,20 @@ BARE = TokenRecord(
     is_active=True,
     created_at="2026-01-02T03:04:05.678Z",
     created_by_id="auth0|user",
+    redacted_token="at_live_\u2026AbC1",
 )
 
 FULL_NAME = b'"name":"CI deploy \xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb"'
 FULL_FIELDS = FULL_NAME + b',"description":"Deploys \\"main\\"\\n<ok>","scopes":["tokens:read","tokens:write"]'
 FULL_LINEAGE = (
     b'"createdBy":{"type":"token","id":"tok_ZYXWVUTSRQPONMLKJIHGFE"},"parentSid":"tok_ZYXWVUTSRQPONMLKJIHGFE",'
-    b'"revokedReason":"parent_revoked","revokedAt":"2026-01-04T00:00:00.000Z","rolledTo":"tok_0123456789abcdefROLLED"'
+    b'"revokedReason":"parent_revoked","revokedAt":"2026-01-04T00:00:00.000Z","rolledTo":"tok_0123456789abcdefROLLED",'
+    b'"redactedToken":"at_test_\xe2\x80\xa6wXyZ","metadata":{"team":"ci \xf0\x9f\x9a\x80","note":"say \\"hi\\""},'
+    b'"allowedIps":["10.0.0.0/8","2001:db8::/32"]'
 )
 BARE_LINEAGE = (
     b'"createdBy":{"type":"user","id":"auth0|user"},"parentSid":null,"revokedReason":null,"revokedAt":null,'
-    b'"rolledTo":null'
+    b'"rolledTo":null,"redactedToken":"at_live_\xe2\x80\xa6AbC1","metadata":null,"allowedIps":null'
 )
 IDS = b'"sid":"tok_0123456789abcdefABCDEF",'
 ACCOUNT = b'"accountSid":"acc_0123456789abcdefABCDEFgh",'

@@ -116,7 +116,8 @@ def test_token_model_writes_camel_case_in_seed_order() -> None:
     assert ApiToken.from_record(record).model_dump_json() == (
         '{"sid":"tok_1","accountSid":"acc_1","name":"n","description":null,"scopes":["tokens:read"],'
         '"lastUsedAt":null,"expiresAt":null,"isActive":true,"createdAt":"2023-12-01T10:30:00.000Z",'
-        '"createdBy":{"type":"user","id":""},"parentSid":null,"revokedReason":null,"revokedAt":null,"rolledTo":null}'
+        '"createdBy":{"type":"user","id":""},"parentSid":null,"revokedReason":null,"revokedAt":null,"rolledTo":null,'
+        '"redactedToken":"","metadata":null,"allowedIps":null}'
     )
 
 

@@ -23,4 +23,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     echoed = {name: caller[name] for name in ECHOED if name in caller}
     echoed["scopes"] = str(echoed.get("scopes", "")).split()
+    # The token's metadata, a JSON object in a string (absent when the token has none).
+    echoed["metadata"] = json.loads(caller["metadata"]) if caller.get("metadata") else None
     return _response(200, {"route": event.get("routeKey"), "account": account, "caller": echoed})

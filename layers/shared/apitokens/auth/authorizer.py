@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from apitokens.auth import policy
-from apitokens.domain import audit, tokens, usage
+from apitokens.domain import audit, networks, tokens, usage
 from apitokens.domain.errors import CREDENTIALS_REFUSED, DomainError, Unauthenticated
 from apitokens.domain.principal import Principal
 from apitokens.domain.records import Credential
@@ -75,6 +75,18 @@ def request_of(event: Mapping[str, Any]) -> tuple[str, str, str]:
     return str(event.get("httpMethod", "")), str(event.get("resource", "")), str(event.get("methodArn", ""))
 
 
+def refusal_reason(credential: Credential, now: str, event: Mapping[str, Any]) -> str | None:
+    """Why a known token is refused for this request (the log's reason code), or None: inactive,
+    expired, or called from outside its networks (from the lookup item already read)."""
+    if not credential.is_active:
+        return "inactive_token"
+    if credential.expires_at is not None and credential.expires_at <= now:
+        return "expired_token"
+    if credential.allowed_ips is not None and not networks.contains_ip(credential.allowed_ips, audit.source_ip(event)):
+        return "ip_not_allowed"
+    return None
+
+
 class Authorizer:
     def __init__(
         self,
@@ -127,10 +139,9 @@ class Authorizer:
         now = timestamp_from_epoch(now_seconds)
         if credential is None:
             raise Unauthenticated(CREDENTIALS_REFUSED, reason="unknown_token")
-        if not credential.is_active:
-            raise Unauthenticated(CREDENTIALS_REFUSED, reason="inactive_token")
-        if credential.expires_at is not None and credential.expires_at <= now:
-            raise Unauthenticated(CREDENTIALS_REFUSED, reason="expired_token")
+        refusal = refusal_reason(credential, now, event or {})
+        if refusal is not None:
+            raise Unauthenticated(CREDENTIALS_REFUSED, reason=refusal)
         cutoff = timestamp_from_epoch(now_seconds - self._settings.last_used_interval_seconds)
         if credential.last_used_at is None or credential.last_used_at < cutoff:
             try:
@@ -146,6 +157,8 @@ class Authorizer:
             scopes=frozenset(credential.scopes),
             token_sid=credential.token_sid,
             expires_at=credential.expires_at,
+            metadata=credential.metadata,
+            allowed_ips=credential.allowed_ips,
         )
 
     def _touch(

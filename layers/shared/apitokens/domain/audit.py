@@ -89,18 +89,28 @@ def acting_as(context: RequestContext) -> Iterator[None]:
         _current.reset(reset)
 
 
+def _caller(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    request_context = event.get("requestContext") or {}
+    return request_context.get("identity") or request_context.get("http") or {}
+
+
+def source_ip(event: Mapping[str, Any]) -> str | None:
+    """The caller's IP as API Gateway saw it: a REST API's requestContext.identity.sourceIp, an
+    HTTP API's requestContext.http.sourceIp; never a header the client sets (X-Forwarded-For)."""
+    value = _caller(event).get("sourceIp")
+    return value if isinstance(value, str) else None
+
+
 def context_from_event(event: Mapping[str, Any], actor: Actor) -> RequestContext:
     """requestId, sourceIp and User-Agent of an API Gateway event: a REST API's (the caller in
     requestContext.identity) or an HTTP API's (payload format 2.0: requestContext.http). The IP
     is the one API Gateway saw, never a header the client sets (X-Forwarded-For)."""
-    request_context = event.get("requestContext") or {}
-    caller = request_context.get("identity") or request_context.get("http") or {}
     headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
-    agent = headers.get("user-agent") or caller.get("userAgent")
+    agent = headers.get("user-agent") or _caller(event).get("userAgent")
     return RequestContext(
         actor=actor,
-        request_id=request_context.get("requestId"),
-        source_ip=caller.get("sourceIp"),
+        request_id=(event.get("requestContext") or {}).get("requestId"),
+        source_ip=source_ip(event),
         user_agent=str(agent)[:USER_AGENT_MAX] if agent else None,
     )
 

@@ -26,6 +26,9 @@ def created_event(record: TokenRecord, **more: Any) -> dict[str, Any]:
         "expiresAt": audit.change(None, record.expires_at),
         "isActive": audit.change(None, True),
         "parentSid": audit.change(None, record.parent_sid),
+        # Recorded when the token has them.
+        **({"metadata": audit.change(None, record.metadata)} if record.metadata is not None else {}),
+        **({"allowedIps": audit.change(None, list(record.allowed_ips))} if record.allowed_ips is not None else {}),
         **{name: audit.change(None, value) for name, value in more.items()},
     }
     return audit.event_document(audit.CREATED, record.account_sid, record.sid, record.created_at, changes)
@@ -48,33 +51,49 @@ def revoked_reason_after(current: TokenRecord, is_active: bool) -> RevokedReason
     return current.revoked_reason or REVOKED
 
 
-def plan_update(current: TokenRecord, change: UpdateToken, now: str) -> UpdatePlan:
-    """The update of name, isActive and (when the command replaces it) description."""
-    description = change.description if change.replace_description else current.description
-    reason = revoked_reason_after(current, change.is_active)
+# What a token.updated event records, when it changes: (wire name, record attribute).
+UPDATED_FIELDS = (
+    ("name", "name"),
+    ("description", "description"),
+    ("isActive", "is_active"),
+    ("metadata", "metadata"),
+    ("allowedIps", "allowed_ips"),
+)
+
+
+def _updated_record(current: TokenRecord, change: UpdateToken, now: str) -> TokenRecord:
     revoked_at = None
     if not change.is_active:
         revoked_at = current.revoked_at or (now if current.is_active else current.revoked_at)
-    record = replace(
+    return replace(
         current,
         name=change.name,
         is_active=change.is_active,
-        description=description,
-        revoked_reason=reason,
+        description=change.description if change.replace_description else current.description,
+        metadata=change.metadata if change.replace_metadata else current.metadata,
+        allowed_ips=change.allowed_ips if change.replace_allowed_ips else current.allowed_ips,
+        revoked_reason=revoked_reason_after(current, change.is_active),
         revoked_at=revoked_at,
     )
+
+
+def _plain(value: Any) -> Any:
+    """A record's value as an event records it (a tuple as a list)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def plan_update(current: TokenRecord, change: UpdateToken, now: str) -> UpdatePlan:
+    """The update of name, isActive and (when the command replaces them) description, metadata
+    and allowedIps."""
+    record = _updated_record(current, change, now)
     changes = {
-        field: audit.change(before, after)
-        for field, before, after in (
-            ("name", current.name, record.name),
-            ("description", current.description, record.description),
-            ("isActive", current.is_active, record.is_active),
-        )
-        if before != after
+        field: audit.change(_plain(getattr(current, attribute)), _plain(getattr(record, attribute)))
+        for field, attribute in UPDATED_FIELDS
+        if getattr(current, attribute) != getattr(record, attribute)
     }
     event_type = audit.UPDATED
     if current.is_active != change.is_active:
-        changes["revokedReason"] = audit.change(current.revoked_reason, reason)
+        changes["revokedReason"] = audit.change(current.revoked_reason, record.revoked_reason)
         event_type = audit.REACTIVATED if change.is_active else audit.DEACTIVATED
     event = audit.event_document(event_type, current.account_sid, current.sid, now, changes) if changes else None
     return UpdatePlan(record=record, event=event)

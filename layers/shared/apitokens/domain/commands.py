@@ -17,6 +17,9 @@ class CreateToken:
     scopes: tuple[str, ...]
     description: str | None = None
     expires_at: datetime | None = None
+    metadata: dict[str, str] | None = None
+    # None: the creating token's networks, or anywhere when a user creates it.
+    allowed_ips: tuple[str, ...] | None = None
     # The request as the caller sent it: what an idempotent retry must repeat exactly.
     body: Mapping[str, Any] = field(default_factory=dict)
 
@@ -30,6 +33,10 @@ class UpdateToken:
     replace_description: bool = False
     # With is_active false, by a user: a successor the token made by rolling itself lives on.
     keep_successor: bool = False
+    metadata: dict[str, str] | None = None
+    replace_metadata: bool = False
+    allowed_ips: tuple[str, ...] | None = None
+    replace_allowed_ips: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,9 @@ authorizer context, taken by the rules (what a principal may grant, who a change
 
 The context carries flat strings only (API Gateway's rule): principalType, principalId,
 accountSids (the account of the request only, so it stays small for a user of 1,000 accounts;
-empty on a refusal) and scopes (space-separated), and tokenSid/expiresAt for API tokens.
+empty on a refusal) and scopes (space-separated), and tokenSid/expiresAt for API tokens, with
+metadata (the token's metadata as a JSON string) and allowedIps (space-separated CIDR blocks) when
+it has them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class Principal:
     token_sid: str | None = None
     # An API token's own expiry: a token may not create one that outlives it.
     expires_at: str | None = None
+    # An API token's metadata, the JSON string handed to the backend (context `metadata`).
+    metadata: str | None = None
+    # An API token's networks: what it may grant a token it creates or changes at most.
+    allowed_ips: tuple[str, ...] | None = None
 
     def may(self, account_sid: str, scope: str) -> bool:
         return account_sid in self.account_sids and scope in self.scopes
@@ -43,6 +49,10 @@ class Principal:
             context["tokenSid"] = self.token_sid
         if self.expires_at is not None:
             context["expiresAt"] = self.expires_at
+        if self.metadata is not None:
+            context["metadata"] = self.metadata
+        if self.allowed_ips is not None:
+            context["allowedIps"] = " ".join(self.allowed_ips)
         return context
 
     @classmethod
@@ -58,6 +68,8 @@ class Principal:
             scopes=frozenset(str(context.get("scopes") or "").split()),
             token_sid=token_sid,
             expires_at=context.get("expiresAt") or None,
+            metadata=context.get("metadata") or None,
+            allowed_ips=tuple(str(context["allowedIps"]).split()) if context.get("allowedIps") else None,
         )
 
 

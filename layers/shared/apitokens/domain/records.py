@@ -5,6 +5,7 @@ Timestamps are kept as strings in the one format of timeutil (they sort as insta
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,6 +16,12 @@ RevokedReason = Literal["revoked", "leaked", "parent_revoked"]
 REVOKED: RevokedReason = "revoked"
 LEAKED: RevokedReason = "leaked"
 PARENT_REVOKED: RevokedReason = "parent_revoked"
+
+
+def metadata_json(metadata: dict[str, str]) -> str:
+    """A token's metadata as the authorizer hands it to the backend (context `metadata`), and
+    as its size is bounded: compact JSON."""
+    return json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,13 @@ class TokenRecord:
     revoked_at: str | None = None
     # The token that replaced this one by a roll.
     rolled_to: str | None = None
+    # The value's prefix and last four characters (tokens.redact), stored at creation: how a
+    # value seen in a log is matched to its token by eye.
+    redacted_token: str = ""
+    # String values the authorizer hands to the backend; visible to the account, never a secret.
+    metadata: dict[str, str] | None = None
+    # The networks (canonical CIDR blocks) the token works from; None: anywhere.
+    allowed_ips: tuple[str, ...] | None = None
 
     @property
     def created_by(self) -> Creator:
@@ -68,6 +82,10 @@ class Credential:
     last_used_at: str | None
     # The lookup item carries them so the authorizer's one read knows whether an IP is new.
     recent_clients: tuple[RecentClient, ...] = ()
+    # The token's metadata as the JSON string the authorizer hands on (metadata_json).
+    metadata: str | None = None
+    # The networks the token works from (canonical CIDR blocks); None: anywhere.
+    allowed_ips: tuple[str, ...] | None = None
     # How many copies of the lookup item the token has (every change writes them all).
     lookup_copies: int = 1
 

@@ -34,6 +34,16 @@ def generate(prefix: str) -> str:
     return body + checksum(body)
 
 
+# Shown after the prefix in place of the secret part.
+REDACTION = "\u2026"
+
+
+def redact(value: str, prefix: str) -> str:
+    """`at_live_…wXyZ`: the prefix and the last four characters, which are the checksum's (they
+    reveal nothing of the secret part)."""
+    return f"{prefix}{REDACTION}{value[-4:]}"
+
+
 def looks_like_token(value: str) -> bool:
     """True when `value` is meant as an API token (rather than a JWT), valid or not."""
     return value.startswith("at_")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
+    from apitokens.domain.commands import UpdateToken
     from apitokens.domain.records import (
         Credential,
         EventPage,
@@ -76,11 +77,8 @@ class TokenStore(LineageStore, Protocol):
         self,
         account_sid: str,
         token_sid: str,
+        change: UpdateToken,
         *,
-        name: str,
-        is_active: bool,
-        description: str | None,
-        replace_description: bool,
         now: str,
         check: Callable[[TokenRecord], None] | None = None,
         end_grace: bool = False,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from apitokens.domain import ids, tokens
+from apitokens.domain import ids, networks, tokens
 from apitokens.domain.commands import CreateToken, ListAuditEvents, ListTokens, RollToken, UpdateToken
 from apitokens.domain.errors import (
     DomainError,
@@ -43,10 +43,12 @@ class CreatedToken:
     secret: str
 
 
-def _check_no_escalation(principal: Principal, scopes: Iterable[str], expires_at: str | None) -> None:
+def _check_no_escalation(
+    principal: Principal, scopes: Iterable[str], expires_at: str | None, allowed_ips: Iterable[str] | None = None
+) -> None:
     """A credential may only grant what it holds: a subset of its scopes, for no longer than it
-    lives. That goes for creating a token and for changing one (re-activating a deactivated token
-    grants it again)."""
+    lives, from no network it is not allowed itself (`allowed_ips` None: anywhere). That goes for
+    creating a token and for changing one (re-activating a deactivated token grants it again)."""
     extra = sorted(set(scopes) - principal.scopes)
     if extra:
         raise InsufficientScope(f"These credentials cannot grant scopes they do not hold: {', '.join(extra)}.")
@@ -54,6 +56,29 @@ def _check_no_escalation(principal: Principal, scopes: Iterable[str], expires_at
         raise InsufficientScope(
             f"A token that expires at {principal.expires_at} can only create tokens that expire no later."
         )
+    _check_networks(principal, allowed_ips)
+
+
+def _check_networks(principal: Principal, allowed_ips: Iterable[str] | None) -> None:
+    if principal.type != "token" or principal.allowed_ips is None:
+        return
+    if allowed_ips is None or not networks.is_subset(allowed_ips, principal.allowed_ips):
+        raise InsufficientScope(
+            "These credentials cannot grant networks they are not allowed themselves: allowedIps must lie "
+            f"within {', '.join(principal.allowed_ips)}."
+        )
+
+
+def _narrows(allowed_ips: tuple[str, ...] | None, current: TokenRecord) -> bool:
+    return allowed_ips is not None and networks.is_subset(allowed_ips, current.allowed_ips)
+
+
+def networks_of_new_token(principal: Principal, requested: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """allowedIps of a token this principal creates: the requested networks, or the creating
+    token's own when none are named (a child of a restricted token is restricted too)."""
+    if requested is None and principal.type == "token":
+        return principal.allowed_ips
+    return requested
 
 
 def create_token(
@@ -80,7 +105,8 @@ def create_token(
                 ],
             )
         expires_at = format_timestamp(request.expires_at)
-    _check_no_escalation(principal, request.scopes, expires_at)
+    allowed_ips = networks_of_new_token(principal, request.allowed_ips)
+    _check_no_escalation(principal, request.scopes, expires_at, allowed_ips)
     secret = tokens.generate(settings.token_prefix)
     record = TokenRecord(
         sid=ids.new_token_sid(),
@@ -91,6 +117,9 @@ def create_token(
         expires_at=expires_at,
         is_active=True,
         created_at=format_timestamp(now),
+        redacted_token=tokens.redact(secret, settings.token_prefix),
+        metadata=request.metadata,
+        allowed_ips=allowed_ips,
         **lineage(principal),
     )
     try:
@@ -129,9 +158,13 @@ def _check_keep_successor(principal: Principal, keep_successor: bool) -> None:
         raise Forbidden("Only a user can keep a rolled token's successor; an API token cannot.")
 
 
-def _check_update(principal: Principal, current: TokenRecord, activate: bool) -> None:
-    """Checked on the token as read, before the write; its scopes and expiry never change."""
-    _check_no_escalation(principal, current.scopes, current.expires_at)
+def _check_update(principal: Principal, current: TokenRecord, change: UpdateToken) -> None:
+    """Checked on the token as read, before the write; its scopes and expiry never change. A token
+    may narrow a token's networks, never widen them (a user may)."""
+    _check_no_escalation(principal, current.scopes, current.expires_at, current.allowed_ips)
+    if change.replace_allowed_ips and principal.type == "token" and not _narrows(change.allowed_ips, current):
+        raise InsufficientScope("A token can narrow a token's allowedIps, never widen them; a user can.")
+    activate = change.is_active
     if activate and not current.is_active:
         if current.revoked_reason == LEAKED:
             raise TokenStateConflict("This token was revoked as leaked and can never be re-activated.")
@@ -158,12 +191,9 @@ def update_token(
     record, has_children = repository.update(
         account_sid,
         token_sid,
-        name=request.name,
-        is_active=request.is_active,
-        description=request.description,
-        replace_description=request.replace_description,
+        request,
         now=timestamp,
-        check=lambda current: _check_update(principal, current, request.is_active),
+        check=lambda current: _check_update(principal, current, request),
         end_grace=principal.type == "user",
         keep_successor=request.keep_successor,
     )
@@ -182,7 +212,7 @@ def delete_token(
     now: datetime | None = None,
 ) -> None:
     """Deleting a token revokes its descendants with it; a principal may delete only what it may
-    deactivate (no broader scopes, no later expiry). A user deleting a rolled token ends its
+    deactivate (no broader scopes, no later expiry, no wider networks). A user deleting a rolled token ends its
     grace: its children finish moving to its successor and live on. A successor the token made
     by rolling itself is its child and is revoked with it (containment: whoever holds a leaked
     token could have rolled it), unless the user says `keep_successor`: it then lives on, under
@@ -194,7 +224,7 @@ def delete_token(
         _check_keep_successor(principal, keep_successor)
 
         def check(current: TokenRecord) -> None:
-            _check_no_escalation(principal, current.scopes, current.expires_at)
+            _check_no_escalation(principal, current.scopes, current.expires_at, current.allowed_ips)
 
     repository.delete(
         account_sid,
@@ -223,7 +253,7 @@ def roll_token(
     request: RollToken,
     now: datetime | None = None,
 ) -> RolledToken:
-    """A new token with the old one's name, description, scopes and expiresAt; the old one keeps
+    """A new token with the old one's name, description, scopes, expiresAt and metadata; the old one keeps
     working until now + gracePeriodSeconds (or its own expiry, if sooner), and its children move
     to the new one. A token may roll itself (its successor is then its child) or, within its own
     grants, another token; an inactive, expired or already rolled token cannot be rolled."""
@@ -237,7 +267,7 @@ def roll_token(
     def successor(current: TokenRecord) -> TokenRecord:
         if not current.is_active or (current.expires_at is not None and current.expires_at <= created_at):
             raise TokenStateConflict("Only an active, unexpired token can be rolled.")
-        _check_no_escalation(principal, current.scopes, current.expires_at)
+        _check_no_escalation(principal, current.scopes, current.expires_at, current.allowed_ips)
         return TokenRecord(
             sid=new_sid,
             account_sid=account_sid,
@@ -247,6 +277,9 @@ def roll_token(
             expires_at=current.expires_at,
             is_active=True,
             created_at=created_at,
+            redacted_token=tokens.redact(secret, settings.token_prefix),
+            metadata=current.metadata,
+            allowed_ips=current.allowed_ips,
             **lineage(principal),
         )
 

@@ -11,7 +11,15 @@ from typing import Any
 from apitokens.domain.records import Credential, RecentClient
 from apitokens.store import keys
 from apitokens.store.driver import client_errors, domain_error
-from apitokens.store.items import clients_of, clients_value, copy_updates, lookup_copies_of, optional_string, scopes_of
+from apitokens.store.items import (
+    clients_of,
+    clients_value,
+    copy_updates,
+    lookup_copies_of,
+    networks_of,
+    optional_string,
+    scopes_of,
+)
 from apitokens.store.table import Table
 
 
@@ -48,6 +56,8 @@ class Credentials:
             is_active=bool(item["isActive"]["BOOL"]),
             last_used_at=optional_string(item, "lastUsedAt"),
             recent_clients=clients_of(item),
+            metadata=optional_string(item, "metadata"),
+            allowed_ips=networks_of(item),
             lookup_copies=lookup_copies_of(item, "copies"),
         )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from apitokens.domain.records import RecentClient, RevokedReason, TokenRecord
+from apitokens.domain.records import RecentClient, RevokedReason, TokenRecord, metadata_json
 from apitokens.store import keys
 
 Item = Mapping[str, Any]
@@ -30,6 +30,9 @@ PUBLIC_ATTRIBUTES = (
     "revokedReason",
     "revokedAt",
     "rolledTo",
+    "redactedToken",
+    "metadata",
+    "allowedIps",
 )
 PROJECTION = ", ".join(f"#{name}" for name in PUBLIC_ATTRIBUTES)
 PROJECTION_NAMES = {f"#{name}": name for name in PUBLIC_ATTRIBUTES}
@@ -67,7 +70,42 @@ def record_from_item(item: Item) -> TokenRecord:
         revoked_reason=revoked_reason_of(optional_string(item, "revokedReason")),
         revoked_at=optional_string(item, "revokedAt"),
         rolled_to=optional_string(item, "rolledTo"),
+        redacted_token=optional_string(item, "redactedToken") or "",
+        metadata=metadata_of(item),
+        allowed_ips=networks_of(item),
     )
+
+
+def networks_value(allowed_ips: tuple[str, ...] | None) -> dict[str, Any]:
+    """allowedIps of a token item or lookup copy: a list of CIDR blocks, or NULL (anywhere)."""
+    return {"NULL": True} if allowed_ips is None else {"L": [{"S": block} for block in allowed_ips]}
+
+
+def networks_of(item: Item) -> tuple[str, ...] | None:
+    value = item.get("allowedIps")
+    if value is None or "L" not in value:
+        return None
+    return tuple(str(entry["S"]) for entry in value["L"])
+
+
+def metadata_value(metadata: dict[str, str] | None) -> dict[str, Any]:
+    """The token item's metadata: a map of strings, or NULL."""
+    if metadata is None:
+        return {"NULL": True}
+    return {"M": {key: {"S": value} for key, value in metadata.items()}}
+
+
+def metadata_of(item: Item) -> dict[str, str] | None:
+    value = item.get("metadata")
+    if value is None or "M" not in value:
+        return None
+    return {key: str(entry["S"]) for key, entry in value["M"].items()}
+
+
+def lookup_metadata(metadata: dict[str, str] | None) -> dict[str, Any]:
+    """The lookup item's metadata: the JSON string the authorizer hands on as it is (no parse on
+    the hot path); absent when the token has none."""
+    return {} if metadata is None else {"metadata": {"S": metadata_json(metadata)}}
 
 
 def revoked_reason_of(value: str | None) -> RevokedReason | None:
@@ -93,6 +131,9 @@ def token_item(record: TokenRecord, secret_digest: str, copies: int = 1) -> dict
         "createdByType": {"S": record.created_by_type},
         "createdById": {"S": record.created_by_id},
         "parentSid": string_value(record.parent_sid),
+        "redactedToken": {"S": record.redacted_token},
+        "metadata": metadata_value(record.metadata),
+        "allowedIps": networks_value(record.allowed_ips),
         "secretDigest": {"S": secret_digest},
         "lookupCopies": {"N": str(copies)},
         # Sparse: only a token that expires is in the expiry index.
@@ -117,6 +158,8 @@ def lookup_item(record: TokenRecord, secret_digest: str, copy: int = 0, copies: 
         "scopes": {"L": [{"S": scope} for scope in record.scopes]},
         "expiresAt": string_value(record.expires_at),
         "isActive": {"BOOL": record.is_active},
+        **lookup_metadata(record.metadata),
+        "allowedIps": networks_value(record.allowed_ips),
     }
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 
 from apitokens.domain import audit
 from apitokens.domain.changes import leaked_event
+from apitokens.domain.commands import UpdateToken
 from apitokens.domain.errors import ConcurrentModification
 from apitokens.domain.records import LEAKED, Child, Credential, RecentClient, TokenPage, TokenRecord, Usage
 from apitokens.settings import Settings
@@ -96,11 +97,8 @@ class TokenRepository:
         self,
         account_sid: str,
         token_sid: str,
+        change: UpdateToken,
         *,
-        name: str,
-        is_active: bool,
-        description: str | None,
-        replace_description: bool,
         now: str,
         check: Callable[[TokenRecord], None] | None = None,
         end_grace: bool = False,
@@ -109,10 +107,7 @@ class TokenRepository:
         return self.tokens.update(
             account_sid,
             token_sid,
-            name=name,
-            is_active=is_active,
-            description=description,
-            replace_description=replace_description,
+            change,
             now=now,
             check=check,
             end_grace=end_grace,

@@ -25,6 +25,9 @@ from apitokens.store.items import (
     count_increment,
     deactivation,
     lookup_copies_of,
+    lookup_metadata,
+    metadata_value,
+    networks_value,
     new_token_writes,
     optional_string,
     record_from_item,
@@ -105,18 +108,16 @@ class Tokens:
         self,
         account_sid: str,
         token_sid: str,
+        change: UpdateToken,
         *,
-        name: str,
-        is_active: bool,
-        description: str | None,
-        replace_description: bool,
         now: str,
         check: Callable[[TokenRecord], None] | None = None,
         end_grace: bool = False,
         keep_successor: bool = False,
     ) -> tuple[TokenRecord, bool]:
-        """Changes name, isActive and (when `replace_description`) description. isActive is
-        written to the lookup item in the same transaction: deactivation is immediate. `check`
+        """Changes name, isActive and (when the change replaces them) description, metadata and
+        allowedIps. isActive, metadata and allowedIps are written to every lookup copy in the same
+        transaction: deactivation and a narrower network are immediate. `check`
         sees the token as read and may refuse the change by raising. Deactivating records
         revokedReason "revoked" (unless a reason is already there); re-activating clears it, and
         never succeeds on a token revoked as leaked. Returns the token and whether it has
@@ -126,19 +127,13 @@ class Tokens:
         current = record_from_item(item)
         if check is not None:
             check(current)
-        if end_grace and not is_active and "rolledTo" in item:
+        if end_grace and not change.is_active and "rolledTo" in item:
             self._lineage.end_grace(account_sid, item, now, keep_successor=keep_successor)
-        change = UpdateToken(name, is_active, description, replace_description)
         plan = plan_update(current, change, now)
         self._table.transact(
             [
                 _token_update(item, change, plan, now),
-                *copy_updates(
-                    item["secretDigest"]["S"],
-                    lookup_copies_of(item, "lookupCopies"),
-                    "SET isActive = :active",
-                    {":active": {"BOOL": is_active}},
-                ),
+                *_lookup_updates(item, change),
                 *([self._table.event(plan.event)] if plan.event is not None else []),
             ],
             first_failed=not_found(account_sid, token_sid),
@@ -220,6 +215,12 @@ def _token_update(item: Item, change: UpdateToken, plan: UpdatePlan, now: str) -
     if change.replace_description:
         assignments.append("description = :description")
         values[":description"] = string_value(change.description)
+    if change.replace_metadata:
+        assignments.append("#metadata = :metadata")
+        values[":metadata"] = metadata_value(change.metadata)
+    if change.replace_allowed_ips:
+        assignments.append("allowedIps = :networks")
+        values[":networks"] = networks_value(change.allowed_ips)
     expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
     return {
         "Update": {
@@ -227,11 +228,36 @@ def _token_update(item: Item, change: UpdateToken, plan: UpdatePlan, now: str) -
             "UpdateExpression": expression,
             # The same token, not one deleted and re-created meanwhile.
             "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#name": "name"},
+            "ExpressionAttributeNames": {
+                "#name": "name",
+                **({"#metadata": "metadata"} if change.replace_metadata else {}),
+            },
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }
+
+
+def _lookup_updates(item: Item, change: UpdateToken) -> list[dict[str, Any]]:
+    """What every lookup copy learns of an update: isActive, and the metadata and networks it
+    replaces."""
+    expression = "SET isActive = :active"
+    values: dict[str, Any] = {":active": {"BOOL": change.is_active}}
+    if change.replace_allowed_ips:
+        expression += ", allowedIps = :networks"
+        values[":networks"] = networks_value(change.allowed_ips)
+    if change.replace_metadata:
+        metadata = lookup_metadata(change.metadata)
+        if metadata:
+            expression += ", #metadata = :metadata"
+            values[":metadata"] = metadata["metadata"]
+        else:
+            expression += " REMOVE #metadata"
+    updates = copy_updates(item["secretDigest"]["S"], lookup_copies_of(item, "lookupCopies"), expression, values)
+    if change.replace_metadata:
+        for update in updates:
+            update["Update"]["ExpressionAttributeNames"] = {"#metadata": "metadata"}
+    return updates
 
 
 def _token_deletes(item: Item) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from apitokens.domain import commands
 from apitokens.domain.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
 from apitokens.domain.records import RevokedReason, TokenPage, TokenRecord
 from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.wire.restrictions import AllowedIps, Metadata
 from apitokens.wire.visible_text import DESCRIPTION_PATTERN, NAME_PATTERN, is_valid_description, is_valid_name
 
 NAME_MAX_LENGTH = 100
@@ -121,6 +122,8 @@ class CreateTokenRequest(RequestModel):
     description: TokenDescription | None = None
     scopes: ScopeList
     expires_at: Timestamp | None = None
+    metadata: Metadata | None = None
+    allowed_ips: AllowedIps | None = None
 
     def command(self) -> commands.CreateToken:
         return commands.CreateToken(
@@ -128,12 +131,15 @@ class CreateTokenRequest(RequestModel):
             scopes=tuple(self.scopes),
             description=self.description,
             expires_at=self.expires_at,
+            metadata=self.metadata,
+            allowed_ips=None if self.allowed_ips is None else tuple(self.allowed_ips),
             body=self.model_dump(mode="json", by_alias=True),
         )
 
 
 class UpdateTokenRequest(RequestModel):
-    """PUT body. Absent `description` keeps the current one; `null` clears it."""
+    """PUT body. Absent `description`, `metadata` or `allowedIps` keeps the current one; `null`
+    clears it (allowedIps null: from anywhere)."""
 
     name: TokenName
     description: TokenDescription | None = None
@@ -143,6 +149,8 @@ class UpdateTokenRequest(RequestModel):
         description="With isActive false, by a user: a successor this token made by rolling itself is not "
         "deactivated with it (it moves to this token's parent). Default: it is.",
     )
+    metadata: Metadata | None = None
+    allowed_ips: AllowedIps | None = None
 
     def command(self) -> commands.UpdateToken:
         return commands.UpdateToken(
@@ -151,6 +159,10 @@ class UpdateTokenRequest(RequestModel):
             description=self.description,
             replace_description="description" in self.model_fields_set,
             keep_successor=self.keep_successor,
+            metadata=self.metadata,
+            replace_metadata="metadata" in self.model_fields_set,
+            allowed_ips=None if self.allowed_ips is None else tuple(self.allowed_ips),
+            replace_allowed_ips="allowed_ips" in self.model_fields_set,
         )
 
 
@@ -206,6 +218,11 @@ class ApiToken(ResponseModel):
     revoked_reason: RevokedReason | None
     revoked_at: WireTimestamp | None
     rolled_to: TokenSid | None = Field(description="The token that replaced this one by a roll, or null.")
+    redacted_token: str = Field(description="The value's prefix and last four characters, to recognise it in a log.")
+    metadata: dict[str, str] | None
+    allowed_ips: list[str] | None = Field(
+        description="The networks the token works from (CIDR blocks); null: anywhere."
+    )
 
     @classmethod
     def from_record(cls, record: TokenRecord) -> ApiToken:
@@ -232,6 +249,11 @@ class CreatedApiToken(ResponseModel):
     revoked_reason: RevokedReason | None
     revoked_at: WireTimestamp | None
     rolled_to: TokenSid | None = Field(description="The token that replaced this one by a roll, or null.")
+    redacted_token: str = Field(description="The value's prefix and last four characters, to recognise it in a log.")
+    metadata: dict[str, str] | None
+    allowed_ips: list[str] | None = Field(
+        description="The networks the token works from (CIDR blocks); null: anywhere."
+    )
 
     @classmethod
     def from_record(cls, record: TokenRecord, token: str) -> CreatedApiToken:
