@@ -18,10 +18,10 @@ from pydantic import ValidationError
 
 from apitokens.domain.errors import DomainError
 from apitokens.domain.principal import Principal
-from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.domain.scopes import known_scopes
 from apitokens.domain.timeutil import format_timestamp, utcnow
 from apitokens.rules import service
-from apitokens.settings import Settings, TokenEnvironment
+from apitokens.settings import Settings, TokenEnvironment, get_deployment
 from apitokens.store.repository import TokenRepository
 from apitokens.wire.models import CreateTokenRequest, UpdateTokenRequest
 
@@ -47,13 +47,15 @@ class Target:
             dynamodb_endpoint_url=self.dynamodb_endpoint,
             aws_region=self.region,
             max_tokens_per_account=self.max_tokens_per_account,
+            # The token stack's TokenPrefix, AccountIdPattern, BaseScopes (--parameter-overrides).
+            deployment=get_deployment(),
         )
 
 
 def _admin(account: str) -> Principal:
     # The operator holds every scope on the one account named: the no-escalation rules still
-    # apply (a token never holds more than the 19 scopes), and the audit names the CLI.
-    return Principal(type="user", id=ADMIN_PRINCIPAL_ID, account_sids=frozenset({account}), scopes=ALL_SCOPES)
+    # apply (a token never holds more than the deployment's scopes), and the audit names the CLI.
+    return Principal(type="user", id=ADMIN_PRINCIPAL_ID, account_sids=frozenset({account}), scopes=known_scopes())
 
 
 def _first_error(error: ValidationError) -> str:
@@ -66,9 +68,10 @@ def create_token(
     target: Target, account: str, scopes: list[str], name: str, *, expires_in: int | None, out: IO[str]
 ) -> str:
     """Creates the token and prints it; returns its sid."""
-    unknown = sorted(set(scopes) - ALL_SCOPES)
+    known = known_scopes()
+    unknown = sorted(set(scopes) - known)
     if unknown:
-        raise AdminError(f"unknown scope(s): {', '.join(unknown)} (known: {', '.join(sorted(ALL_SCOPES))})")
+        raise AdminError(f"unknown scope(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     body: dict[str, object] = {"name": name, "scopes": scopes}
     if expires_in is not None:
         body["expiresAt"] = format_timestamp(utcnow() + timedelta(seconds=expires_in))

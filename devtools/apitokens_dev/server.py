@@ -45,7 +45,7 @@ def _stop(signum: int, frame: Any) -> None:
 def banner(
     base_url: str, root_url: str, dynamodb: str, table: str, jwt: str, *, endpoint: str = "", apis: tuple[str, ...] = ()
 ) -> str:
-    account = devkeys.EXAMPLE_ACCOUNT
+    account = devkeys.example_account()
     hours = devkeys.DEFAULT_EXPIRES_IN // 3600
     admin = f"apitokens admin create-token --dynamodb-endpoint {endpoint} --table {table} --environment test"
     return "\n".join(
@@ -80,6 +80,7 @@ def serve(
     log: IO[str] = sys.stderr,
     apis: tuple[Path, ...] = (),
     authorizer_cache_ttl: int | None = None,
+    parameter_overrides: dict[str, str] | None = None,
 ) -> int:
     """Runs until Ctrl-C or SIGTERM; the exit status (0 on a requested stop)."""
     # Ctrl-C stops the server even when it was started from a shell that ignores SIGINT (a
@@ -101,11 +102,13 @@ def serve(
                     jwks_url=root_url + JWKS_PATH,
                     embedded=embedded,
                     github_keys_url=root_url + devkeys.GITHUB_KEYS_PATH,
+                    overrides=parameter_overrides,
                 )
             )
-            from apitokens.settings import get_settings
+            from apitokens.settings import get_deployment, get_settings
 
             get_settings.cache_clear()
+            get_deployment.cache_clear()
             ensure_table(endpoint, table)
             write_serve_state(state_dir, endpoint, table)
             from apitokens_dev.openapi import build_openapi
@@ -119,7 +122,7 @@ def serve(
                 log=log,
             )
             dynamodb = f"embedded (moto) at {endpoint}" if embedded else endpoint
-            jwt = devkeys.mint_jwt(key, [devkeys.EXAMPLE_ACCOUNT])
+            jwt = devkeys.mint_jwt(key, [devkeys.example_account()])
             names = tuple(str(path) for path in apis)
             print(banner(base_url, root_url, dynamodb, table, jwt, endpoint=endpoint, apis=names), file=out, flush=True)
             httpd.serve_forever()

@@ -1,19 +1,22 @@
-"""The scope catalog (the 19 scopes) and the route catalog: which scope each route of every API
-behind the authorizer needs.
+"""The scope catalog (the deployment's BaseScopes: the 19 scopes below by default) and the route
+catalog: which scope each route of every API behind the authorizer needs.
 
-ROUTES is the token API's own routes (token_api.OPERATIONS, each declared once there) followed by
-the other APIs' routes, data in routes.txt next to this module (one line a route; this module
-parses and validates it, CatalogError names the bad line). The authorizer decides from ROUTES,
-the handlers re-check it, and the local gateway and the OpenAPI document read it.
+routes() is the token API's own routes (token_api.OPERATIONS, each declared once there) followed
+by the other APIs' routes, data in routes.txt next to this module (one line a route; this module
+parses and validates it, CatalogError names the bad line), those whose scope the deployment
+knows. The authorizer decides from routes(), the handlers re-check it, and the local gateway and
+the OpenAPI document read it. ROUTES and ALL_SCOPES are the default deployment's.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from apitokens.domain import token_api
+from apitokens.settings import get_deployment
 
 SCOPES: dict[str, str] = {
     "buckets:read": "View bucket information",
@@ -36,7 +39,28 @@ SCOPES: dict[str, str] = {
     "tokens:write": "Create and modify API tokens",
     "tokens:delete": "Delete API tokens",
 }
+# The default BaseScopes.
 ALL_SCOPES: frozenset[str] = frozenset(SCOPES)
+
+
+def scope_catalog() -> dict[str, str]:
+    """The deployment's base scopes, each with its description (a scope of its own: its name)."""
+    return _base_catalog(get_deployment().base_scopes)
+
+
+def known_scopes() -> frozenset[str]:
+    """Every scope the deployment knows: a token may hold these, a JWT's others count for nothing."""
+    return _known_scopes(get_deployment().base_scopes)
+
+
+@functools.cache
+def _base_catalog(names: tuple[str, ...] | None) -> dict[str, str]:
+    return dict(SCOPES) if names is None else {name: SCOPES.get(name, name) for name in names}
+
+
+@functools.cache
+def _known_scopes(names: tuple[str, ...] | None) -> frozenset[str]:
+    return frozenset(_base_catalog(names))
 
 
 class CatalogError(ValueError):
@@ -134,8 +158,23 @@ TOKEN = token_api.TOKEN
 ROLL = token_api.ROLL
 USAGE = token_api.USAGE
 AUDIT_EVENTS = token_api.AUDIT_EVENTS
-_BY_KEY = {(route.method, route.resource): route for route in ROUTES}
+
+
+def routes() -> tuple[Route, ...]:
+    """The deployment's routes: ROUTES but those whose scope it does not know."""
+    return _routes(get_deployment().base_scopes)
 
 
 def route_for(method: str, resource: str) -> Route | None:
-    return _BY_KEY.get((method.upper(), resource))
+    return _routes_by_key(get_deployment().base_scopes).get((method.upper(), resource))
+
+
+@functools.cache
+def _routes(names: tuple[str, ...] | None) -> tuple[Route, ...]:
+    known = _known_scopes(names)
+    return tuple(route for route in ROUTES if route.scope in known)
+
+
+@functools.cache
+def _routes_by_key(names: tuple[str, ...] | None) -> dict[tuple[str, str], Route]:
+    return {(route.method, route.resource): route for route in _routes(names)}
