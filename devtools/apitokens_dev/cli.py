@@ -15,13 +15,19 @@ from urllib.parse import urlsplit
 from apitokens.domain import ids
 from apitokens.domain.scopes import known_scopes
 from apitokens.settings import MAX_TOKENS_PER_ACCOUNT_RANGE, SettingsError, get_deployment
-from apitokens_dev import devkeys, parameters
+from apitokens_dev import devkeys
+
+PARAMETER_OVERRIDES = "--parameter-overrides"
 
 
 def _apply_parameter_overrides(items: list[str] | None) -> dict[str, str]:
     """The token stack's parameter overrides, set in this process's environment as the functions
     would have them (ParameterError or SettingsError naming a refused one)."""
-    overrides = parameters.parse(items or [])
+    if not items:
+        return {}
+    from apitokens_dev import parameters  # the template's reader: the `local` extra
+
+    overrides = parameters.parse(items)
     os.environ.update(parameters.overridden_environment(overrides))
     get_deployment.cache_clear()
     get_deployment()
@@ -81,7 +87,7 @@ def _template(value: str) -> Path:
 def _stack_parameters() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
-        parameters.OPTION,
+        PARAMETER_OVERRIDES,
         dest="parameter_overrides",
         nargs="+",
         default=None,
@@ -327,7 +333,7 @@ def _refusal(arguments: argparse.Namespace) -> str | None:
         return None
     try:
         arguments.stack_overrides = _apply_parameter_overrides(arguments.parameter_overrides)
-    except (parameters.ParameterError, SettingsError) as error:
+    except (ValueError, SettingsError) as error:  # parameters.ParameterError is a ValueError
         return str(error)
     accounts = getattr(arguments, "accounts", None) or [getattr(arguments, "account", None) or ""]
     return _account_fault(accounts) if arguments.command in ("dev-jwt", "admin") else None

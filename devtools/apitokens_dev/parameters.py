@@ -10,7 +10,7 @@ from typing import Any
 
 from apitokens_dev import template
 
-OPTION = "--parameter-overrides"
+OPTION = "--parameter-overrides"  # as cli.PARAMETER_OVERRIDES
 
 
 class ParameterError(ValueError):

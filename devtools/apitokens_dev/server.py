@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from apitokens_dev import devkeys, template
+from apitokens_dev.catalogs import apply_catalogs
 from apitokens_dev.embedded_db import embedded_dynamodb
 from apitokens_dev.gateway import Gateway
 from apitokens_dev.local_env import (
@@ -110,6 +111,7 @@ def serve(
             get_settings.cache_clear()
             get_deployment.cache_clear()
             ensure_table(endpoint, table)
+            apply_catalogs(apis, endpoint, table)
             write_serve_state(state_dir, endpoint, table)
             from apitokens_dev.openapi import build_openapi
 

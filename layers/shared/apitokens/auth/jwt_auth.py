@@ -22,7 +22,7 @@ import jwt
 from apitokens.domain import ids
 from apitokens.domain.errors import CREDENTIALS_REFUSED, Unauthenticated
 from apitokens.domain.principal import Principal
-from apitokens.domain.scopes import known_scopes
+from apitokens.domain.scopes import is_known_scope, known_scopes
 from apitokens.settings import EVERY_SCOPE, Settings
 
 ALGORITHMS = ("RS256", "ES256")
@@ -44,7 +44,7 @@ def _scopes(claim: Any, prefix: str = "") -> frozenset[str]:
         return frozenset()
     if prefix:
         names = [name[len(prefix) :] for name in names if name.startswith(prefix)]
-    return frozenset(names) & known_scopes()
+    return frozenset(name for name in names if is_known_scope(name))
 
 
 def _accounts(claim: Any) -> frozenset[str]:

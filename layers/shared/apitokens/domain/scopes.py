@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,13 +45,66 @@ ALL_SCOPES: frozenset[str] = frozenset(SCOPES)
 
 
 def scope_catalog() -> dict[str, str]:
-    """The deployment's base scopes, each with its description (a scope of its own: its name)."""
-    return _base_catalog(get_deployment().base_scopes)
+    """The deployment's scopes, each with its description (one of its own: its name); the
+    base scopes first, then the catalogs' (apitokens.domain.catalogs)."""
+    catalog = dict(_base_catalog(get_deployment().base_scopes))
+    for name in sorted(_declared().scopes - catalog.keys()):
+        catalog[name] = name
+    return catalog
+
+
+def known_base_scopes() -> frozenset[str]:
+    """The token stack's own scopes (BaseScopes)."""
+    return _known_scopes(get_deployment().base_scopes)
 
 
 def known_scopes() -> frozenset[str]:
-    """Every scope the deployment knows: a token may hold these, a JWT's others count for nothing."""
-    return _known_scopes(get_deployment().base_scopes)
+    """Every scope the deployment knows, its base scopes' and its catalogs': a token may hold
+    these, a JWT's others count for nothing."""
+    return _known(get_deployment().base_scopes, _declared())
+
+
+def is_known_scope(name: str) -> bool:
+    """Whether the deployment knows the scope; the catalogs are consulted only for a name the
+    base scopes lack (a request on the token stack's own scopes never waits for them)."""
+    return name in known_base_scopes() or name in _declared().scopes
+
+
+def unknown_scopes(names: Iterable[str]) -> list[str]:
+    """The names among `names` that the deployment does not know, in their order."""
+    return [name for name in names if not is_known_scope(name)]
+
+
+@dataclass(frozen=True, eq=False)
+class Declared:
+    """What the protected APIs' catalogs add to the base scopes and routes. Compared (and cached
+    on) by identity: one object per refresh of the catalogs (apitokens.domain.catalogs)."""
+
+    scopes: frozenset[str] = frozenset()
+    routes: tuple[Route, ...] = ()
+
+
+_NOTHING_DECLARED = Declared()
+
+
+def _nothing_declared() -> Declared:
+    return _NOTHING_DECLARED
+
+
+# Called at every lookup: the catalogs' declarations as they stand (a function's init sets the
+# source, which refreshes them at most once a minute); none by default.
+_declared: Callable[[], Declared] = _nothing_declared
+
+
+def use_declarations(source: Callable[[], Declared] | None) -> None:
+    """Where the lookups below find the catalogs' declarations from now on (None: nowhere)."""
+    global _declared  # noqa: PLW0603 - the one process-wide source, set at a function's init
+    _declared = source or _nothing_declared
+
+
+@functools.lru_cache(maxsize=8)
+def _known(names: tuple[str, ...] | None, declared: Declared) -> frozenset[str]:
+    return _known_scopes(names) | declared.scopes
 
 
 @functools.cache
@@ -85,7 +139,8 @@ ACCOUNT_PREFIX = "/accounts/{accountSid}"
 _SEGMENT = re.compile(r"[A-Za-z0-9._~-]+|\{[A-Za-z][A-Za-z0-9]*\}")
 
 
-def _route(line: str) -> Route:
+def parse_route(line: str, known: Collection[str] = SCOPES.keys()) -> Route:
+    """One route line, METHOD PATH SCOPE, whose scope is one of `known`; ValueError saying why not."""
     fields = line.split()
     if len(fields) != 3:
         raise ValueError("expected three fields: METHOD PATH SCOPE")
@@ -93,8 +148,9 @@ def _route(line: str) -> Route:
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} (one of {', '.join(sorted(METHODS))})")
     _check_path(resource)
-    if scope not in SCOPES:
-        raise ValueError(f"unknown scope {scope!r} (known: {', '.join(SCOPES)})")
+    if scope not in known:
+        listed = sorted(known) if isinstance(known, set | frozenset) else known
+        raise ValueError(f"unknown scope {scope!r} (known: {', '.join(listed)})")
     return Route(method, resource, scope)
 
 
@@ -118,7 +174,7 @@ def parse_catalog(text: str, source: str = "routes.txt") -> tuple[Route, ...]:
         if not line:
             continue
         try:
-            route = _route(line)
+            route = parse_route(line)
         except ValueError as error:
             raise CatalogError(f"{source} line {number}: {error}") from None
         if (route.method, route.resource) in routes:
@@ -160,21 +216,39 @@ USAGE = token_api.USAGE
 AUDIT_EVENTS = token_api.AUDIT_EVENTS
 
 
+def base_routes() -> tuple[Route, ...]:
+    """The token stack's own routes: ROUTES but those whose scope its base scopes lack."""
+    return _base_routes(get_deployment().base_scopes)
+
+
 def routes() -> tuple[Route, ...]:
-    """The deployment's routes: ROUTES but those whose scope it does not know."""
-    return _routes(get_deployment().base_scopes)
+    """The deployment's routes: its own, then its catalogs'."""
+    return _routes(get_deployment().base_scopes, _declared())
 
 
 def route_for(method: str, resource: str) -> Route | None:
-    return _routes_by_key(get_deployment().base_scopes).get((method.upper(), resource))
+    """The route of a request; the catalogs are consulted only for one the token stack lacks."""
+    key = (method.upper(), resource)
+    names = get_deployment().base_scopes
+    return _base_routes_by_key(names).get(key) or _routes_by_key(names, _declared()).get(key)
 
 
 @functools.cache
-def _routes(names: tuple[str, ...] | None) -> tuple[Route, ...]:
+def _base_routes_by_key(names: tuple[str, ...] | None) -> dict[tuple[str, str], Route]:
+    return {(route.method, route.resource): route for route in _base_routes(names)}
+
+
+@functools.cache
+def _base_routes(names: tuple[str, ...] | None) -> tuple[Route, ...]:
     known = _known_scopes(names)
     return tuple(route for route in ROUTES if route.scope in known)
 
 
-@functools.cache
-def _routes_by_key(names: tuple[str, ...] | None) -> dict[tuple[str, str], Route]:
-    return {(route.method, route.resource): route for route in _routes(names)}
+@functools.lru_cache(maxsize=8)
+def _routes(names: tuple[str, ...] | None, declared: Declared) -> tuple[Route, ...]:
+    return _base_routes(names) + declared.routes
+
+
+@functools.lru_cache(maxsize=8)
+def _routes_by_key(names: tuple[str, ...] | None, declared: Declared) -> dict[tuple[str, str], Route]:
+    return {(route.method, route.resource): route for route in _routes(names, declared)}

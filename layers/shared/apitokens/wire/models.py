@@ -15,7 +15,7 @@ from pydantic.alias_generators import to_camel
 from apitokens.domain import commands
 from apitokens.domain.ids import TOKEN_SID_PATTERN, account_sid_pattern
 from apitokens.domain.records import RevokedReason, TokenPage, TokenRecord
-from apitokens.domain.scopes import known_scopes
+from apitokens.domain.scopes import known_scopes, unknown_scopes
 from apitokens.wire.visible_text import DESCRIPTION_PATTERN, NAME_PATTERN, is_valid_description, is_valid_name
 
 NAME_MAX_LENGTH = 100
@@ -38,8 +38,7 @@ def _valid_description(value: str) -> str:
 
 
 def _valid_scopes(value: list[str]) -> list[str]:
-    known = known_scopes()
-    unknown = [scope for scope in value if scope not in known]
+    unknown = unknown_scopes(value)
     if unknown:
         raise ValueError(f"unknown scope(s) {', '.join(map(repr, unknown[:5]))}; see the scope catalog")
     if len(set(value)) != len(value):

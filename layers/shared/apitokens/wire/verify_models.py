@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, Field, RootModel, model_validator
 
 from apitokens.auth.verify import Question, RouteQuestion, ScopeQuestion, Verification
-from apitokens.domain.scopes import known_scopes
+from apitokens.domain.scopes import is_known_scope
 from apitokens.settings import MAX_ACCOUNT_ID_LENGTH
 from apitokens.wire.models import AccountSid, RequestModel, ResponseModel, Scope, TokenSid, WireTimestamp
 
@@ -23,7 +23,7 @@ MAX_ACCOUNT_SID_LENGTH = MAX_ACCOUNT_ID_LENGTH
 
 
 def _known_scope(value: str) -> str:
-    if value not in known_scopes():
+    if not is_known_scope(value):
         raise ValueError(f"unknown scope {value!r}; see the scope catalog")
     return value
 
