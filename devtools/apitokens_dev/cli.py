@@ -23,12 +23,12 @@ PARAMETER_OVERRIDES = "--parameter-overrides"
 def _apply_parameter_overrides(items: list[str] | None) -> dict[str, str]:
     """The token stack's parameter overrides, set in this process's environment as the functions
     would have them (ParameterError or SettingsError naming a refused one)."""
-    if not items:
-        return {}
-    from apitokens_dev import parameters  # the template's reader: the `local` extra
+    overrides: dict[str, str] = {}
+    if items:
+        from apitokens_dev import parameters  # the template's reader: the `local` extra
 
-    overrides = parameters.parse(items)
-    os.environ.update(parameters.overridden_environment(overrides))
+        overrides = parameters.parse(items)
+        os.environ.update(parameters.overridden_environment(overrides))
     get_deployment.cache_clear()
     get_deployment()
     return overrides

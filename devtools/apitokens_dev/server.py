@@ -110,6 +110,7 @@ def serve(
 
             get_settings.cache_clear()
             get_deployment.cache_clear()
+            get_deployment()
             ensure_table(endpoint, table)
             apply_catalogs(apis, endpoint, table)
             write_serve_state(state_dir, endpoint, table)

@@ -15,6 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from apitokens.domain import adopted, token_api
+from apitokens.domain.scopes import SCOPE_NAME
+
 TokenEnvironment = Literal["live", "test"]
 # What a user JWT without the scope claim holds: no scope (the default), or every scope on the
 # user's accounts (only for identity providers configured to leave the claim out on purpose).
@@ -37,9 +40,7 @@ class SettingsError(ValueError):
 
 
 # The scopes the token API's own routes need: BaseScopes must include them.
-TOKEN_API_SCOPES = ("tokens:read", "tokens:write", "tokens:delete")
-# A scope is name:action, lowercase letters, digits, _ and -.
-SCOPE_NAME = re.compile(r"[a-z0-9_-]+:[a-z0-9_-]+")
+TOKEN_API_SCOPES = tuple(dict.fromkeys(operation.scope for operation in token_api.OPERATIONS if operation.scope))
 # A token prefix: tokens are PREFIX_live_... / PREFIX_test_...; never `ey` (a JWT starts eyJ).
 TOKEN_PREFIX_NAME = re.compile(r"(?!ey$)[a-z][a-z0-9]{1,19}")
 # What an account id may hold: it is a path segment, a DynamoDB key part and a JWT claim value.
@@ -93,9 +94,9 @@ class Deployment:
     Unlike Settings it needs no TABLE_NAME: the development tools read it too."""
 
     # Tokens are `<token_prefix>_live_...` / `<token_prefix>_test_...`.
-    token_prefix: str = "at"
-    # The regular expression an account id full-matches (apitokens.settings.account_id_regex).
-    account_id_pattern: str = r"acc_(?:[A-Za-z0-9]{24}|[A-Za-z0-9]{27})"
+    token_prefix: str = adopted.DEFAULT_TOKEN_PREFIX
+    # The regular expression an account id full-matches (compiled: account_id_regex).
+    account_id_pattern: str = adopted.DEFAULT_ACCOUNT_ID_PATTERN
     # The token stack's scope catalog; None: the product's own (apitokens.domain.scopes.SCOPES).
     base_scopes: tuple[str, ...] | None = None
     # Stripped from a user JWT's scopes before they count; when set, a scope without it counts
@@ -240,16 +241,24 @@ def _token_prefix(label: str, text: str) -> str:
 
 def _base_scopes(label: str, text: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(","))
+    fault = _scope_list_fault(names)
+    if fault:
+        raise SettingsError(f"{label}{fault}")
+    return names
+
+
+def _scope_list_fault(names: tuple[str, ...]) -> str | None:
+    """Why a BaseScopes list is refused (the text after the parameter's name), or None."""
     malformed = [name for name in names if SCOPE_NAME.fullmatch(name) is None]
     if malformed:
-        raise SettingsError(f"{label}: {malformed[0]!r} is not a scope (name:action, of a-z 0-9 _ -)")
+        return f": {malformed[0]!r} is not a scope (name:action, of a-z 0-9 _ -)"
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise SettingsError(f"{label} lists {repeated[0]!r} twice")
+        return f" lists {repeated[0]!r} twice"
     missing = [name for name in TOKEN_API_SCOPES if name not in names]
     if missing:
-        raise SettingsError(f"{label} must include {', '.join(missing)} (the token API's own routes need them)")
-    return names
+        return f" must include {', '.join(missing)} (the token API's own routes need them)"
+    return None
 
 
 def _jwt_scope_prefix(label: str, text: str) -> str:
@@ -371,11 +380,17 @@ def aws_credentials(env: Mapping[str, str] | None = None) -> Credentials:
 
 @functools.cache
 def get_settings() -> Settings:
-    """The process's settings, read from the environment on first use."""
-    return Settings.from_env(os.environ)
+    """The process's settings, read from the environment on first use; the domain adopts its
+    deployment parameters."""
+    settings = Settings.from_env(os.environ)
+    adopted.adopt(settings.deployment)
+    return settings
 
 
 @functools.cache
 def get_deployment() -> Deployment:
-    """The process's deployment parameters, read from the environment on first use."""
-    return Deployment.from_env(os.environ)
+    """The process's deployment parameters, read from the environment on first use (without
+    TABLE_NAME, for the development tools); the domain adopts them."""
+    deployment = Deployment.from_env(os.environ)
+    adopted.adopt(deployment)
+    return deployment

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apitokens.domain import scopes
-from apitokens.domain.scopes import CatalogError, Declared, Route
-from apitokens.settings import SCOPE_NAME
+from apitokens.domain.scopes import SCOPE_NAME, CatalogError, Declared, Route
 
 # Routes one catalog may hold: a catalog and its route claims are written in one transaction of
 # at most 100 items (the catalog, claims of its new routes, deletions of its dropped ones).

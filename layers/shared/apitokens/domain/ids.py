@@ -15,13 +15,11 @@ import secrets
 import threading
 import time
 
-from apitokens.domain import base62
+from apitokens.domain import adopted, base62
 from apitokens.domain.errors import InvalidRequest
-from apitokens.settings import Deployment, get_deployment
 
-# The default AccountIdPattern: the seed's text says acc_ + 27 alphanumerics while every example
-# has 24, and both are accepted.
-ACCOUNT_SID_PATTERN = Deployment().account_id_regex
+# The default AccountIdPattern.
+ACCOUNT_SID_PATTERN = adopted.ServiceDefaults().account_id_regex
 # The seed's examples have 21 to 24 characters after tok_; new sids have 24.
 TOKEN_SID_PATTERN = re.compile(r"tok_[A-Za-z0-9]{21,24}")
 
@@ -32,11 +30,11 @@ _RANDOM_DIGITS = 15
 
 def account_sid_pattern() -> re.Pattern[str]:
     """The deployment's AccountIdPattern."""
-    return get_deployment().account_id_regex
+    return adopted.current().account_id_regex
 
 
 def is_account_sid(value: str) -> bool:
-    return get_deployment().account_id_regex.fullmatch(value) is not None
+    return adopted.current().account_id_regex.fullmatch(value) is not None
 
 
 def is_token_sid(value: str) -> bool:
@@ -51,7 +49,7 @@ def require_account_sid(value: str) -> str:
 
 def account_sid_rule() -> str:
     """What a malformed account sid's error says."""
-    pattern = get_deployment().account_id_regex
+    pattern = adopted.current().account_id_regex
     if pattern.pattern == ACCOUNT_SID_PATTERN.pattern:
         return "accountSid must be acc_ followed by 24 or 27 letters and digits."
     return f"accountSid must match {pattern.pattern}."

@@ -16,8 +16,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from apitokens.domain import token_api
-from apitokens.settings import get_deployment
+from apitokens.domain import adopted, token_api
 
 SCOPES: dict[str, str] = {
     "buckets:read": "View bucket information",
@@ -42,12 +41,14 @@ SCOPES: dict[str, str] = {
 }
 # The default BaseScopes.
 ALL_SCOPES: frozenset[str] = frozenset(SCOPES)
+# A scope is name:action, lowercase letters, digits, _ and -.
+SCOPE_NAME = re.compile(r"[a-z0-9_-]+:[a-z0-9_-]+")
 
 
 def scope_catalog() -> dict[str, str]:
     """The deployment's scopes, each with its description (one of its own: its name); the
     base scopes first, then the catalogs' (apitokens.domain.catalogs)."""
-    catalog = dict(_base_catalog(get_deployment().base_scopes))
+    catalog = dict(_base_catalog(adopted.current().base_scopes))
     for name in sorted(_declared().scopes - catalog.keys()):
         catalog[name] = name
     return catalog
@@ -55,13 +56,13 @@ def scope_catalog() -> dict[str, str]:
 
 def known_base_scopes() -> frozenset[str]:
     """The token stack's own scopes (BaseScopes)."""
-    return _known_scopes(get_deployment().base_scopes)
+    return _known_scopes(adopted.current().base_scopes)
 
 
 def known_scopes() -> frozenset[str]:
     """Every scope the deployment knows, its base scopes' and its catalogs': a token may hold
     these, a JWT's others count for nothing."""
-    return _known(get_deployment().base_scopes, _declared())
+    return _known(adopted.current().base_scopes, _declared())
 
 
 def is_known_scope(name: str) -> bool:
@@ -218,18 +219,18 @@ AUDIT_EVENTS = token_api.AUDIT_EVENTS
 
 def base_routes() -> tuple[Route, ...]:
     """The token stack's own routes: ROUTES but those whose scope its base scopes lack."""
-    return _base_routes(get_deployment().base_scopes)
+    return _base_routes(adopted.current().base_scopes)
 
 
 def routes() -> tuple[Route, ...]:
     """The deployment's routes: its own, then its catalogs'."""
-    return _routes(get_deployment().base_scopes, _declared())
+    return _routes(adopted.current().base_scopes, _declared())
 
 
 def route_for(method: str, resource: str) -> Route | None:
     """The route of a request; the catalogs are consulted only for one the token stack lacks."""
     key = (method.upper(), resource)
-    names = get_deployment().base_scopes
+    names = adopted.current().base_scopes
     return _base_routes_by_key(names).get(key) or _routes_by_key(names, _declared()).get(key)
 
 

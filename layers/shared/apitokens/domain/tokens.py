@@ -15,8 +15,7 @@ import hmac
 import re
 import zlib
 
-from apitokens.domain import base62
-from apitokens.settings import Deployment, get_deployment
+from apitokens.domain import adopted, base62
 
 SECRET_LENGTH = 30
 CHECKSUM_LENGTH = 6
@@ -32,7 +31,7 @@ def prefixes(token_prefix: str) -> tuple[str, str]:
 
 
 # The default TokenPrefix's full prefixes and token length.
-PREFIXES = prefixes(Deployment().token_prefix)
+PREFIXES = prefixes(adopted.DEFAULT_TOKEN_PREFIX)
 TOKEN_LENGTH = len(PREFIXES[0]) + SECRET_LENGTH + CHECKSUM_LENGTH
 # What follows the prefix (at_live_): the secret and its checksum, base62.
 _SECRET_AND_CHECKSUM = re.compile(rf"[0-9A-Za-z]{{{SECRET_LENGTH + CHECKSUM_LENGTH}}}")
@@ -40,7 +39,7 @@ _SECRET_AND_CHECKSUM = re.compile(rf"[0-9A-Za-z]{{{SECRET_LENGTH + CHECKSUM_LENG
 
 def generate(prefix: str) -> str:
     """A new token of `prefix`, one of the deployment's two (Settings.token_prefix)."""
-    if prefix not in prefixes(get_deployment().token_prefix):
+    if prefix not in prefixes(adopted.current().token_prefix):
         raise ValueError(f"unknown token prefix {prefix!r}")
     body = prefix + base62.random_string(SECRET_LENGTH)
     return body + checksum(body)
