@@ -127,3 +127,14 @@ def test_serve_refuses_a_bad_override_in_one_line(
     assert refused.returncode == 2
     assert message in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_the_request_log_redacts_a_team_token_in_a_url(team: LocalServer) -> None:
+    created = team.create_token(team_jwt(team), account=TEAM_ACCOUNT, scopes=["tokens:read"])
+    secret = created["token"]
+    team.call("GET", f"{team.base_url}/accounts/{secret}/apiTokens")
+    team.call("GET", f"{team.base_url}/x?token={secret.upper()}")
+    _, stderr = team.logs()
+    assert "acme_test_[redacted]" in stderr
+    assert secret[len("acme_test_") :] not in stderr
+    assert secret[len("acme_test_") :].upper() not in stderr

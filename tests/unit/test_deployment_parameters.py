@@ -231,3 +231,11 @@ def test_a_parameter_override_cloudformation_would_refuse_is_refused_by_name(ite
 def test_the_local_server_names_an_example_account_of_the_pattern(team: Deployment) -> None:
     account = devkeys.example_account()
     assert ids.is_account_sid(account)
+
+
+def test_the_local_request_log_redacts_the_team_prefix_and_the_services_own(team: Deployment) -> None:
+    from apitokens_dev.local_http import redact
+
+    assert redact("/v1/accounts/acme_live_abcDEF123/x") == "/v1/accounts/acme_live_[redacted]/x"
+    assert redact("/v1/ACME%5Ftest%5Fabc") == "/v1/ACME_test_[redacted]"
+    assert redact("/v1/at_test_abc") == "/v1/at_test_[redacted]"
