@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from apitokens.domain import ids
 from apitokens.domain.scopes import known_scopes
-from apitokens.settings import MAX_TOKENS_PER_ACCOUNT_RANGE, SettingsError, get_deployment
+from apitokens.settings import MAX_LOOKUP_COPIES, MAX_TOKENS_PER_ACCOUNT_RANGE, SettingsError, get_deployment
 from apitokens_dev import devkeys
 
 PARAMETER_OVERRIDES = "--parameter-overrides"
@@ -98,57 +98,72 @@ def _stack_parameters() -> argparse.ArgumentParser:
     return parent
 
 
+_lookup_copies = _whole_number(1, MAX_LOOKUP_COPIES, "copies", " (the stack's LookupCopies)")
+
+
+def _admin_target(parser: argparse.ArgumentParser) -> None:
+    """Where an admin action writes: a deployed stack, or a table, or the local server's."""
+    parser.add_argument(
+        "--stack-name",
+        metavar="NAME",
+        help="the deployed stack: its table, TokenEnvironment, LookupCopies and MaxTokensPerAccount (flags given win)",
+    )
+    parser.add_argument("--table", help="table name (the stack output TokensTableName)")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else your profile's)")
+    parser.add_argument("--profile", help="AWS profile for credentials and region (default: AWS_PROFILE)")
+    parser.add_argument("--dynamodb-endpoint", metavar="URL", help="e.g. the one `apitokens serve` prints")
+    parser.add_argument(
+        "--environment",
+        choices=("live", "test"),
+        default=None,
+        help="token kind (default: the stack's TokenEnvironment, else live, or test with --dynamodb-endpoint)",
+    )
+
+
 def _admin_parser(commands: Any) -> None:
     admin = commands.add_parser(
         "admin",
-        help="create or revoke a token directly in a table (the first token, without an identity provider)",
-        description="Write to a deployed table with your AWS credentials, or to `apitokens serve`'s "
+        help="create, revoke or find a token directly in a table (the first token, without an identity provider)",
+        description="Write to a deployed stack's table with your AWS credentials, or to `apitokens serve`'s "
         "(the endpoint and table it prints).",
     )
     actions = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION", parser_class=_OneLineParser)
     target = argparse.ArgumentParser(add_help=False, parents=[_stack_parameters()])
-    target.add_argument("--account", required=True, metavar="ACC")
-    target.add_argument("--table", default="apitokens-local", help="table name (stack output TokensTableName)")
-    target.add_argument("--region", default=None, help="AWS region (default: AWS_REGION, else us-east-1)")
-    target.add_argument("--dynamodb-endpoint", metavar="URL", help="e.g. the one `apitokens serve` prints")
-    target.add_argument(
-        "--environment",
-        choices=("live", "test"),
-        default=None,
-        help="token kind (default: live, or test with --dynamodb-endpoint)",
-    )
+    _admin_target(target)
     create = actions.add_parser("create-token", parents=[target], help="create a token; its value is the last line")
+    create.add_argument("--account", required=True, metavar="ACC")
     create.add_argument("--scope", dest="scopes", action="append", required=True, metavar="SCOPE")
     create.add_argument("--name", required=True)
     create.add_argument("--expires-in", type=_expires_in, metavar="SECONDS")
     create.add_argument(
         "--max-tokens-per-account",
         type=_max_tokens,
-        default=100,
         metavar="N",
-        help="the stack's MaxTokensPerAccount (default: 100)",
+        help="the stack's MaxTokensPerAccount (default: the stack's, else 100)",
+    )
+    create.add_argument(
+        "--lookup-copies",
+        type=_lookup_copies,
+        metavar="N",
+        help="the stack's LookupCopies (default: the stack's, else 8)",
     )
     revoke = actions.add_parser("revoke", parents=[target], help="deactivate a token")
+    revoke.add_argument("--account", required=True, metavar="ACC")
     revoke.add_argument("--token-sid", required=True, metavar="SID")
+    find = actions.add_parser(
+        "find-token",
+        parents=[target],
+        help="which token a found value is (account, sid, state); the value is never printed",
+    )
+    find.add_argument("value", metavar="VALUE", help="the token value found, or - to read it from standard input")
 
 
 def _run_admin(arguments: argparse.Namespace) -> int:
-    from apitokens_dev import admin
+    from apitokens_dev import admin, admin_aws
 
-    environment = arguments.environment or ("test" if arguments.dynamodb_endpoint else "live")
-    endpoint_host = urlsplit(arguments.dynamodb_endpoint or "").hostname or ""
-    if endpoint_host in ("127.0.0.1", "localhost", "::1") and not os.environ.get("AWS_ACCESS_KEY_ID"):
-        # `apitokens serve`'s DynamoDB (moto) or DynamoDB Local accept any credentials.
-        os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
-    target = admin.Target(
-        table=arguments.table,
-        region=arguments.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        environment="test" if environment == "test" else "live",
-        dynamodb_endpoint=arguments.dynamodb_endpoint,
-        max_tokens_per_account=getattr(arguments, "max_tokens_per_account", 100),
-    )
     prog = f"apitokens admin {arguments.admin_command}"
     try:
+        target = admin_aws.target_from(arguments)
         if arguments.admin_command == "create-token":
             admin.create_token(
                 target,
@@ -158,6 +173,9 @@ def _run_admin(arguments: argparse.Namespace) -> int:
                 expires_in=arguments.expires_in,
                 out=sys.stdout,
             )
+        elif arguments.admin_command == "find-token":
+            value = sys.stdin.readline().strip() if arguments.value == "-" else arguments.value
+            admin.find_token(target, value, sys.stdout)
         else:
             admin.revoke(target, arguments.account, arguments.token_sid, sys.stdout)
     except admin.AdminError as error:
@@ -273,7 +291,9 @@ def _parser() -> argparse.ArgumentParser:
     leak.add_argument("tokens", nargs="+", metavar="TOKEN", help="a token value found somewhere")
     leak.add_argument("--url", default="", help="where it was found (the report's url)")
     leak.add_argument(
-        "--base-url", default="http://127.0.0.1:3000/v1", help="the API (default: http://127.0.0.1:3000/v1)"
+        "--base-url",
+        default="http://127.0.0.1:3000/v1",
+        help="the API, with or without its stage /v1 (default: http://127.0.0.1:3000/v1)",
     )
 
     scheduled = commands.add_parser(
@@ -310,6 +330,15 @@ def _scope(parser: argparse.ArgumentParser, values: list[str] | None) -> str | N
     return " ".join(dict.fromkeys(requested))
 
 
+def _with_stage(base_url: str) -> str:
+    """The API's base URL with its stage (template.yaml's StageName), whether given with it or not."""
+    from apitokens_dev.template import stage_name
+
+    base = base_url.rstrip("/")
+    stage = stage_name()
+    return base if urlsplit(base).path.rpartition("/")[2] == stage else f"{base}/{stage}"
+
+
 def _dev_leak_report(arguments: argparse.Namespace) -> int:
     headers, body = devkeys.github_report(devkeys.github_key(arguments.state_dir), arguments.tokens, arguments.url)
     for name, value in headers.items():
@@ -318,7 +347,7 @@ def _dev_leak_report(arguments: argparse.Namespace) -> int:
     print(body.decode("utf-8"))
     print()
     options = " ".join(f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers.items())
-    url = f"{arguments.base_url.rstrip('/')}/secret-scanning/github"
+    url = f"{_with_stage(arguments.base_url)}/secret-scanning/github"
     print(f"curl -s -X POST {shlex.quote(url)} {options} --data-binary {shlex.quote(body.decode('utf-8'))}")
     return 0
 
@@ -335,8 +364,8 @@ def _refusal(arguments: argparse.Namespace) -> str | None:
         arguments.stack_overrides = _apply_parameter_overrides(arguments.parameter_overrides)
     except (ValueError, SettingsError) as error:  # parameters.ParameterError is a ValueError
         return str(error)
-    accounts = getattr(arguments, "accounts", None) or [getattr(arguments, "account", None) or ""]
-    return _account_fault(accounts) if arguments.command in ("dev-jwt", "admin") else None
+    account = getattr(arguments, "account", None)
+    return _account_fault(getattr(arguments, "accounts", None) or ([account] if account is not None else []))
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per command
@@ -380,7 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
                 json.dumps(run_expiry(arguments.state_dir, arguments.now, arguments.dynamodb_endpoint, arguments.table))
             )
         except ValueError as error:
-            parser.error(str(error))
+            print(f"apitokens run-scheduled: error: {error}", file=sys.stderr)
+            return 2
         return 0
 
     from apitokens_dev.server import ServeError, serve

@@ -21,6 +21,7 @@ import base64
 import contextlib
 import functools
 import json
+import re
 import threading
 import time
 import uuid
@@ -82,6 +83,9 @@ class HttpResponse:
         return None
 
 
+_AUTHORIZER_VARIABLE = re.compile(r"\$context\.authorizer\.([A-Za-z0-9_]+)")
+
+
 class GatewayResponses:
     """The template's GatewayResponses, rendered as API Gateway renders them."""
 
@@ -92,7 +96,13 @@ class GatewayResponses:
     def from_template(cls) -> GatewayResponses:
         return cls(template.gateway_responses())
 
-    def render(self, response_type: str, request_id: str, status: int | None = None) -> HttpResponse:
+    def render(
+        self,
+        response_type: str,
+        request_id: str,
+        status: int | None = None,
+        authorizer: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
         definition = self._definitions.get(response_type, {})
         code = int(definition.get("StatusCode") or status or DEFAULT_STATUS.get(response_type, 500))
         # A type the template does not customise falls back to DEFAULT_4XX / DEFAULT_5XX.
@@ -108,6 +118,9 @@ class GatewayResponses:
             .replace("$context.error.message", message)
             .replace("$context.requestId", request_id)
         )
+        # $context.authorizer.<key>: the authorizer's context (a refusal's too); a key it lacks is
+        # empty, as in API Gateway's substitution.
+        body = _AUTHORIZER_VARIABLE.sub(lambda match: (authorizer or {}).get(match[1], ""), body)
         parameters = definition.get("ResponseParameters") or fallback.get("ResponseParameters") or {}
         headers = [("Content-Type", "application/json")]
         for name, value in (parameters.get("Headers") or {}).items():
@@ -598,7 +611,7 @@ class Gateway:
             return "-", {}, self.responses.render("AUTHORIZER_CONFIGURATION_ERROR", request_id)
         principal_type = context.get("principalType", "-")
         if not allowed:
-            denied = self.responses.render("ACCESS_DENIED", request_id)
+            denied = self.responses.render("ACCESS_DENIED", request_id, authorizer=context)
             denied.principal_type = principal_type
             return principal_type, {}, denied
         authorizer = {

@@ -4,8 +4,10 @@ development keys and the table it serves, and the state file `apitokens run-sche
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,7 +96,46 @@ def development_keys(state_dir: Path) -> Any:
 
 def write_serve_state(state_dir: Path, endpoint: str, table: str) -> None:
     """`apitokens run-scheduled` run from the same directory finds this server's table here."""
-    (state_dir / SERVE_STATE).write_text(json.dumps({"endpoint": endpoint, "table": table}), encoding="utf-8")
+    state = {"endpoint": endpoint, "table": table, "pid": os.getpid()}
+    (state_dir / SERVE_STATE).write_text(json.dumps(state), encoding="utf-8")
+
+
+def remove_serve_state(state_dir: Path) -> None:
+    """When the server stops: its state names an endpoint that is gone (unless another server
+    has written its own since)."""
+    state_file = state_dir / SERVE_STATE
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(state_file.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            state_file.unlink()
+
+
+def _answers(endpoint: str) -> bool:
+    """Whether something listens at `endpoint` (a TCP connection within a second)."""
+    parts = urlsplit(endpoint)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=1):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def read_serve_state(state_dir: Path) -> tuple[str, str]:
+    """The DynamoDB endpoint and table of the `apitokens serve` last started from `state_dir`; a
+    ValueError of one line when there is none, or when its endpoint no longer answers (the
+    server stopped, and with it its embedded DynamoDB)."""
+    state_file = state_dir / SERVE_STATE
+    fix = "start `apitokens serve` in this directory, or pass --dynamodb-endpoint and --table"
+    if not state_file.exists():
+        raise ValueError(f"no {state_file}: {fix}")
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        endpoint, table = str(state["endpoint"]), str(state["table"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValueError(f"{state_file} is not a server's state: {fix}") from None
+    if not _answers(endpoint):
+        raise ValueError(f"{state_file} names a server that has stopped (nothing answers at {endpoint}): {fix}")
+    return endpoint, table
 
 
 def ensure_table(endpoint: str, table: str) -> bool:

@@ -73,7 +73,8 @@ _QUERY: dict[str, dict[str, Any]] = {
 }
 
 
-# The README's and the API contract's examples (a test checks the README's request bodies are here).
+# The API contract's examples, which the README and docs/api.md show (a test checks their request
+# bodies are here).
 _TOKEN_EXAMPLE: dict[str, Any] = {
     "sid": "tok_abc123def456ghi789jkl012",
     "accountSid": "acc_abc123def456ghi789jkl012",

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from apitokens_dev.local_env import REGION, SERVE_STATE
+from apitokens_dev.local_env import REGION, read_serve_state
 
 
 def _target(state_dir: Path, endpoint: str | None, table: str | None) -> tuple[str, str]:
     if endpoint and table:
         return endpoint, table
-    state_file = state_dir / SERVE_STATE
-    if not state_file.exists():
-        raise ValueError(
-            f"no {state_file}: start `apitokens serve` in this directory, or pass --dynamodb-endpoint and --table"
-        )
-    state = json.loads(state_file.read_text(encoding="utf-8"))
-    return endpoint or str(state["endpoint"]), table or str(state["table"])
+    served_endpoint, served_table = read_serve_state(state_dir)
+    return endpoint or served_endpoint, table or served_table
 
 
 def _now(value: str | None) -> datetime:

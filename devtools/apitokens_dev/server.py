@@ -29,6 +29,7 @@ from apitokens_dev.local_env import (
     development_keys,
     ensure_table,
     local_environment,
+    remove_serve_state,
     write_serve_state,
 )
 from apitokens_dev.local_http import Site, bind, url_host
@@ -133,4 +134,5 @@ def serve(
         print("apitokens serve: stopped", file=log, flush=True)
     finally:
         httpd.server_close()
+        remove_serve_state(state_dir)
     return 0

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from apitokens.domain import tokens
 from apitokens_dev.local_http import MAX_BODY_BYTES as GATEWAY_MAX_BODY_BYTES
+from tests.contract_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, LocalServer, Reply
-from tests.seed_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""examples/fastapi-service over HTTP: uvicorn started as the README says, configured by
+"""examples/fastapi-service over HTTP: uvicorn started as docs/protect-your-api.md says, configured by
 APITOKENS_URL and the AWS credential variables of `apitokens dev-credentials`, guarding
 GET /accounts/{accountSid}/metrics/summary with metrics:read through the local server."""
 

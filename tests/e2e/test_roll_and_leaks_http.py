@@ -4,6 +4,7 @@ with `apitokens dev-leak-report` producing the signed GitHub request."""
 from __future__ import annotations
 
 import json
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -163,3 +164,17 @@ def test_a_github_report_up_to_its_limit_is_taken_and_a_larger_one_is_413(server
     assert refused.status == 413
     assert json.loads(refused.text)["error"]["code"] == "payload_too_large"
     assert server.token_works(bystander["token"])
+
+
+@pytest.mark.parametrize("stage", ["", "/", "/v1/"])
+def test_the_printed_curl_line_reports_with_or_without_the_stage_in_the_base_url(
+    server: LocalServer, jwt: str, stage: str
+) -> None:
+    leaked = server.create_token(jwt)
+    root = server.base_url.removesuffix("/v1")
+    printed = cli("dev-leak-report", leaked["token"], "--base-url", root + stage, cwd=server.workdir).stdout
+    curl = printed.strip().split("\n\n")[-1]
+    assert curl.startswith(f"curl -s -X POST {server.base_url}/secret-scanning/github ")
+    sent = subprocess.run(["/bin/sh", "-c", curl], capture_output=True, text=True, timeout=60, check=True)
+    assert [entry["label"] for entry in json.loads(sent.stdout)] == ["true_positive"]
+    assert not server.token_works(leaked["token"])

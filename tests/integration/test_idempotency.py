@@ -9,6 +9,7 @@ import pytest
 from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES
 from apitokens.rules import service
+from tests.contract_shapes import TOKEN_FIELDS
 from tests.harness import (
     ACCOUNT,
     IDEMPOTENCY_HEADER,
@@ -20,7 +21,6 @@ from tests.harness import (
     token_items,
     user,
 )
-from tests.seed_shapes import TOKEN_FIELDS
 
 BODY = {"name": "Deploy", "scopes": ["tokens:read"]}
 

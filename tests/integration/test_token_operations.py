@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from apitokens.domain.scopes import ALL_SCOPES
+from tests.contract_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 from tests.harness import ACCOUNT, OTHER_ACCOUNT, Functions, scan_table, user
-from tests.seed_shapes import CREATED_FIELDS, TIMESTAMP_PATTERN, TOKEN_FIELDS
 
 
 def test_create_returns_the_seed_shape_with_the_secret_once(functions: Functions) -> None:

@@ -1,6 +1,6 @@
 """Bad input over real HTTP: every route of the local server (the real gateway rules, authorizer
 and handlers) against malformed, mistyped, oversized, invisible, injected and unauthenticated
-requests. Each must get its documented 4xx in the error envelope (README, "Errors"), never a
+requests. Each must get its documented 4xx in the error envelope (docs/api.md, "Errors"), never a
 5xx or an internal detail, and must leave the table exactly as it was.
 
 Through the gateway, a malformed or foreign accountSid is the IAM policy's 403 (the authorizer

@@ -1,4 +1,4 @@
-"""The single table's key layout (store/keys.py, README "Data model") is a contract with every
+"""The single table's key layout (store/keys.py, docs/data-model.md "Data model") is a contract with every
 item already stored: a deployed table's tokens, lineage edges, rolled slots, audit events and
 expiry index entries must stay where the next release looks for them. Each builder is pinned to
 the documented layout, and the index names to template.yaml's."""

@@ -1,6 +1,6 @@
 """openapi.json is a contract a client generator can trust: committed, equal to what the code
 generates, declaring every status the API and the gateway answer, with error.code an enum and
-the README's examples in it."""
+the README's and docs/api.md's token request examples in it."""
 
 from __future__ import annotations
 
@@ -81,9 +81,10 @@ def test_examples_are_valid_for_their_models() -> None:
     ApiToken.model_validate_json(json.dumps(_example(tokens, "get", "200")["records"][0]))
 
 
-def test_the_readme_request_examples_are_in_the_spec() -> None:
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    bodies = [json.loads(body) for body in re.findall(r"-d '(\{.*?\})'", readme, flags=re.DOTALL)]
+def test_the_documents_request_examples_are_in_the_spec() -> None:
+    documents = [PROJECT_ROOT / "README.md", PROJECT_ROOT / "docs" / "api.md"]
+    text = "\n".join(document.read_text(encoding="utf-8") for document in documents)
+    bodies = [json.loads(body) for body in re.findall(r"-d '(\{\"name\".*?\})'", text, flags=re.DOTALL)]
     assert bodies
     examples = [
         operation["requestBody"]["content"]["application/json"].get("example")

@@ -10,7 +10,7 @@ from apitokens.domain.records import TokenRecord
 from apitokens.domain.timeutil import format_timestamp
 from apitokens.settings import Deployment, Settings, SettingsError
 from apitokens.wire.models import ApiToken, CreateTokenRequest, UpdateTokenRequest
-from tests.seed_shapes import TOKEN_FIELDS
+from tests.contract_shapes import TOKEN_FIELDS
 
 
 def test_settings_read_every_variable() -> None:

@@ -1,7 +1,7 @@
 """template.yaml is operable in production, for every function it has or will have: each has a
 log group with the retention parameter, error-rate and throttles alarms to the alarm topic, and
 a line on every per-function widget of the dashboard; the API logs access in JSON and is
-throttled; every parameter and output is in the README."""
+throttled; every parameter and output is in docs/deploy.md."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 FUNCTIONS = sorted(name for name, value in RESOURCES.items() if value["Type"] == "AWS::Serverless::Function")
 ALARMS = {name: value["Properties"] for name, value in RESOURCES.items() if value["Type"] == "AWS::CloudWatch::Alarm"}
-README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+# The configuration reference: every parameter and output of the stack.
+CONFIGURATION = (PROJECT_ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
 
 
 def api() -> dict[str, Any]:
@@ -201,13 +202,13 @@ def test_waf_and_reserved_concurrency_are_optional() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATE["Parameters"]))
-def test_every_parameter_is_documented_in_the_readme(name: str) -> None:
-    assert re.search(rf"`{name}`", README), f"README does not document the parameter {name}"
+def test_every_parameter_is_documented_in_the_configuration_reference(name: str) -> None:
+    assert re.search(rf"`{name}`", CONFIGURATION), f"docs/deploy.md does not document the parameter {name}"
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATE["Outputs"]))
-def test_every_output_is_documented_in_the_readme(name: str) -> None:
-    assert re.search(rf"`{name}`", README), f"README does not document the output {name}"
+def test_every_output_is_documented_in_the_configuration_reference(name: str) -> None:
+    assert re.search(rf"`{name}`", CONFIGURATION), f"docs/deploy.md does not document the output {name}"
 
 
 def test_samconfig_deploys_dev_and_prod_with_known_parameters() -> None:

@@ -140,7 +140,7 @@ class Settings:
     aws_ca_bundle: str | None = None
     # lastUsedAt is written at most once per this many seconds per token.
     last_used_interval_seconds: int = 60
-    # Copies of each token's lookup item (README: "Hot tokens"): a token sustains about
+    # Copies of each token's lookup item (docs/data-model.md: "Hot tokens"): a token sustains about
     # lookup_copies x 3,000 strongly consistent authorizations a second. Written for new tokens.
     lookup_copies: int = 8
     # How many copies the authorizer chooses among; at most lookup_copies. Raising the count is

@@ -119,6 +119,25 @@ def _catalog_resource(catalog: tuple[Route, ...], method: str, path: str) -> str
     return None if best is None else best[1]
 
 
+# The context key that the gateway's 403 (template.yaml's ACCESS_DENIED) appends to its message,
+# as `$context.authorizer.deniedBecause`: a gateway response template substitutes variables only
+# (no conditions), and a variable the context lacks is empty.
+DENIED_BECAUSE = "deniedBecause"
+
+
+def denied_because(principal: Principal, method: str, resource: str, request_path: str) -> str | None:
+    """Why a refusal happened, when saying so tells the caller only what the route's own
+    declaration does: the scope it needs, for a principal that holds the request's account but
+    not that scope. None for another account or an unknown route (the refusal stays generic)."""
+    target = _target(method, resource, request_path)
+    if target is None:
+        return None
+    account_sid, scope = target
+    if account_sid not in principal.account_sids or scope in principal.scopes:
+        return None
+    return f" This route needs the scope {scope}, which these credentials do not hold."
+
+
 def _deny(base: str) -> dict[str, Any]:
     return {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": f"{base}/*"}
 
@@ -138,6 +157,9 @@ def iam_policy(principal: Principal, method_arn: str, method: str, resource: str
     else:
         statement = _deny(base)
         context = principal.to_context(())
+        because = denied_because(principal, method, resource, method_arn[len(base) :])
+        if because is not None:
+            context[DENIED_BECAUSE] = because
     return {
         "principalId": principal.id,
         "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},

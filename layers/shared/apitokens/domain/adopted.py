@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 DEFAULT_TOKEN_PREFIX = "at"
-# The seed's text says acc_ + 27 alphanumerics while every example has 24: both are accepted.
+# The API contract's text says acc_ + 27 alphanumerics while every example has 24: both are accepted.
 DEFAULT_ACCOUNT_ID_PATTERN = r"acc_(?:[A-Za-z0-9]{24}|[A-Za-z0-9]{27})"
 
 

@@ -20,7 +20,7 @@ from apitokens.domain.errors import InvalidRequest
 
 # The default AccountIdPattern.
 ACCOUNT_SID_PATTERN = adopted.ServiceDefaults().account_id_regex
-# The seed's examples have 21 to 24 characters after tok_; new sids have 24.
+# The API contract's examples have 21 to 24 characters after tok_; new sids have 24.
 TOKEN_SID_PATTERN = re.compile(r"tok_[A-Za-z0-9]{21,24}")
 
 TOKEN_SID_PREFIX = "tok_"

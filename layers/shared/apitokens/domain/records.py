@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 CreatorType = Literal["user", "token"]
 # Why a token stopped working: deactivated or deleted by a caller, reported as leaked, or
-# deactivated because an ancestor was (README: "Lineage").
+# deactivated because an ancestor was (docs/api.md: "Lineage").
 RevokedReason = Literal["revoked", "leaked", "parent_revoked"]
 REVOKED: RevokedReason = "revoked"
 LEAKED: RevokedReason = "leaked"
@@ -80,14 +80,14 @@ class Child:
     sid: str
     secret_digest: str
     lookup_copies: int = 1
-    # A roll's pending move (README: "Roll"): not a child, but a predecessor whose children
+    # A roll's pending move (docs/api.md: "Roll"): not a child, but a predecessor whose children
     # belong to this parent until they are moved; a cascade walks them without revoking it.
     moving: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class RecentClient:
-    """One of the few most recently seen source IPs of a token (README: "Usage")."""
+    """One of the few most recently seen source IPs of a token (docs/api.md: "Usage")."""
 
     ip: str
     user_agent: str | None

@@ -1,4 +1,4 @@
-"""Reading audit events and the expiry index (README: "Data model"): key conditions only.
+"""Reading audit events and the expiry index (docs/data-model.md: "Data model"): key conditions only.
 
 The token repository writes every event, in each change's own transaction; this one lists them
 (per account on the table, per token on GSI1, per type on GSI2) and serves the daily expiry

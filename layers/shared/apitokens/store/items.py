@@ -1,6 +1,6 @@
 """The table's items as the store writes and reads them: builders of token, lookup-copy,
 lineage-guard and count items, readers back into domain records, and the deactivation every
-revocation writes. Pure data, no client (keys.py names the keys; README, "Data model").
+revocation writes. Pure data, no client (keys.py names the keys; docs/data-model.md, "Data model").
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Every DynamoDB key of the single table is built here (README: "Data model").
+"""Every DynamoDB key of the single table is built here (docs/data-model.md: "Data model").
 
 item            PK                      SK
 token           ACCOUNT#<accountSid>    TOKEN#<tokenSid>
 account meta    ACCOUNT#<accountSid>    META            (tokenCount, for the per-account limit)
 secret lookup   SECRET#<sha256 hex>     SECRET          (copy 0: what the authorizer reads)
-lookup copy i   SECRET#<sha256 hex>#<i> SECRET          (copies 1..N-1, same content; README: "Hot tokens")
+lookup copy i   SECRET#<sha256 hex>#<i> SECRET          (copies 1..N-1, same content; docs/data-model.md: "Hot tokens")
 lineage edge    ACCOUNT#<accountSid>    CHILD#<parentSid>#<childSid>  (childSid, childDigest)
 rolled slot     ACCOUNT#<accountSid>    ROLLED#<releaseAt>#<tokenSid>  (a rolled token's slot, until released)
 audit event     ACCOUNT#<accountSid>    EVENT#<evtSid>  (GSI1: AUDIT#<acc>#<tokenSid> / EVENT#<evtSid>;
@@ -44,7 +44,7 @@ makes "no route in two catalogs" a condition of the transaction that writes the 
 Expiry: a token item with an expiresAt carries GSI3 keys partitioned by its expiry day, so the
 daily sweep queries the few day partitions it needs, and reads only the tokens expiring then.
 Tokens created together with one lifetime expire on one day whatever their account, so a day is
-spread over EXPIRY_SHARDS keys by a hash of the token's sid (README: "Rates per partition key");
+spread over EXPIRY_SHARDS keys by a hash of the token's sid (docs/data-model.md: "Rates per partition key");
 the sweep queries each, and the unsharded key of tokens written before the shards existed.
 """
 
@@ -65,7 +65,7 @@ BY_EXPIRY_INDEX, BY_EXPIRY_PK, BY_EXPIRY_SK = "ByExpiryDay", "GSI3PK", "GSI3SK"
 SECRET_SK = "SECRET"
 IDEMPOTENCY_PK_PREFIX = "IDEMPOTENCY#"
 # GSI3 partition keys per expiry day: one key takes at most 1,000 writes a second, and creates of
-# tokens expiring on one day come from every account (README: "Rates per partition key").
+# tokens expiring on one day come from every account (docs/data-model.md: "Rates per partition key").
 EXPIRY_SHARDS = 10
 
 

@@ -1,4 +1,4 @@
-"""What a token does to its descendants (README, "Lineage"): the children it created, the
+"""What a token does to its descendants (docs/api.md, "Lineage and cascading revocation"): the children it created, the
 resumable cascade that deactivates them with it, the move of a rolled token's children to its
 successor, and the end of grace. Which children a cascade revokes and what each change records
 are the domain's (domain/changes.py); this turns them into transactions.

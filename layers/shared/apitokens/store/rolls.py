@@ -1,4 +1,4 @@
-"""Roll (README, "Roll"): a token replaced by a new one in one transaction, with its grace
+"""Roll (docs/api.md, "Roll (rotate) a token"): a token replaced by a new one in one transaction, with its grace
 period, and the release of rolled tokens' slots when their grace ends. What a roll means (the
 old token's expiry, whether its slot goes back now, the events) is the domain's plan
 (domain/changes.plan_roll); this writes it.

@@ -3,7 +3,7 @@ cancellation reasons read back into domain errors, the audit write of a change, 
 every change starts from (a token item by its key). The stores (repository, credentials,
 lineage, rolls, event_repository) each hold the one Table, not a base class.
 
-A token item, every copy of its secret-lookup item (keys.py, README "Hot tokens") and the
+A token item, every copy of its secret-lookup item (keys.py, docs/data-model.md, "Hot tokens") and the
 change's audit event are always written together in one transaction, so whichever copy the
 authorizer reads is current; each transaction is conditional on the item that decides it, so no
 interleaving resurrects a deleted token.

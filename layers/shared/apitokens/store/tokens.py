@@ -1,7 +1,7 @@
 """A token's own lifecycle on the table: create, read, list, update, delete, and the usage the
 authorizer records. What an update means (the revokedReason that wins, the event and what it
 records) is the domain's plan (domain/changes.plan_update); this writes it in one transaction.
-No Scan: every access pattern is a key condition (README, "Data model").
+No Scan: every access pattern is a key condition (docs/data-model.md, "Access patterns").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The API's JSON shapes, camelCase on the wire exactly as the seed shows them.
+"""The API's JSON shapes, camelCase on the wire exactly as the API contract shows them.
 
 Request bodies forbid unknown fields and are validated strictly (no "true" for true).
 """
@@ -231,7 +231,7 @@ class ApiToken(ResponseModel):
 
 
 class CreatedApiToken(ResponseModel):
-    """The creation response, in the seed's field order; the only place `token` ever appears."""
+    """The creation response, in the API contract's field order; the only place `token` ever appears."""
 
     sid: TokenSid
     token: str = Field(description="The token value (at_live_... or at_test_...), returned in this response only.")

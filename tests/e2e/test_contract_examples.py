@@ -18,19 +18,19 @@ pytestmark = pytest.mark.e2e
 
 # The contract's examples, verbatim but for what the note above says.
 BASE = "/accounts/acc_abc123def456ghi789jkl012/apiTokens"
-SEED_TOKEN_SID = "tok_abc123def456ghi789jkl012"
-SEED_CREATE_BODY = """{
+CONTRACT_TOKEN_SID = "tok_abc123def456ghi789jkl012"
+CONTRACT_CREATE_BODY = """{
     "name": "Analytics Token",
     "description": "Token for analytics dashboard integration",
     "scopes": ["metrics:read", "buckets:read"],
     "expiresAt": "2024-12-31T23:59:59.000Z"
   }"""
-SEED_UPDATE_BODY = """{
+CONTRACT_UPDATE_BODY = """{
     "name": "Updated Production Token",
     "description": "Updated description for production monitoring",
     "isActive": false
   }"""
-SEED_TOKEN = {
+CONTRACT_TOKEN = {
     "sid": "tok_abc123def456ghi789jkl012",
     "accountSid": "acc_abc123def456ghi789jkl012",
     "name": "Production API Token",
@@ -41,8 +41,8 @@ SEED_TOKEN = {
     "isActive": True,
     "createdAt": "2023-12-01T10:30:00.000Z",
 }
-SEED_LIST = {"hasMore": False, "records": [SEED_TOKEN]}
-SEED_CREATED = {
+CONTRACT_LIST = {"hasMore": False, "records": [CONTRACT_TOKEN]}
+CONTRACT_CREATED = {
     "sid": "tok_new789uvw012rst345def",
     "token": "at_live_1234567890abcdef...",
     "accountSid": "acc_abc123def456ghi789jkl012",
@@ -53,7 +53,7 @@ SEED_CREATED = {
     "isActive": True,
     "createdAt": "2023-12-01T15:45:00.000Z",
 }
-SEED_UPDATED = {
+CONTRACT_UPDATED = {
     "sid": "tok_abc123def456ghi789jkl012",
     "accountSid": "acc_abc123def456ghi789jkl012",
     "name": "Updated Production Token",
@@ -64,7 +64,7 @@ SEED_UPDATED = {
     "isActive": False,
     "createdAt": "2023-12-01T10:30:00.000Z",
 }
-SEED_DELETED = {"sid": "tok_abc123def456ghi789jkl012", "deleted": True}
+CONTRACT_DELETED = {"sid": "tok_abc123def456ghi789jkl012", "deleted": True}
 
 FUTURE_EXPIRY = f"{datetime.now(UTC).year + 2}-12-31T23:59:59.000Z"
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
@@ -73,31 +73,31 @@ NULLABLE = {"description", "lastUsedAt", "expiresAt"}
 ADDED = ["createdBy", "parentSid", "revokedReason", "revokedAt", "rolledTo"]
 
 
-def assert_same_shape(actual: Any, seed: Any, path: str = "$") -> None:
+def assert_same_shape(actual: Any, expected: Any, path: str = "$") -> None:
     """The contract's keys in the contract's order, each value of the contract's JSON type (null allowed where
     the contract itself shows null for that field), recursively."""
-    if isinstance(seed, dict):
+    if isinstance(expected, dict):
         assert isinstance(actual, dict), f"{path}: {actual!r}"
-        keys = [key for key in actual if not (key in ADDED and key not in seed)]
-        assert keys == list(seed), f"{path}: keys {list(actual)} != {list(seed)}"
-        for key, value in seed.items():
+        keys = [key for key in actual if not (key in ADDED and key not in expected)]
+        assert keys == list(expected), f"{path}: keys {list(actual)} != {list(expected)}"
+        for key, value in expected.items():
             if actual[key] is None and key in NULLABLE:
                 continue
             assert_same_shape(actual[key], value, f"{path}.{key}")
-    elif isinstance(seed, list):
+    elif isinstance(expected, list):
         assert isinstance(actual, list), f"{path}: {actual!r}"
         for index, item in enumerate(actual):
-            assert_same_shape(item, seed[0], f"{path}[{index}]")
-    elif isinstance(seed, str) and TIMESTAMP.fullmatch(seed):
+            assert_same_shape(item, expected[0], f"{path}[{index}]")
+    elif isinstance(expected, str) and TIMESTAMP.fullmatch(expected):
         assert isinstance(actual, str), f"{path}: {actual!r}"
         assert TIMESTAMP.fullmatch(actual), f"{path}: {actual!r}"
     else:
-        assert type(actual) is type(seed), f"{path}: {actual!r} is not like {seed!r}"
+        assert type(actual) is type(expected), f"{path}: {actual!r} is not like {expected!r}"
 
 
 @pytest.fixture(scope="module")
 def curl(server: LocalServer) -> Any:
-    """Sends one seed example: its method, URL path, headers and body."""
+    """Sends one example of the API contract: its method, URL path, headers and body."""
     jwt = server.jwt("--account", ACCOUNT)
 
     def send(method: str, path: str, body: str | None = None) -> Any:
@@ -113,7 +113,7 @@ def curl(server: LocalServer) -> Any:
 
 @pytest.fixture(scope="module")
 def created(curl: Any, server: LocalServer) -> dict[str, Any]:
-    reply = curl("POST", BASE, SEED_CREATE_BODY.replace("2024-12-31T23:59:59.000Z", FUTURE_EXPIRY))
+    reply = curl("POST", BASE, CONTRACT_CREATE_BODY.replace("2024-12-31T23:59:59.000Z", FUTURE_EXPIRY))
     assert reply.status == 201, reply.text
     body: dict[str, Any] = reply.body
     server.secrets.append(body["token"])
@@ -121,8 +121,8 @@ def created(curl: Any, server: LocalServer) -> dict[str, Any]:
 
 
 def test_create(created: dict[str, Any]) -> None:
-    assert_same_shape(created, SEED_CREATED)
-    request = json.loads(SEED_CREATE_BODY)
+    assert_same_shape(created, CONTRACT_CREATED)
+    request = json.loads(CONTRACT_CREATE_BODY)
     assert created["name"] == request["name"]
     assert created["description"] == request["description"]
     assert created["scopes"] == request["scopes"]
@@ -136,7 +136,7 @@ def test_create(created: dict[str, Any]) -> None:
 def test_list(curl: Any, created: dict[str, Any]) -> None:
     reply = curl("GET", BASE)
     assert reply.status == 200, reply.text
-    assert_same_shape(reply.body, SEED_LIST)
+    assert_same_shape(reply.body, CONTRACT_LIST)
     assert reply.body["hasMore"] is False
     assert [record["sid"] for record in reply.body["records"]] == [created["sid"]]
     record = reply.body["records"][0]
@@ -148,17 +148,17 @@ def test_list(curl: Any, created: dict[str, Any]) -> None:
 def test_get(curl: Any, created: dict[str, Any]) -> None:
     reply = curl("GET", f"{BASE}/{created['sid']}")
     assert reply.status == 200, reply.text
-    assert_same_shape(reply.body, SEED_TOKEN)
+    assert_same_shape(reply.body, CONTRACT_TOKEN)
     assert reply.body["sid"] == created["sid"]
     assert reply.body["lastUsedAt"] is None  # used by nobody yet (the contract's example was)
     assert created["token"] not in reply.text
 
 
 def test_update(curl: Any, created: dict[str, Any]) -> None:
-    reply = curl("PUT", f"{BASE}/{created['sid']}", SEED_UPDATE_BODY)
+    reply = curl("PUT", f"{BASE}/{created['sid']}", CONTRACT_UPDATE_BODY)
     assert reply.status == 200, reply.text
-    assert_same_shape(reply.body, SEED_UPDATED)
-    request = json.loads(SEED_UPDATE_BODY)
+    assert_same_shape(reply.body, CONTRACT_UPDATED)
+    request = json.loads(CONTRACT_UPDATE_BODY)
     assert reply.body["name"] == request["name"]
     assert reply.body["description"] == request["description"]
     assert reply.body["isActive"] is False
@@ -169,12 +169,12 @@ def test_update(curl: Any, created: dict[str, Any]) -> None:
 def test_delete(curl: Any, created: dict[str, Any]) -> None:
     reply = curl("DELETE", f"{BASE}/{created['sid']}")
     assert reply.status == 200, reply.text
-    assert_same_shape(reply.body, SEED_DELETED)
+    assert_same_shape(reply.body, CONTRACT_DELETED)
     assert reply.body == {"sid": created["sid"], "deleted": True}
 
 
-@pytest.mark.parametrize("sid", [SEED_TOKEN_SID, "tok_xyz789uvw012rst345abc", "tok_new789uvw012rst345def"])
-def test_seed_sids_are_accepted_as_identifiers(curl: Any, sid: str) -> None:
+@pytest.mark.parametrize("sid", [CONTRACT_TOKEN_SID, "tok_xyz789uvw012rst345abc", "tok_new789uvw012rst345def"])
+def test_contract_sids_are_accepted_as_identifiers(curl: Any, sid: str) -> None:
     # The contract's own example sids (21 to 24 characters) are well-formed: unknown (404), not invalid (400).
     reply = curl("GET", f"{BASE}/{sid}")
     assert reply.status == 404, reply.text
