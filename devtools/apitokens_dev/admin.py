@@ -23,9 +23,10 @@ from apitokens.domain import tokens
 from apitokens.domain.errors import DomainError, StoreUnavailable
 from apitokens.domain.principal import Principal
 from apitokens.domain.records import TokenRecord
-from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.domain.scopes import known_scopes
 from apitokens.domain.timeutil import format_timestamp, utcnow
 from apitokens.rules import service
+from apitokens.settings import get_deployment
 from apitokens.store.repository import TokenRepository
 from apitokens.wire.models import CreateTokenRequest, UpdateTokenRequest
 from apitokens_dev.admin_aws import AdminError, Target, aws_cause, explain
@@ -37,8 +38,8 @@ ADMIN_PRINCIPAL_ID = "admin-cli"
 
 def _admin(account: str) -> Principal:
     # The operator holds every scope on the one account named: the no-escalation rules still
-    # apply (a token never holds more than the 19 scopes), and the audit names the CLI.
-    return Principal(type="user", id=ADMIN_PRINCIPAL_ID, account_sids=frozenset({account}), scopes=ALL_SCOPES)
+    # apply (a token never holds more than the deployment's scopes), and the audit names the CLI.
+    return Principal(type="user", id=ADMIN_PRINCIPAL_ID, account_sids=frozenset({account}), scopes=known_scopes())
 
 
 def _first_error(error: ValidationError) -> str:
@@ -70,9 +71,10 @@ def create_token(
     target: Target, account: str, scopes: list[str], name: str, *, expires_in: int | None, out: IO[str]
 ) -> str:
     """Creates the token and prints it; returns its sid."""
-    unknown = sorted(set(scopes) - ALL_SCOPES)
+    known = known_scopes()
+    unknown = sorted(set(scopes) - known)
     if unknown:
-        raise AdminError(f"unknown scope(s): {', '.join(unknown)} (known: {', '.join(sorted(ALL_SCOPES))})")
+        raise AdminError(f"unknown scope(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     body: dict[str, object] = {"name": name, "scopes": scopes}
     if expires_in is not None:
         body["expiresAt"] = format_timestamp(utcnow() + timedelta(seconds=expires_in))
@@ -113,7 +115,7 @@ def _state(record: TokenRecord) -> str:
 def find_token(target: Target, value: str, out: IO[str]) -> None:
     """Which token `value` is (account, sid, state), found by its digest as the authorizer finds
     it. The value itself is never printed: a refusal names only its shape."""
-    if not any(tokens.is_well_formed(value, prefix) for prefix in tokens.PREFIXES):
+    if not any(tokens.is_well_formed(value, prefix) for prefix in tokens.prefixes(get_deployment().token_prefix)):
         raise AdminError(
             "that value is not a token this service issues (at_live_ or at_test_, 36 letters and digits, "
             "a valid checksum): nothing to look up"

@@ -21,7 +21,13 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from apitokens.settings import MAX_LOOKUP_COPIES, MAX_TOKENS_PER_ACCOUNT_RANGE, Settings, TokenEnvironment
+from apitokens.settings import (
+    MAX_LOOKUP_COPIES,
+    MAX_TOKENS_PER_ACCOUNT_RANGE,
+    Settings,
+    TokenEnvironment,
+    get_deployment,
+)
 
 # The stack's output naming its table, and the parameters the command follows.
 TABLE_OUTPUT = "TokensTableName"
@@ -69,6 +75,8 @@ class Target:
             aws_region=self.region,
             max_tokens_per_account=self.max_tokens_per_account,
             lookup_copies=self.lookup_copies,
+            # The token stack's TokenPrefix, AccountIdPattern, BaseScopes (--parameter-overrides).
+            deployment=get_deployment(),
         )
 
     def dynamodb_client(self) -> Any:

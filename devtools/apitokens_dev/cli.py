@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -12,15 +13,33 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from apitokens.domain import ids
-from apitokens.domain.scopes import ALL_SCOPES
-from apitokens.settings import MAX_LOOKUP_COPIES, MAX_TOKENS_PER_ACCOUNT_RANGE
+from apitokens.domain.scopes import known_scopes
+from apitokens.settings import MAX_LOOKUP_COPIES, MAX_TOKENS_PER_ACCOUNT_RANGE, SettingsError, get_deployment
 from apitokens_dev import devkeys
 
+PARAMETER_OVERRIDES = "--parameter-overrides"
 
-def _account(value: str) -> str:
-    if not ids.is_account_sid(value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not an account sid (acc_ + 24 or 27 letters and digits)")
-    return value
+
+def _apply_parameter_overrides(items: list[str] | None) -> dict[str, str]:
+    """The token stack's parameter overrides, set in this process's environment as the functions
+    would have them (ParameterError or SettingsError naming a refused one)."""
+    overrides: dict[str, str] = {}
+    if items:
+        from apitokens_dev import parameters  # the template's reader: the `local` extra
+
+        overrides = parameters.parse(items)
+        os.environ.update(parameters.overridden_environment(overrides))
+    get_deployment.cache_clear()
+    get_deployment()
+    return overrides
+
+
+def _account_fault(accounts: list[str]) -> str | None:
+    """Checked once the parameter overrides apply: AccountIdPattern decides what an account is."""
+    for value in accounts:
+        if not ids.is_account_sid(value):
+            return f"argument --account: {value!r} is not an account sid ({ids.account_sid_rule()})"
+    return None
 
 
 # The longest lifetime a token or a development JWT is given from the command line; leave
@@ -65,6 +84,20 @@ def _template(value: str) -> Path:
     return path
 
 
+def _stack_parameters() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        PARAMETER_OVERRIDES,
+        dest="parameter_overrides",
+        nargs="+",
+        default=None,
+        metavar="KEY=VALUE",
+        help="the token stack's parameters, as `sam deploy --parameter-overrides` takes them "
+        "(e.g. TokenPrefix=acme AccountIdPattern='org_[A-Za-z0-9]{16}'); default: template.yaml's defaults",
+    )
+    return parent
+
+
 _lookup_copies = _whole_number(1, MAX_LOOKUP_COPIES, "copies", " (the stack's LookupCopies)")
 
 
@@ -95,10 +128,10 @@ def _admin_parser(commands: Any) -> None:
         "(the endpoint and table it prints).",
     )
     actions = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION", parser_class=_OneLineParser)
-    target = argparse.ArgumentParser(add_help=False)
+    target = argparse.ArgumentParser(add_help=False, parents=[_stack_parameters()])
     _admin_target(target)
     create = actions.add_parser("create-token", parents=[target], help="create a token; its value is the last line")
-    create.add_argument("--account", required=True, type=_account, metavar="ACC")
+    create.add_argument("--account", required=True, metavar="ACC")
     create.add_argument("--scope", dest="scopes", action="append", required=True, metavar="SCOPE")
     create.add_argument("--name", required=True)
     create.add_argument("--expires-in", type=_expires_in, metavar="SECONDS")
@@ -115,7 +148,7 @@ def _admin_parser(commands: Any) -> None:
         help="the stack's LookupCopies (default: the stack's, else 8)",
     )
     revoke = actions.add_parser("revoke", parents=[target], help="deactivate a token")
-    revoke.add_argument("--account", required=True, type=_account, metavar="ACC")
+    revoke.add_argument("--account", required=True, metavar="ACC")
     revoke.add_argument("--token-sid", required=True, metavar="SID")
     find = actions.add_parser(
         "find-token",
@@ -173,9 +206,10 @@ def _parser() -> argparse.ArgumentParser:
         help="where the development signing key is kept (default: .apitokens in the current directory)",
     )
 
+    stack_parameters = _stack_parameters()
     serve = commands.add_parser(
         "serve",
-        parents=[state],
+        parents=[state, stack_parameters],
         help="run the API locally (http://127.0.0.1:3000/v1)",
         description="Serve the API through the real authorizer and handlers of template.yaml, backed by an "
         "embedded DynamoDB unless --dynamodb-endpoint is given. Stop with Ctrl-C.",
@@ -209,7 +243,7 @@ def _parser() -> argparse.ArgumentParser:
 
     dev_jwt = commands.add_parser(
         "dev-jwt",
-        parents=[state],
+        parents=[state, stack_parameters],
         help="print a development user JWT that `apitokens serve` accepts",
         description="Print (on the last line) a user JWT signed with the development key of --state-dir, "
         "accepted by `apitokens serve` run from the same directory.",
@@ -218,7 +252,6 @@ def _parser() -> argparse.ArgumentParser:
         "--account",
         dest="accounts",
         action="append",
-        type=_account,
         required=True,
         metavar="ACC",
         help="an account the user may act on (repeat for several)",
@@ -249,7 +282,7 @@ def _parser() -> argparse.ArgumentParser:
 
     leak = commands.add_parser(
         "dev-leak-report",
-        parents=[state],
+        parents=[state, stack_parameters],
         help="print a GitHub secret-scanning report, signed with the development key, for curl",
         description="Print the headers and body of a GitHub secret-scanning report naming TOKEN..., signed "
         "with the development GitHub key of --state-dir, which `apitokens serve` run from the same directory "
@@ -290,9 +323,10 @@ def _scope(parser: argparse.ArgumentParser, values: list[str] | None) -> str | N
     if values is None:
         return None
     requested = [scope for value in values for scope in value.split()]
-    unknown = sorted(set(requested) - ALL_SCOPES)
+    known = known_scopes()
+    unknown = sorted(set(requested) - known)
     if unknown:
-        parser.error(f"unknown scope(s): {', '.join(unknown)} (known: {', '.join(sorted(ALL_SCOPES))})")
+        parser.error(f"unknown scope(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     return " ".join(dict.fromkeys(requested))
 
 
@@ -318,9 +352,30 @@ def _dev_leak_report(arguments: argparse.Namespace) -> int:
     return 0
 
 
+# The commands that take the token stack's parameters (--parameter-overrides).
+_WITH_STACK_PARAMETERS = ("serve", "dev-jwt", "admin", "dev-leak-report")
+
+
+def _refusal(arguments: argparse.Namespace) -> str | None:
+    """The one-line refusal of a parameter override or an account the deployment refuses."""
+    if arguments.command not in _WITH_STACK_PARAMETERS:
+        return None
+    try:
+        arguments.stack_overrides = _apply_parameter_overrides(arguments.parameter_overrides)
+    except (ValueError, SettingsError) as error:  # parameters.ParameterError is a ValueError
+        return str(error)
+    account = getattr(arguments, "account", None)
+    return _account_fault(getattr(arguments, "accounts", None) or ([account] if account is not None else []))
+
+
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per command
     parser = _parser()
     arguments = parser.parse_args(argv)
+    refusal = _refusal(arguments)
+    if refusal is not None:
+        command = " ".join(filter(None, (arguments.command, getattr(arguments, "admin_command", None))))
+        print(f"apitokens {command}: error: {refusal}", file=sys.stderr)
+        return 2
     if arguments.command == "openapi":
         from apitokens_dev.openapi import DEFAULT_SERVER_URL, build_openapi
 
@@ -369,6 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
             state_dir=arguments.state_dir,
             apis=tuple(arguments.apis),
             authorizer_cache_ttl=arguments.authorizer_cache_ttl,
+            parameter_overrides=arguments.stack_overrides,
         )
     except ServeError as error:
         print(f"apitokens serve: {error}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import json
 import os
 import secrets
@@ -24,7 +25,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.domain import ids
+from apitokens.domain.scopes import known_scopes
+from apitokens.settings import get_deployment
 
 STATE_DIR = Path(".apitokens")
 KEY_FILE = "dev-signing-key.pem"
@@ -37,6 +40,39 @@ ACCOUNTS_CLAIM = "accounts"
 DEFAULT_SUBJECT = "user_dev"
 DEFAULT_EXPIRES_IN = 12 * 3600
 EXAMPLE_ACCOUNT = "acc_abc123def456ghi789jkl012"
+# re's own parser: the deployment's AccountIdPattern (checked at start to hold only literals,
+# classes, groups, alternatives, bounded repeats and anchors) walked to make an example of it.
+_REGEX_PARSER: Any = importlib.import_module("re._parser")
+
+
+def _example_of(parsed: Any) -> str:
+    parts: list[str] = []
+    for opcode, argument in parsed:
+        if opcode is _REGEX_PARSER.LITERAL:
+            parts.append(chr(argument))
+        elif opcode is _REGEX_PARSER.IN:
+            first_opcode, first = argument[0]
+            parts.append(chr(first if first_opcode is _REGEX_PARSER.LITERAL else first[0]))
+        elif opcode in (_REGEX_PARSER.MAX_REPEAT, _REGEX_PARSER.MIN_REPEAT, _REGEX_PARSER.POSSESSIVE_REPEAT):
+            parts.append(_example_of(argument[2]) * argument[0])  # each repeat at its least
+        elif opcode is _REGEX_PARSER.SUBPATTERN:
+            parts.append(_example_of(argument[-1]))
+        elif opcode is _REGEX_PARSER.ATOMIC_GROUP:
+            parts.append(_example_of(argument))
+        elif opcode is _REGEX_PARSER.BRANCH:
+            parts.append(_example_of(argument[1][0]))
+    return "".join(parts)
+
+
+def example_account() -> str:
+    """An account the deployment's AccountIdPattern accepts: EXAMPLE_ACCOUNT by default."""
+    pattern = ids.account_sid_pattern()
+    if pattern.fullmatch(EXAMPLE_ACCOUNT):
+        return EXAMPLE_ACCOUNT
+    example = _example_of(_REGEX_PARSER.parse(pattern.pattern))
+    if not pattern.fullmatch(example):
+        raise ValueError(f"no example account for AccountIdPattern {pattern.pattern!r}: name one with --account")
+    return example
 
 
 def _b64url(data: bytes) -> str:
@@ -106,7 +142,8 @@ def mint_jwt(
     now: float | None = None,
 ) -> str:
     """A user JWT as an identity provider would issue it: `accounts` lists the accounts the user
-    may act on; without `scope` the user has every scope on them, written into the `scope` claim
+    may act on; without `scope` the user has every scope the deployment knows on them, written
+    (each after JwtScopePrefix) into the `scope` claim
     (the authorizer grants no scope to a JWT without it: JWT_ABSENT_SCOPE_CLAIM's default)."""
     issued_at = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
@@ -119,7 +156,9 @@ def mint_jwt(
         "jti": secrets.token_hex(8),
         ACCOUNTS_CLAIM: list(accounts),
     }
-    claims["scope"] = " ".join(sorted(ALL_SCOPES)) if scope is None else scope
+    names = sorted(known_scopes()) if scope is None else scope.split()
+    # As the identity provider writes them: with the deployment's JwtScopePrefix, if any.
+    claims["scope"] = " ".join(get_deployment().jwt_scope_prefix + name for name in names)
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": public_jwk(key)["kid"], "typ": "JWT"})
 
 

@@ -30,22 +30,29 @@ def _is_loopback(url: str) -> bool:
     return (urlsplit(url).hostname or "") in _LOOPBACK
 
 
-def template_environment() -> dict[str, str]:
-    """What template.yaml gives its functions with default parameters, all functions merged:
-    they share this one process, as their environments share names and values."""
+def template_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """What template.yaml gives its functions with these parameter overrides (else the defaults),
+    all functions merged: they share this one process, as their environments share names and values."""
     functions = [route.function for route in template.api_routes()] + [template.default_authorizer()[0]]
     environment: dict[str, str] = {}
     for logical_id in functions:
-        environment.update(template.function_environment(logical_id))
+        environment.update(template.function_environment(logical_id, overrides=overrides))
     return environment
 
 
 def local_environment(
-    *, table: str, endpoint: str, jwks_url: str, embedded: bool, github_keys_url: str = ""
+    *,
+    table: str,
+    endpoint: str,
+    jwks_url: str,
+    embedded: bool,
+    github_keys_url: str = "",
+    overrides: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The functions' environment from template.yaml, with the local stage's values over it."""
+    """The functions' environment from template.yaml (with the token stack's parameter
+    overrides), with the local stage's values over it."""
     environment = {
-        **template_environment(),
+        **template_environment(overrides),
         "TABLE_NAME": table,
         "DYNAMODB_ENDPOINT_URL": endpoint,
         # The local stage issues and accepts at_test_ tokens only, like a test deployment.

@@ -4,6 +4,7 @@ secret-scanning key list and the OpenAPI document), and one redacted log line pe
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import socket
@@ -21,6 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from typing_extensions import override
 
+from apitokens.domain import adopted
 from apitokens_dev import devkeys
 from apitokens_dev.gateway import Gateway, HttpResponse, Request
 from apitokens_dev.local_env import JWKS_PATH, ServeError
@@ -30,14 +32,21 @@ from apitokens_dev.local_env import JWKS_PATH, ServeError
 # routes, 1 MiB for GitHub's reports), as in AWS.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
-# Token values and JWTs that a client might put in a URL never reach the log, however the URL
-# spells them: the prefix in any case, a JWT by its "eyJ" header or by its three segments.
-_SECRETS = re.compile(
-    r"(at)_(live|test)_[A-Za-z0-9]+"
-    r"|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_.-]*"
-    r"|[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*",
-    re.IGNORECASE,
-)
+
+@functools.cache
+def _secrets(token_prefix: str) -> re.Pattern[str]:
+    """Token values and JWTs that a client might put in a URL, so that they never reach the log
+    however the URL spells them: the deployment's TokenPrefix (and the service's own) in any
+    case, a JWT by its "eyJ" header or by its three segments."""
+    prefixes = "|".join(dict.fromkeys(map(re.escape, (token_prefix, adopted.DEFAULT_TOKEN_PREFIX))))
+    return re.compile(
+        rf"({prefixes})_(live|test)_[A-Za-z0-9]+"
+        r"|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_.-]*"
+        r"|[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*",
+        re.IGNORECASE,
+    )
+
+
 # What a redacted target keeps unescaped: RFC 3986's characters, and the brackets of [redacted].
 _LOGGED_AS_IS = "/?#[]@!$&'()*+,;=:-._~"
 
@@ -55,7 +64,8 @@ def redact(target: str) -> str:
     def replace(match: re.Match[str]) -> str:
         return f"{match.group(1)}_{match.group(2)}_[redacted]" if match.group(1) else "[redacted]"
 
-    return quote(_SECRETS.sub(replace, meaning), safe=_LOGGED_AS_IS)
+    secrets = _secrets(adopted.current().token_prefix)
+    return quote(secrets.sub(replace, meaning), safe=_LOGGED_AS_IS)
 
 
 @dataclass

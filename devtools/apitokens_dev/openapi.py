@@ -15,10 +15,11 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from apitokens.domain import errors, ids, scopes, token_api
+from apitokens.domain import errors, ids, scopes, token_api, tokens
 from apitokens.domain.audit import EVENT_TYPES
 from apitokens.domain.token_api import Operation
 from apitokens.rules import idempotency
+from apitokens.settings import get_deployment
 from apitokens.wire.audit_models import EVENT_SID_PATTERN, AuditEventList, TokenUsage
 from apitokens.wire.leak_models import (
     GithubFeedbackList,
@@ -222,14 +223,21 @@ def _schemas() -> dict[str, Any]:
     return definitions
 
 
+def _account_sid_description() -> str:
+    pattern = ids.account_sid_pattern()
+    if pattern.pattern == ids.ACCOUNT_SID_PATTERN.pattern:
+        return "Account identifier: acc_ followed by 24 or 27 alphanumeric characters."
+    return f"Account identifier: it matches {pattern.pattern} (the deployment's AccountIdPattern)."
+
+
 def _parameters() -> dict[str, Any]:
     return {
         "accountSid": {
             "name": "accountSid",
             "in": "path",
             "required": True,
-            "description": "Account identifier: acc_ followed by 24 or 27 alphanumeric characters.",
-            "schema": {"type": "string", "pattern": _pattern(ids.ACCOUNT_SID_PATTERN)},
+            "description": _account_sid_description(),
+            "schema": {"type": "string", "pattern": _pattern(ids.account_sid_pattern())},
             "example": "acc_abc123def456ghi789jkl012",
         },
         "apiTokenSid": {
@@ -404,7 +412,8 @@ def build_openapi(server_url: str = DEFAULT_SERVER_URL) -> dict[str, Any]:
     for operation in token_api.OPERATIONS:
         paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation)
     _link_token_sids(paths)
-    scope_list = "\n".join(f"- `{name}`: {description}" for name, description in scopes.SCOPES.items())
+    scope_list = "\n".join(f"- `{name}`: {description}" for name, description in scopes.scope_catalog().items())
+    live, test = tokens.prefixes(get_deployment().token_prefix)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -421,7 +430,7 @@ def build_openapi(server_url: str = DEFAULT_SERVER_URL) -> dict[str, Any]:
                 SECURITY_SCHEME: {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "A user JWT from the identity provider, or an API token (at_live_/at_test_).",
+                    "description": f"A user JWT from the identity provider, or an API token ({live}/{test}).",
                 },
                 SIGV4_SCHEME: {
                     "type": "apiKey",

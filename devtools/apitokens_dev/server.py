@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from apitokens_dev import devkeys, template
+from apitokens_dev.catalogs import apply_catalogs
 from apitokens_dev.embedded_db import embedded_dynamodb
 from apitokens_dev.gateway import Gateway
 from apitokens_dev.local_env import (
@@ -46,7 +47,7 @@ def _stop(signum: int, frame: Any) -> None:
 def banner(
     base_url: str, root_url: str, dynamodb: str, table: str, jwt: str, *, endpoint: str = "", apis: tuple[str, ...] = ()
 ) -> str:
-    account = devkeys.EXAMPLE_ACCOUNT
+    account = devkeys.example_account()
     hours = devkeys.DEFAULT_EXPIRES_IN // 3600
     admin = f"apitokens admin create-token --dynamodb-endpoint {endpoint} --table {table} --environment test"
     return "\n".join(
@@ -81,6 +82,7 @@ def serve(
     log: IO[str] = sys.stderr,
     apis: tuple[Path, ...] = (),
     authorizer_cache_ttl: int | None = None,
+    parameter_overrides: dict[str, str] | None = None,
 ) -> int:
     """Runs until Ctrl-C or SIGTERM; the exit status (0 on a requested stop)."""
     # Ctrl-C stops the server even when it was started from a shell that ignores SIGINT (a
@@ -102,12 +104,16 @@ def serve(
                     jwks_url=root_url + JWKS_PATH,
                     embedded=embedded,
                     github_keys_url=root_url + devkeys.GITHUB_KEYS_PATH,
+                    overrides=parameter_overrides,
                 )
             )
-            from apitokens.settings import get_settings
+            from apitokens.settings import get_deployment, get_settings
 
             get_settings.cache_clear()
+            get_deployment.cache_clear()
+            get_deployment()
             ensure_table(endpoint, table)
+            apply_catalogs(apis, endpoint, table)
             write_serve_state(state_dir, endpoint, table)
             from apitokens_dev.openapi import build_openapi
 
@@ -120,7 +126,7 @@ def serve(
                 log=log,
             )
             dynamodb = f"embedded (moto) at {endpoint}" if embedded else endpoint
-            jwt = devkeys.mint_jwt(key, [devkeys.EXAMPLE_ACCOUNT])
+            jwt = devkeys.mint_jwt(key, [devkeys.example_account()])
             names = tuple(str(path) for path in apis)
             print(banner(base_url, root_url, dynamodb, table, jwt, endpoint=endpoint, apis=names), file=out, flush=True)
             httpd.serve_forever()

@@ -231,25 +231,31 @@ def function_limits(logical_id: str, template: dict[str, Any] | None = None) -> 
     return int(memory), int(timeout)
 
 
-def _variables(properties: dict[str, Any] | None) -> dict[str, Any]:
+def variables_of(properties: dict[str, Any] | None) -> dict[str, Any]:
     variables: dict[str, Any] = ((properties or {}).get("Environment") or {}).get("Variables") or {}
     return variables
 
 
-def function_environment(logical_id: str, template: dict[str, Any] | None = None) -> dict[str, str]:
-    """A function's environment variables (Globals', then its own) as deployed with default
-    parameters: literal values, and Refs to a parameter as its Default. Values that only exist
-    in a deployed stack (a resource's Ref, Fn::*) are left out for the caller to provide."""
+def function_environment(
+    logical_id: str, template: dict[str, Any] | None = None, overrides: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A function's environment variables (Globals', then its own) as deployed with these
+    parameter overrides: literal values, and Refs to a parameter as its override, else its Default.
+    Values that only exist in a deployed stack (a resource's Ref, Fn::*) are left out for the
+    caller to provide."""
     template = template or load_template()
+    overrides = overrides or {}
     parameters: dict[str, Any] = template.get("Parameters") or {}
     declared = {
-        **_variables((template.get("Globals") or {}).get("Function")),
-        **_variables(resource(logical_id, template).get("Properties")),
+        **variables_of((template.get("Globals") or {}).get("Function")),
+        **variables_of(resource(logical_id, template).get("Properties")),
     }
     environment: dict[str, str] = {}
     for name, declared_value in declared.items():
         value = declared_value
-        if isinstance(value, dict) and set(value) == {"Ref"} and "Default" in parameters.get(value["Ref"], {}):
+        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in overrides:
+            value = overrides[value["Ref"]]
+        elif isinstance(value, dict) and set(value) == {"Ref"} and "Default" in parameters.get(value["Ref"], {}):
             value = parameters[value["Ref"]]["Default"]
         if isinstance(value, bool):
             environment[name] = "true" if value else "false"  # as CloudFormation renders it

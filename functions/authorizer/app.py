@@ -17,9 +17,11 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from typing import Any
 
     from apitokens.auth.authorizer import Authorizer
+    from apitokens.domain import catalogs, scopes
     from apitokens.domain.errors import StoreUnavailable, Unauthenticated
     from apitokens.jsonlog import JsonLogger, MetricLine
     from apitokens.settings import get_settings
+    from apitokens.store.catalogs import CatalogStore
     from apitokens.store.dynamodb_http import HttpDynamoDBClient
     from apitokens.store.repository import TokenRepository
     from apitokens.tracing import enable_if_configured
@@ -32,6 +34,8 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     # (apitokens/store/dynamodb_http.py).
     dynamodb = HttpDynamoDBClient.from_settings(settings)
     authorizer = Authorizer(settings, TokenRepository.from_settings(settings, dynamodb), logger=logger)
+    # The protected APIs' catalogs: one Query through the same client at most once a minute.
+    scopes.use_declarations(catalogs.CatalogCache(CatalogStore(dynamodb, settings.table_name).read_all))
     ACCEPTED = MetricLine(settings.metrics_namespace, ["CredentialsAccepted"], [[], ["principal_type"]])
     REFUSED = MetricLine(settings.metrics_namespace, ["CredentialsRefused"], [[], ["reason"]])
     FAILED = MetricLine(settings.metrics_namespace, ["AuthorizerFailures"], [[]])

@@ -19,14 +19,14 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
         metrics,
         parse_body,
         principal_of,
-        repository,
+        repository_and_catalogs,
         route,
     )
     from apitokens.wire.models import ApiToken, CreatedApiToken, CreateTokenRequest, build
 
     build(CreateTokenRequest, CreatedApiToken)
     app = create_app()
-    creator = IdempotentCreate(repository(), get_settings())
+    creator = IdempotentCreate(repository_and_catalogs(), get_settings())
 
 
 @route(app, token_api.CREATE_TOKEN)

@@ -22,15 +22,22 @@ with lambda_init():  # no garbage collection during init (apitokens/startup.py)
     from apitokens.domain.errors import DomainError, InvalidRequest
     from apitokens.jsonlog import JsonLogger, MetricLine
     from apitokens.settings import get_settings
-    from apitokens.store.repository import TokenRepository
-    from apitokens.wire.http import check_event_body, error_body, error_headers, event_body, parse_json_body, status_for
+    from apitokens.wire.http import (
+        check_event_body,
+        error_body,
+        error_headers,
+        event_body,
+        parse_json_body,
+        repository_and_catalogs,
+        status_for,
+    )
     from apitokens.wire.models import build
     from apitokens.wire.verify_models import ActiveToken, ActiveTokenDecision, InactiveToken, VerifyTokenRequest, answer
 
     build(VerifyTokenRequest, InactiveToken, ActiveToken, ActiveTokenDecision)
     settings = get_settings()
     logger = JsonLogger(settings.service_name, settings.log_level)
-    authorizer = Authorizer(settings, TokenRepository.from_settings(settings), logger=logger)
+    authorizer = Authorizer(settings, repository_and_catalogs(), logger=logger)
     VERIFIED = MetricLine(settings.metrics_namespace, ["TokensVerified"], [[], ["active"]])
     HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
     # This route's declaration (method, path, IAM authorization, statuses): its success status.

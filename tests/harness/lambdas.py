@@ -23,6 +23,7 @@ import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
 
+from apitokens.domain import scopes
 from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import ALL_SCOPES, ROUTES, TOKEN, TOKENS, Route
 from apitokens.settings import get_settings
@@ -75,6 +76,8 @@ def applied_environment(patch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         yield TEST_ENVIRONMENT
     finally:
         get_settings.cache_clear()
+        # The functions loaded inside read the catalogs of a table that is gone with the test.
+        scopes.use_declarations(None)
 
 
 @contextlib.contextmanager

@@ -51,7 +51,7 @@ def test_well_formed_tokens_round_trip(value: str) -> None:
     prefix = value[: len("at_live_")]
     other = next(candidate for candidate in tokens.PREFIXES if candidate != prefix)
     assert len(value) == tokens.TOKEN_LENGTH
-    assert tokens.looks_like_token(value)
+    assert tokens.looks_like_token(value, "at")
     assert tokens.is_well_formed(value, prefix)
     assert not tokens.is_well_formed(value, other)  # a test stage refuses live tokens and vice versa
     digest = tokens.digest(value)

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from apitokens.domain.records import TokenRecord
 from apitokens.domain.timeutil import format_timestamp
-from apitokens.settings import Settings, SettingsError
+from apitokens.settings import Deployment, Settings, SettingsError
 from apitokens.wire.models import ApiToken, CreateTokenRequest, UpdateTokenRequest
 from tests.contract_shapes import TOKEN_FIELDS
 
@@ -60,6 +60,11 @@ EVERY_VARIABLE = {
     "POWERTOOLS_LOG_LEVEL": "debug",
     "POWERTOOLS_METRICS_NAMESPACE": "Tokens",
     "CORS_ALLOW_ORIGIN": "https://app.example.com",
+    # The deployment's own (Settings.deployment).
+    "TOKEN_PREFIX": "acme",
+    "ACCOUNT_ID_PATTERN": "org_[A-Za-z0-9]{16}",
+    "BASE_SCOPES": "tokens:read,tokens:write,tokens:delete,invoices:read",
+    "JWT_SCOPE_PREFIX": "https://api.acme.example/",
 }
 
 
@@ -69,6 +74,12 @@ def test_each_variable_sets_its_own_field_and_blank_ones_keep_the_defaults() -> 
     changed = {field.name for field in fields(Settings) if getattr(given, field.name) != getattr(defaults, field.name)}
     assert changed == {field.name for field in fields(Settings)} - {"table_name"}
     assert (given.jwt_absent_scope_claim, given.log_level, given.enable_tracing) == ("all", "DEBUG", True)
+    changed_deployment = {
+        field.name
+        for field in fields(Deployment)
+        if field.init and getattr(given.deployment, field.name) != getattr(defaults.deployment, field.name)
+    }
+    assert changed_deployment == {field.name for field in fields(Deployment) if field.init}
     blank = Settings.from_env({"TABLE_NAME": "t", **dict.fromkeys(EVERY_VARIABLE, "  ")})
     assert blank == defaults
     assert Settings.from_env({"TABLE_NAME": "t", "AWS_DEFAULT_REGION": "eu-north-1"}).aws_region == "eu-north-1"

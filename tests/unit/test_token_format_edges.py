@@ -12,12 +12,12 @@ from apitokens.domain import base62, tokens
 
 @pytest.mark.parametrize("value", ["at_live_x", "at_test_", "at_", "at_anything at all", tokens.generate("at_live_")])
 def test_anything_starting_at_underscore_is_meant_as_an_api_token(value: str) -> None:
-    assert tokens.looks_like_token(value)
+    assert tokens.looks_like_token(value, "at")
 
 
 @pytest.mark.parametrize("value", ["eyJhbGciOiJSUzI1NiJ9.e30.sig", "", "at", "At_live_x", "xat_live_", " at_live_"])
 def test_anything_else_is_not(value: str) -> None:
-    assert not tokens.looks_like_token(value)
+    assert not tokens.looks_like_token(value, "at")
 
 
 def test_an_unknown_prefix_names_itself_in_the_error() -> None:

@@ -113,7 +113,7 @@ class Authorizer:
         """The authorizer response (principalId, IAM policy, context; for an HTTP API event
         also isAuthorized) for a REQUEST event."""
         credential = bearer_credential(event)
-        if tokens.looks_like_token(credential):
+        if tokens.looks_like_token(credential, self._settings.deployment.token_prefix):
             principal = self.token_principal(credential, event)
         else:
             if self._jwt_verifier is None:

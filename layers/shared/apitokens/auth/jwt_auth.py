@@ -22,7 +22,7 @@ import jwt
 from apitokens.domain import ids
 from apitokens.domain.errors import CREDENTIALS_REFUSED, Unauthenticated
 from apitokens.domain.principal import Principal
-from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.domain.scopes import is_known_scope, known_scopes
 from apitokens.settings import EVERY_SCOPE, Settings
 
 ALGORITHMS = ("RS256", "ES256")
@@ -32,13 +32,19 @@ class JwtConfigurationError(RuntimeError):
     """The JWT settings are incomplete: every JWT is refused as an authorizer failure."""
 
 
-def _scopes(claim: Any) -> frozenset[str]:
-    """A space-separated string or a list of scope names; any other value grants none."""
+def _scopes(claim: Any, prefix: str = "") -> frozenset[str]:
+    """A space-separated string or a list of scope names, each counting once `prefix` (the
+    deployment's JwtScopePrefix) is stripped from it; one without the prefix, and any other
+    value, grants none."""
     if isinstance(claim, str):
-        return frozenset(claim.split()) & ALL_SCOPES
-    if isinstance(claim, list):
-        return frozenset(item for item in claim if isinstance(item, str)) & ALL_SCOPES
-    return frozenset()
+        names: list[str] = claim.split()
+    elif isinstance(claim, list):
+        names = [item for item in claim if isinstance(item, str)]
+    else:
+        return frozenset()
+    if prefix:
+        names = [name[len(prefix) :] for name in names if name.startswith(prefix)]
+    return frozenset(name for name in names if is_known_scope(name))
 
 
 def _accounts(claim: Any) -> frozenset[str]:
@@ -47,16 +53,16 @@ def _accounts(claim: Any) -> frozenset[str]:
     return frozenset(value for value in values if isinstance(value, str) and ids.is_account_sid(value))
 
 
-def _names(claim: Any, audience: str) -> bool:
-    """Whether an audience-like claim (a string or a list of strings) names `audience`."""
+def _names(claim: Any, audiences: tuple[str, ...]) -> bool:
+    """Whether an audience-like claim (a string or a list of strings) names one of `audiences`."""
     if isinstance(claim, str):
-        return hmac.compare_digest(claim, audience)
-    return isinstance(claim, list) and any(isinstance(item, str) and item == audience for item in claim)
+        return any(hmac.compare_digest(claim, audience) for audience in audiences)
+    return isinstance(claim, list) and any(isinstance(item, str) and item in audiences for item in claim)
 
 
 class JwksVerifier:
     def __init__(self, settings: Settings, jwks_client: jwt.PyJWKClient | None = None) -> None:
-        if not (settings.jwks_url and settings.jwt_issuer and settings.jwt_audience):
+        if not (settings.jwks_url and settings.jwt_issuer and settings.jwt_audiences):
             raise JwtConfigurationError("JWKS_URL, JWT_ISSUER and JWT_AUDIENCE must all be set")
         self._settings = settings
         # The key set is cached for five minutes, so a key the identity provider withdraws stops
@@ -81,7 +87,7 @@ class JwksVerifier:
                 token,
                 signing_key,
                 algorithms=[algorithm],
-                audience=self._settings.jwt_audience if by_aud else None,
+                audience=list(self._settings.jwt_audiences) if by_aud else None,
                 issuer=self._settings.jwt_issuer,
                 leeway=self._settings.jwt_leeway_seconds,
                 options={
@@ -90,7 +96,7 @@ class JwksVerifier:
                     "verify_aud": by_aud,
                 },
             )
-            if not by_aud and not _names(claims.get(audience_claim), str(self._settings.jwt_audience)):
+            if not by_aud and not _names(claims.get(audience_claim), self._settings.jwt_audiences):
                 raise Unauthenticated(CREDENTIALS_REFUSED, reason="jwt_invalid")
         except jwt.PyJWKClientConnectionError:
             raise  # the identity provider is unreachable: an authorizer failure, not a 401
@@ -108,12 +114,12 @@ class JwksVerifier:
         accounts = _accounts(claims.get(self._settings.jwt_accounts_claim))
         scope_claim = self._settings.jwt_scope_claim
         if scope_claim == EVERY_SCOPE:
-            scopes = ALL_SCOPES
+            scopes = known_scopes()
         elif scope_claim not in claims:
             # An absent claim grants nothing unless JWT_ABSENT_SCOPE_CLAIM=all says this identity
             # provider leaves it out on purpose. Any present value that is no scope list (null
             # included) grants none.
-            scopes = ALL_SCOPES if self._settings.jwt_absent_scope_claim == "all" else frozenset()
+            scopes = known_scopes() if self._settings.jwt_absent_scope_claim == "all" else frozenset()
         else:
-            scopes = _scopes(claims[scope_claim])
+            scopes = _scopes(claims[scope_claim], self._settings.deployment.jwt_scope_prefix)
         return Principal(type="user", id=subject, account_sids=accounts, scopes=scopes)

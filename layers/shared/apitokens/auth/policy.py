@@ -1,4 +1,4 @@
-"""Access decisions from the route catalog (scopes.ROUTES: token_api's routes and routes.txt's).
+"""Access decisions from the route catalog (scopes.routes(): token_api's routes and routes.txt's).
 
 The authorizer answers for the one request it sees: Allow on exactly that request's method ARN
 when the catalog route, its account and its scope are permitted, otherwise Deny. Why not one
@@ -21,7 +21,7 @@ from typing import Any
 
 from apitokens.domain.errors import Forbidden, InsufficientScope
 from apitokens.domain.principal import Principal
-from apitokens.domain.scopes import ROUTES, Route, route_for
+from apitokens.domain.scopes import Route, route_for, routes
 
 _WILDCARDS = ("*", "?")
 # A segment of a path the catalog can route: unreserved characters only, so that no percent-encoded
@@ -99,19 +99,19 @@ def permits_request(principal: Principal, method: str, path: str) -> bool:
     """Whether the principal may send `method path` (a request path without the stage, as a
     backend receives it) to the catalog route it selects, with the authorizer's own decision
     (`permits`). A path whose segments are not all plain selects no route: refused."""
-    resource = _catalog_resource(method, path)
+    resource = _catalog_resource(routes(), method, path)
     return resource is not None and permits(principal, method, resource, f"/{method}{path}") is not None
 
 
 @functools.lru_cache(maxsize=1024)
-def _catalog_resource(method: str, path: str) -> str | None:
+def _catalog_resource(catalog: tuple[Route, ...], method: str, path: str) -> str | None:
     """The resource path of the catalog route a request path selects, as API Gateway selects it:
     the same segment count, literal segments equal, and literal segments beating parameters."""
     segments = path.split("/")
     if segments[0] or not all(_PLAIN_SEGMENT.fullmatch(segment) for segment in segments[1:]):
         return None
     best: tuple[int, str] | None = None
-    for route in ROUTES:
+    for route in catalog:
         if route.method == method and arn_parameters(route, f"/{method}{path}") is not None:
             literals = len(route.resource.split("/")) - len(route.parameters)
             if best is None or literals > best[0]:

@@ -1,4 +1,5 @@
-"""Identifier formats: account sids (acc_...) and token sids (tok_...).
+"""Identifier formats: account sids (the deployment's AccountIdPattern, acc_... by default) and
+token sids (tok_...).
 
 New token sids are `tok_` + 24 base62 characters: 9 of milliseconds since the epoch, then 15
 random ones (88 bits: the random part starts in the lower half of its range, leaving room to
@@ -14,11 +15,11 @@ import secrets
 import threading
 import time
 
-from apitokens.domain import base62
+from apitokens.domain import adopted, base62
 from apitokens.domain.errors import InvalidRequest
 
-# The API contract's text says acc_ + 27 alphanumerics while every example has 24: both are accepted.
-ACCOUNT_SID_PATTERN = re.compile(r"acc_(?:[A-Za-z0-9]{24}|[A-Za-z0-9]{27})")
+# The default AccountIdPattern.
+ACCOUNT_SID_PATTERN = adopted.ServiceDefaults().account_id_regex
 # The API contract's examples have 21 to 24 characters after tok_; new sids have 24.
 TOKEN_SID_PATTERN = re.compile(r"tok_[A-Za-z0-9]{21,24}")
 
@@ -27,8 +28,13 @@ _TIME_DIGITS = 9
 _RANDOM_DIGITS = 15
 
 
+def account_sid_pattern() -> re.Pattern[str]:
+    """The deployment's AccountIdPattern."""
+    return adopted.current().account_id_regex
+
+
 def is_account_sid(value: str) -> bool:
-    return ACCOUNT_SID_PATTERN.fullmatch(value) is not None
+    return adopted.current().account_id_regex.fullmatch(value) is not None
 
 
 def is_token_sid(value: str) -> bool:
@@ -37,8 +43,16 @@ def is_token_sid(value: str) -> bool:
 
 def require_account_sid(value: str) -> str:
     if not is_account_sid(value):
-        raise InvalidRequest("accountSid must be acc_ followed by 24 or 27 letters and digits.")
+        raise InvalidRequest(account_sid_rule())
     return value
+
+
+def account_sid_rule() -> str:
+    """What a malformed account sid's error says."""
+    pattern = adopted.current().account_id_regex
+    if pattern.pattern == ACCOUNT_SID_PATTERN.pattern:
+        return "accountSid must be acc_ followed by 24 or 27 letters and digits."
+    return f"accountSid must match {pattern.pattern}."
 
 
 def require_token_sid(value: str, name: str = "apiTokenSid") -> str:

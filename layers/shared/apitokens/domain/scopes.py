@@ -1,19 +1,22 @@
-"""The scope catalog (the 19 scopes) and the route catalog: which scope each route of every API
-behind the authorizer needs.
+"""The scope catalog (the deployment's BaseScopes: the 19 scopes below by default) and the route
+catalog: which scope each route of every API behind the authorizer needs.
 
-ROUTES is the token API's own routes (token_api.OPERATIONS, each declared once there) followed by
-the other APIs' routes, data in routes.txt next to this module (one line a route; this module
-parses and validates it, CatalogError names the bad line). The authorizer decides from ROUTES,
-the handlers re-check it, and the local gateway and the OpenAPI document read it.
+routes() is the token API's own routes (token_api.OPERATIONS, each declared once there) followed
+by the other APIs' routes, data in routes.txt next to this module (one line a route; this module
+parses and validates it, CatalogError names the bad line), those whose scope the deployment
+knows. The authorizer decides from routes(), the handlers re-check it, and the local gateway and
+the OpenAPI document read it. ROUTES and ALL_SCOPES are the default deployment's.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from apitokens.domain import token_api
+from apitokens.domain import adopted, token_api
 
 SCOPES: dict[str, str] = {
     "buckets:read": "View bucket information",
@@ -36,7 +39,83 @@ SCOPES: dict[str, str] = {
     "tokens:write": "Create and modify API tokens",
     "tokens:delete": "Delete API tokens",
 }
+# The default BaseScopes.
 ALL_SCOPES: frozenset[str] = frozenset(SCOPES)
+# A scope is name:action, lowercase letters, digits, _ and -.
+SCOPE_NAME = re.compile(r"[a-z0-9_-]+:[a-z0-9_-]+")
+
+
+def scope_catalog() -> dict[str, str]:
+    """The deployment's scopes, each with its description (one of its own: its name); the
+    base scopes first, then the catalogs' (apitokens.domain.catalogs)."""
+    catalog = dict(_base_catalog(adopted.current().base_scopes))
+    for name in sorted(_declared().scopes - catalog.keys()):
+        catalog[name] = name
+    return catalog
+
+
+def known_base_scopes() -> frozenset[str]:
+    """The token stack's own scopes (BaseScopes)."""
+    return _known_scopes(adopted.current().base_scopes)
+
+
+def known_scopes() -> frozenset[str]:
+    """Every scope the deployment knows, its base scopes' and its catalogs': a token may hold
+    these, a JWT's others count for nothing."""
+    return _known(adopted.current().base_scopes, _declared())
+
+
+def is_known_scope(name: str) -> bool:
+    """Whether the deployment knows the scope; the catalogs are consulted only for a name the
+    base scopes lack (a request on the token stack's own scopes never waits for them)."""
+    return name in known_base_scopes() or name in _declared().scopes
+
+
+def unknown_scopes(names: Iterable[str]) -> list[str]:
+    """The names among `names` that the deployment does not know, in their order."""
+    return [name for name in names if not is_known_scope(name)]
+
+
+@dataclass(frozen=True, eq=False)
+class Declared:
+    """What the protected APIs' catalogs add to the base scopes and routes. Compared (and cached
+    on) by identity: one object per refresh of the catalogs (apitokens.domain.catalogs)."""
+
+    scopes: frozenset[str] = frozenset()
+    routes: tuple[Route, ...] = ()
+
+
+_NOTHING_DECLARED = Declared()
+
+
+def _nothing_declared() -> Declared:
+    return _NOTHING_DECLARED
+
+
+# Called at every lookup: the catalogs' declarations as they stand (a function's init sets the
+# source, which refreshes them at most once a minute); none by default.
+_declared: Callable[[], Declared] = _nothing_declared
+
+
+def use_declarations(source: Callable[[], Declared] | None) -> None:
+    """Where the lookups below find the catalogs' declarations from now on (None: nowhere)."""
+    global _declared  # noqa: PLW0603 - the one process-wide source, set at a function's init
+    _declared = source or _nothing_declared
+
+
+@functools.lru_cache(maxsize=8)
+def _known(names: tuple[str, ...] | None, declared: Declared) -> frozenset[str]:
+    return _known_scopes(names) | declared.scopes
+
+
+@functools.cache
+def _base_catalog(names: tuple[str, ...] | None) -> dict[str, str]:
+    return dict(SCOPES) if names is None else {name: SCOPES.get(name, name) for name in names}
+
+
+@functools.cache
+def _known_scopes(names: tuple[str, ...] | None) -> frozenset[str]:
+    return frozenset(_base_catalog(names))
 
 
 class CatalogError(ValueError):
@@ -61,7 +140,8 @@ ACCOUNT_PREFIX = "/accounts/{accountSid}"
 _SEGMENT = re.compile(r"[A-Za-z0-9._~-]+|\{[A-Za-z][A-Za-z0-9]*\}")
 
 
-def _route(line: str) -> Route:
+def parse_route(line: str, known: Collection[str] = SCOPES.keys()) -> Route:
+    """One route line, METHOD PATH SCOPE, whose scope is one of `known`; ValueError saying why not."""
     fields = line.split()
     if len(fields) != 3:
         raise ValueError("expected three fields: METHOD PATH SCOPE")
@@ -69,8 +149,9 @@ def _route(line: str) -> Route:
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} (one of {', '.join(sorted(METHODS))})")
     _check_path(resource)
-    if scope not in SCOPES:
-        raise ValueError(f"unknown scope {scope!r} (known: {', '.join(SCOPES)})")
+    if scope not in known:
+        listed = sorted(known) if isinstance(known, set | frozenset) else known
+        raise ValueError(f"unknown scope {scope!r} (known: {', '.join(listed)})")
     return Route(method, resource, scope)
 
 
@@ -94,7 +175,7 @@ def parse_catalog(text: str, source: str = "routes.txt") -> tuple[Route, ...]:
         if not line:
             continue
         try:
-            route = _route(line)
+            route = parse_route(line)
         except ValueError as error:
             raise CatalogError(f"{source} line {number}: {error}") from None
         if (route.method, route.resource) in routes:
@@ -134,8 +215,41 @@ TOKEN = token_api.TOKEN
 ROLL = token_api.ROLL
 USAGE = token_api.USAGE
 AUDIT_EVENTS = token_api.AUDIT_EVENTS
-_BY_KEY = {(route.method, route.resource): route for route in ROUTES}
+
+
+def base_routes() -> tuple[Route, ...]:
+    """The token stack's own routes: ROUTES but those whose scope its base scopes lack."""
+    return _base_routes(adopted.current().base_scopes)
+
+
+def routes() -> tuple[Route, ...]:
+    """The deployment's routes: its own, then its catalogs'."""
+    return _routes(adopted.current().base_scopes, _declared())
 
 
 def route_for(method: str, resource: str) -> Route | None:
-    return _BY_KEY.get((method.upper(), resource))
+    """The route of a request; the catalogs are consulted only for one the token stack lacks."""
+    key = (method.upper(), resource)
+    names = adopted.current().base_scopes
+    return _base_routes_by_key(names).get(key) or _routes_by_key(names, _declared()).get(key)
+
+
+@functools.cache
+def _base_routes_by_key(names: tuple[str, ...] | None) -> dict[tuple[str, str], Route]:
+    return {(route.method, route.resource): route for route in _base_routes(names)}
+
+
+@functools.cache
+def _base_routes(names: tuple[str, ...] | None) -> tuple[Route, ...]:
+    known = _known_scopes(names)
+    return tuple(route for route in ROUTES if route.scope in known)
+
+
+@functools.lru_cache(maxsize=8)
+def _routes(names: tuple[str, ...] | None, declared: Declared) -> tuple[Route, ...]:
+    return _base_routes(names) + declared.routes
+
+
+@functools.lru_cache(maxsize=8)
+def _routes_by_key(names: tuple[str, ...] | None, declared: Declared) -> dict[tuple[str, str], Route]:
+    return {(route.method, route.resource): route for route in _routes(names, declared)}

@@ -1,4 +1,5 @@
-"""API token values: `at_live_` / `at_test_` + 30 random base62 characters + 6-character checksum.
+"""API token values: `at_live_` / `at_test_` (the deployment's TokenPrefix, `at` by default) + 30
+random base62 characters + 6-character checksum.
 
 The secret part carries 178 bits from `secrets`. The checksum is CRC32 of everything before it,
 in base62 (GitHub's scheme): a mistyped or truncated token is refused offline, before any
@@ -14,21 +15,31 @@ import hmac
 import re
 import zlib
 
-from apitokens.domain import base62
+from apitokens.domain import adopted, base62
 
-PREFIXES = ("at_live_", "at_test_")
 SECRET_LENGTH = 30
 CHECKSUM_LENGTH = 6
-TOKEN_LENGTH = len("at_live_") + SECRET_LENGTH + CHECKSUM_LENGTH
-_SHAPE = re.compile(rf"at_(?:live|test)_[0-9A-Za-z]{{{SECRET_LENGTH + CHECKSUM_LENGTH}}}")
 
 
 def checksum(body: str) -> str:
     return base62.encode(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
 
 
+def prefixes(token_prefix: str) -> tuple[str, str]:
+    """The full prefixes (live, test) of a TokenPrefix."""
+    return f"{token_prefix}_live_", f"{token_prefix}_test_"
+
+
+# The default TokenPrefix's full prefixes and token length.
+PREFIXES = prefixes(adopted.DEFAULT_TOKEN_PREFIX)
+TOKEN_LENGTH = len(PREFIXES[0]) + SECRET_LENGTH + CHECKSUM_LENGTH
+# What follows the prefix (at_live_): the secret and its checksum, base62.
+_SECRET_AND_CHECKSUM = re.compile(rf"[0-9A-Za-z]{{{SECRET_LENGTH + CHECKSUM_LENGTH}}}")
+
+
 def generate(prefix: str) -> str:
-    if prefix not in PREFIXES:
+    """A new token of `prefix`, one of the deployment's two (Settings.token_prefix)."""
+    if prefix not in prefixes(adopted.current().token_prefix):
         raise ValueError(f"unknown token prefix {prefix!r}")
     body = prefix + base62.random_string(SECRET_LENGTH)
     return body + checksum(body)
@@ -44,14 +55,15 @@ def redact(value: str, prefix: str) -> str:
     return f"{prefix}{REDACTION}{value[-4:]}"
 
 
-def looks_like_token(value: str) -> bool:
-    """True when `value` is meant as an API token (rather than a JWT), valid or not."""
-    return value.startswith("at_")
+def looks_like_token(value: str, token_prefix: str) -> bool:
+    """True when `value` is meant as an API token (rather than a JWT), valid or not; token_prefix
+    is the deployment's TokenPrefix (a JWT starts eyJ, which no TokenPrefix_ does)."""
+    return value.startswith(token_prefix + "_")
 
 
 def is_well_formed(value: str, prefix: str) -> bool:
     """Prefix, length, alphabet and checksum all hold. Constant-time on the checksum."""
-    if not value.startswith(prefix) or _SHAPE.fullmatch(value) is None:
+    if not value.startswith(prefix) or _SECRET_AND_CHECKSUM.fullmatch(value, len(prefix)) is None:
         return False
     body, check = value[:-CHECKSUM_LENGTH], value[-CHECKSUM_LENGTH:]
     return hmac.compare_digest(checksum(body), check)

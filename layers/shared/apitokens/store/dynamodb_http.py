@@ -234,6 +234,9 @@ class HttpDynamoDBClient:
     def transact_write_items(self, **params: Any) -> dict[str, Any]:
         return self.call("TransactWriteItems", params)
 
+    def query(self, **params: Any) -> dict[str, Any]:
+        return self.call("Query", params)
+
     # -- one call, its attempts ----------------------------------------------------------------
 
     def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:

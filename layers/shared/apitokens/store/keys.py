@@ -11,6 +11,8 @@ audit event     ACCOUNT#<accountSid>    EVENT#<evtSid>  (GSI1: AUDIT#<acc>#<toke
                                                          GSI2: AUDIT#<acc>#<type> / EVENT#<evtSid>)
 token, expiring (sparse GSI3 on the token item: EXPIRES#<YYYY-MM-DD>#<shard> / <expiresAt>#<accountSid>#<tokenSid>)
 idempotency     IDEMPOTENCY#<accountSid>#<principal hash>   create_token#<hash> / roll_token#<hash>
+catalog         CATALOG                 CATALOG#<catalogId>   (a protected API's scopes and routes)
+route claim     CATALOG                 ROUTE#<METHOD> <path>  (owner: the catalog holding the route)
 
 Lineage: a token created (or rolled) by an API token is that token's child, and always lives in
 the same account, so a token's children are one Query in the account's partition:
@@ -35,6 +37,10 @@ descending Query and an account writes events only as fast as it changes (or use
 evt_ sids are time-ordered, so `SK` order is time order. Per token and per type the listing is a
 Query on GSI1 / GSI2, whose partitions are per account and token / per account and type.
 
+Catalogs: every protected API's catalog is one Query, `PK = CATALOG AND begins_with(SK,
+"CATALOG#")`, which each authorizer instance makes at most once a minute. A route's claim item
+makes "no route in two catalogs" a condition of the transaction that writes the catalog.
+
 Expiry: a token item with an expiresAt carries GSI3 keys partitioned by its expiry day, so the
 daily sweep queries the few day partitions it needs, and reads only the tokens expiring then.
 Tokens created together with one lifetime expire on one day whatever their account, so a day is
@@ -45,6 +51,7 @@ the sweep queries each, and the unsharded key of tokens written before the shard
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 TOKEN_SK_PREFIX = "TOKEN#"
 CHILD_SK_PREFIX = "CHILD#"
@@ -60,6 +67,19 @@ IDEMPOTENCY_PK_PREFIX = "IDEMPOTENCY#"
 # GSI3 partition keys per expiry day: one key takes at most 1,000 writes a second, and creates of
 # tokens expiring on one day come from every account (docs/data-model.md: "Rates per partition key").
 EXPIRY_SHARDS = 10
+
+
+CATALOG_PK = "CATALOG"
+CATALOG_SK_PREFIX = "CATALOG#"
+ROUTE_CLAIM_SK_PREFIX = "ROUTE#"
+
+
+def catalog_key(catalog_id: str) -> dict[str, Any]:
+    return {"PK": {"S": CATALOG_PK}, "SK": {"S": f"{CATALOG_SK_PREFIX}{catalog_id}"}}
+
+
+def route_claim_key(method: str, resource: str) -> dict[str, Any]:
+    return {"PK": {"S": CATALOG_PK}, "SK": {"S": f"{ROUTE_CLAIM_SK_PREFIX}{method} {resource}"}}
 
 
 def account_pk(account_sid: str) -> str:

@@ -27,11 +27,13 @@ from pydantic import BaseModel, ValidationError
 
 from apitokens import tracing
 from apitokens.auth import policy
-from apitokens.domain import audit, errors, ids
+from apitokens.domain import audit, catalogs, errors, ids, scopes
 from apitokens.domain.principal import Principal
 from apitokens.domain.scopes import route_for
 from apitokens.domain.token_api import Operation
 from apitokens.settings import get_settings
+from apitokens.store.catalogs import CatalogStore
+from apitokens.store.driver import create_client
 from apitokens.store.event_repository import EventRepository
 from apitokens.store.repository import TokenRepository
 
@@ -318,6 +320,15 @@ def principal_of(app: APIGatewayRestResolver) -> Principal:
 
 def repository() -> TokenRepository:
     return TokenRepository.from_settings(get_settings())
+
+
+def repository_and_catalogs() -> TokenRepository:
+    """The repository, and through its client the protected APIs' catalogs, which the scope and
+    route lookups of this function then follow (at most a minute old: domain.catalogs)."""
+    settings = get_settings()
+    client = create_client(settings)
+    scopes.use_declarations(catalogs.CatalogCache(CatalogStore(client, settings.table_name).read_all))
+    return TokenRepository.from_settings(settings, client)
 
 
 def event_repository() -> EventRepository:

@@ -13,9 +13,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 
 from apitokens.domain import commands
-from apitokens.domain.ids import ACCOUNT_SID_PATTERN, TOKEN_SID_PATTERN
+from apitokens.domain.ids import TOKEN_SID_PATTERN, account_sid_pattern
 from apitokens.domain.records import RevokedReason, TokenPage, TokenRecord
-from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.domain.scopes import known_scopes, unknown_scopes
 from apitokens.wire.restrictions import AllowedIps, Metadata
 from apitokens.wire.visible_text import DESCRIPTION_PATTERN, NAME_PATTERN, is_valid_description, is_valid_name
 
@@ -39,7 +39,7 @@ def _valid_description(value: str) -> str:
 
 
 def _valid_scopes(value: list[str]) -> list[str]:
-    unknown = [scope for scope in value if scope not in ALL_SCOPES]
+    unknown = unknown_scopes(value)
     if unknown:
         raise ValueError(f"unknown scope(s) {', '.join(map(repr, unknown[:5]))}; see the scope catalog")
     if len(set(value)) != len(value):
@@ -74,11 +74,26 @@ TokenDescription = Annotated[
     schema_keywords(pattern=DESCRIPTION_PATTERN),
     AfterValidator(_valid_description),
 ]
-Scope = Annotated[str, schema_keywords(enum=sorted(ALL_SCOPES))]
+
+
+def _scope_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = sorted(known_scopes())
+
+
+def _scope_list_bounds(schema: dict[str, Any]) -> None:
+    schema.update(maxItems=len(known_scopes()), uniqueItems=True)
+
+
+def _account_sid_pattern(schema: dict[str, Any]) -> None:
+    schema["pattern"] = f"^{account_sid_pattern().pattern}$"
+
+
+# The deployment's scopes and account ids: read when a schema is made, not at import. Past the
+# scopes' count, a list repeats a scope or names an unknown one, which _valid_scopes refuses.
+Scope = Annotated[str, Field(json_schema_extra=_scope_enum)]
 ScopeList = Annotated[
     list[Scope],
-    Field(min_length=1, max_length=len(ALL_SCOPES)),
-    schema_keywords(uniqueItems=True),
+    Field(min_length=1, json_schema_extra=_scope_list_bounds),
     AfterValidator(_valid_scopes),
 ]
 Timestamp = Annotated[
@@ -89,7 +104,7 @@ Timestamp = Annotated[
 # What responses carry, for the published schema.
 WireTimestamp = Annotated[str, schema_keywords(format="date-time")]
 TokenSid = Annotated[str, schema_keywords(pattern=f"^{TOKEN_SID_PATTERN.pattern}$")]
-AccountSid = Annotated[str, schema_keywords(pattern=f"^{ACCOUNT_SID_PATTERN.pattern}$")]
+AccountSid = Annotated[str, Field(json_schema_extra=_account_sid_pattern)]
 
 
 def build(*models: type[BaseModel]) -> None:

@@ -11,18 +11,19 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, Field, RootModel, model_validator
 
 from apitokens.auth.verify import Question, RouteQuestion, ScopeQuestion, Verification
-from apitokens.domain.scopes import ALL_SCOPES
+from apitokens.domain.scopes import is_known_scope
+from apitokens.settings import MAX_ACCOUNT_ID_LENGTH
 from apitokens.wire.models import AccountSid, RequestModel, ResponseModel, Scope, TokenSid, WireTimestamp
 
 # A request path as a backend received it, without the stage: printable ASCII without `?` and `#`.
 REQUEST_PATH_PATTERN = r"^/[\x21\x22\x24-\x3e\x40-\x7e]*$"
 MAX_PATH_LENGTH = 2048
 # Longer than any account sid: what is not one is held by no token (allowed: false), not a 400.
-MAX_ACCOUNT_SID_LENGTH = 64
+MAX_ACCOUNT_SID_LENGTH = MAX_ACCOUNT_ID_LENGTH
 
 
 def _known_scope(value: str) -> str:
-    if value not in ALL_SCOPES:
+    if not is_known_scope(value):
         raise ValueError(f"unknown scope {value!r}; see the scope catalog")
     return value
 
